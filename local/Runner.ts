@@ -1,0 +1,173 @@
+/**
+ * The local runner: the twin of the Lambda triggers. For every handler it declares the shard topology, forks one worker
+ * per shard (each with exactly one MySQL connection) and consumes each shard queue in trigger-shaped batches.
+ */
+import { resolve } from 'node:path';
+import type { ResolvedConfig, ResolvedHandlerConfig } from '../runtime/config.js';
+import { createLogger, errorFields, type Logger } from '../runtime/logger.js';
+import { declareTopology } from '../runtime/topology.js';
+import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
+import { ShardConsumer } from './ShardConsumer.js';
+import { WorkerHandle } from './WorkerHandle.js';
+import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
+
+export interface RunnerOptions {
+  /** @default process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672' */
+  readonly amqpUrl?: string;
+  /** @default process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test' */
+  readonly databaseUrl?: string;
+  /** Root that handler `entry` paths are relative to. @default process.cwd() */
+  readonly projectRoot?: string;
+  /** @default a JSON logger on stdout */
+  readonly logger?: Logger;
+  /** Where worker output lines go. @default written to stdout as they are */
+  readonly onWorkerOutput?: (line: string, worker: string) => void;
+  /** Extra environment for workers. @default {} */
+  readonly workerEnv?: Readonly<Record<string, string>>;
+}
+
+export interface RunnerSnapshot {
+  readonly received: number;
+  readonly acked: number;
+  readonly failedBatches: number;
+  readonly requeued: number;
+  readonly inFlight: number;
+  readonly buffered: number;
+  readonly workers: number;
+  readonly workersAlive: number;
+  readonly workerRestarts: number;
+  /** Open DB connections, as the workers report them. */
+  readonly dbConnections: number;
+  /** DB connections opened over the run, across all workers (replaced ones included). */
+  readonly dbConnects: number;
+  readonly brokerConnected: boolean;
+  readonly brokerReconnects: number;
+}
+
+export interface RunnerSummary extends RunnerSnapshot {
+  readonly uptimeMs: number;
+  readonly shutdownTimedOut: boolean;
+}
+
+/** Builds the AMQP URL for a virtual host (amqplib reads the vhost from the path). */
+export function urlForVhost(url: string, vhost: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = vhost === '/' ? '' : `/${encodeURIComponent(vhost)}`;
+  return parsed.toString();
+}
+
+export class Runner {
+  private readonly log: Logger;
+  private readonly sessions: AmqpSession[] = [];
+  private readonly shards: ShardConsumer[] = [];
+  private readonly workers: WorkerHandle[] = [];
+  private readonly startedAt = Date.now();
+  private stopped: Promise<RunnerSummary> | undefined;
+
+  public constructor(
+    public readonly config: ResolvedConfig,
+    private readonly options: RunnerOptions = {},
+  ) {
+    this.log = options.logger ?? createLogger({ component: 'runner' });
+  }
+
+  private get amqpUrl(): string { return this.options.amqpUrl ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL; }
+  private get databaseUrl(): string { return this.options.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL; }
+
+  /** Forks every worker, connects to RabbitMQ, declares the topology and starts consuming. */
+  public async start(): Promise<void> {
+    const root = this.options.projectRoot ?? process.cwd();
+    const output = this.options.onWorkerOutput ?? ((line: string) => process.stdout.write(`${line}\n`));
+    for (const handler of this.config.handlers) {
+      for (let shard = 0; shard < handler.concurrency; shard += 1) {
+        const worker = new WorkerHandle({
+          id: `${handler.name}.${shard}`,
+          handler: handler.name,
+          shard,
+          entry: resolve(root, handler.entry),
+          exportName: handler.export,
+          env: { ...this.options.workerEnv, DATABASE_URL: this.databaseUrl },
+        }, this.log, output);
+        this.workers.push(worker);
+        this.shards.push(new ShardConsumer(handler, `${handler.queue}.${shard}`, worker, this.log.child({ worker: worker.spec.id })));
+      }
+    }
+    try {
+      await Promise.all(this.workers.map((w) => w.start()));
+      const byVhost = new Map<string, ResolvedHandlerConfig[]>();
+      for (const h of this.config.handlers) byVhost.set(h.vhost, [...(byVhost.get(h.vhost) ?? []), h]);
+      for (const [vhost, handlers] of byVhost) {
+        const shards = this.shards.filter((s) => s.handler.vhost === vhost);
+        const session = new AmqpSession({
+          url: urlForVhost(this.amqpUrl, vhost),
+          name: `warren-runner pid=${process.pid} vhost=${vhost}`,
+          log: this.log,
+          onLost: () => shards.forEach((s) => s.detach()),
+          onConnected: async (connection) => {
+            for (const handler of handlers) {
+              const { orphans } = await declareTopology(connection, handler);
+              if (orphans.length > 0) this.log.warn('shard queues beyond the configured concurrency were unbound; move their messages', { handler: handler.name, queues: orphans });
+            }
+            for (const shard of shards) await shard.attach(await connection.createChannel());
+          },
+        });
+        this.sessions.push(session);
+        await session.start();
+      }
+    } catch (error) {
+      await this.shutdownWorkers(2_000);
+      await Promise.all(this.sessions.map((s) => s.close()));
+      throw error;
+    }
+    this.log.info('runner started', {
+      handlers: this.config.handlers.map((h) => `${h.name} (queue ${h.queue}, ${h.concurrency} shard(s), batch ${h.batchSize})`),
+      workers: this.workers.length,
+    });
+  }
+
+  public snapshot(): RunnerSnapshot {
+    const sum = (pick: (s: ShardConsumer) => number) => this.shards.reduce((n, s) => n + pick(s), 0);
+    return {
+      received: sum((s) => s.counters.received),
+      acked: sum((s) => s.counters.acked),
+      failedBatches: sum((s) => s.counters.failedBatches),
+      requeued: sum((s) => s.counters.requeued),
+      inFlight: sum((s) => s.inFlightMessages),
+      buffered: sum((s) => s.bufferedMessages),
+      workers: this.workers.length,
+      workersAlive: this.workers.filter((w) => w.alive).length,
+      workerRestarts: this.workers.reduce((n, w) => n + w.restarts, 0),
+      dbConnections: this.workers.filter((w) => w.db.connected).length,
+      dbConnects: this.workers.reduce((n, w) => n + w.totalConnects, 0),
+      brokerConnected: this.sessions.length > 0 && this.sessions.every((s) => s.connected),
+      brokerReconnects: this.sessions.reduce((n, s) => n + s.reconnects, 0),
+    };
+  }
+
+  /** The worker handles, for tests and status views. */
+  public get workerHandles(): readonly WorkerHandle[] { return this.workers; }
+
+  /**
+   * Graceful stop: cancel consumers, let in-flight batches finish (bounded by `runner.shutdownTimeoutSeconds`),
+   * requeue the rest, close every worker's DB connection, close RabbitMQ. Safe to call more than once.
+   */
+  public stop(): Promise<RunnerSummary> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<RunnerSummary> {
+    const timeoutMs = this.config.runner.shutdownTimeoutSeconds * 1000;
+    this.log.info('stopping: cancelling consumers and waiting for in-flight batches', { timeoutMs });
+    const results = await Promise.all(this.shards.map((s) => s.stop(timeoutMs)));
+    await this.shutdownWorkers(5_000);
+    await Promise.all(this.sessions.map((s) => s.close()));
+    const summary = { ...this.snapshot(), uptimeMs: Date.now() - this.startedAt, shutdownTimedOut: results.some((r) => r.timedOut) };
+    this.log.info('runner stopped', { ...summary });
+    return summary;
+  }
+
+  private async shutdownWorkers(timeoutMs: number): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close(timeoutMs).catch((error: unknown) => this.log.warn('worker close failed', { worker: w.spec.id, ...errorFields(error) }))));
+  }
+}

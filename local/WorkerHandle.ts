@@ -1,0 +1,183 @@
+/**
+ * Pool side of one worker process: forks `worker.ts`, hands it one batch at a time, and replaces it when it dies.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ConnectionStats } from '../runtime/ConnectionManager.js';
+import type { RmqEvent } from '../runtime/event.js';
+import type { Logger } from '../runtime/logger.js';
+import { WorkerExitedError, WorkerStartError } from './errors.js';
+import type { FromWorker, SerializedError, ToWorker } from './protocol.js';
+import type { BatchSummary } from '../runtime/defineHandler.js';
+
+const WORKER_FILE = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+
+export interface WorkerSpec {
+  /** e.g. `orders.2` */
+  readonly id: string;
+  readonly handler: string;
+  readonly shard: number;
+  /** Absolute path of the handler module. */
+  readonly entry: string;
+  readonly exportName: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** @default 30_000 */
+  readonly startTimeoutMs?: number;
+}
+
+export type BatchOutcome =
+  | { readonly ok: true; readonly summary: BatchSummary; readonly ms: number }
+  | { readonly ok: false; readonly error: SerializedError; readonly ms: number };
+
+interface Pending {
+  readonly id: number;
+  resolve(outcome: BatchOutcome): void;
+  reject(error: Error): void;
+}
+
+const NO_DB: ConnectionStats = { connects: 0, connected: false, threadId: null, served: 0, connectedAt: null };
+
+export class WorkerHandle extends EventEmitter {
+  private child: ChildProcess | undefined;
+  private pending: Pending | undefined;
+  private nextId = 1;
+  private closing = false;
+  private ready = false;
+  private crashStreak = 0;
+  /** Connections opened by earlier processes of this worker (replaced ones). */
+  private priorConnects = 0;
+  public db: ConnectionStats = NO_DB;
+  public restarts = 0;
+
+  public constructor(
+    public readonly spec: WorkerSpec,
+    private readonly log: Logger,
+    private readonly onOutput: (line: string, worker: string) => void,
+  ) {
+    super();
+  }
+
+  public get pid(): number | undefined { return this.child?.pid; }
+  public get isReady(): boolean { return this.ready && this.pending === undefined && !this.closing; }
+  public get alive(): boolean { return this.ready; }
+  /** Connections this worker slot has opened over its life, across replaced processes. */
+  public get totalConnects(): number { return this.priorConnects + this.db.connects; }
+
+  /** Forks the process and waits until the handler module is loaded. */
+  public async start(): Promise<void> {
+    const child = fork(WORKER_FILE, [], {
+      execArgv: ['--import', TSX_LOADER],
+      env: { ...process.env, ...this.spec.env, WARREN_HANDLER: this.spec.handler, WARREN_SHARD: String(this.spec.shard), WARREN_ENTRY: this.spec.entry, WARREN_EXPORT: this.spec.exportName },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    this.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.onOutput(line, this.spec.id));
+    }
+    child.on('message', (message: FromWorker) => this.onMessage(message));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new WorkerStartError(this.spec.handler, `no "ready" within ${this.spec.startTimeoutMs ?? 30_000} ms`));
+      }, this.spec.startTimeoutMs ?? 30_000);
+      const onMessage = (message: FromWorker) => {
+        if (message.type === 'ready') { cleanup(); this.ready = true; resolve(); }
+        if (message.type === 'fatal') { cleanup(); reject(new WorkerStartError(this.spec.handler, message.error.message)); }
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        cleanup();
+        reject(new WorkerStartError(this.spec.handler, `process exited during start (code ${code ?? '-'}, signal ${signal ?? '-'})`));
+      };
+      const cleanup = () => { clearTimeout(timer); child.off('message', onMessage); child.off('exit', onExit); };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    this.crashStreak = 0;
+    this.emit('ready');
+  }
+
+  /** Runs one batch; rejects with `WorkerExitedError` if the process dies first. */
+  public run(event: RmqEvent): Promise<BatchOutcome> {
+    const child = this.child;
+    if (!this.isReady || child === undefined) return Promise.reject(new Error(`worker ${this.spec.id} is not ready`));
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending = { id, resolve, reject };
+      const message: ToWorker = { type: 'batch', id, event };
+      child.send(message);
+    });
+  }
+
+  /** Asks the worker to close its DB connection and exit; kills it after `timeoutMs`. Safe to call twice. */
+  public async close(timeoutMs = 5_000): Promise<void> {
+    this.closing = true;
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      if (child.connected) child.send({ type: 'close' } satisfies ToWorker);
+    } catch {
+      // channel already closed
+    }
+    const timer = setTimeout(() => {
+      this.log.warn('worker did not exit in time; killing it', { worker: this.spec.id, pid: child.pid });
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Kills the process at once (the in-flight batch, if any, is rejected and requeued by the caller). */
+  public kill(): void {
+    this.child?.kill('SIGKILL');
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message.type === 'result') {
+      this.db = message.db;
+      const pending = this.pending;
+      if (pending?.id !== message.id) return;
+      this.pending = undefined;
+      pending.resolve(message.ok ? { ok: true, summary: message.summary, ms: message.ms } : { ok: false, error: message.error, ms: message.ms });
+      this.emit('idle');
+    } else if (message.type === 'closed') {
+      this.db = message.db;
+    }
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: string | null): void {
+    if (this.child !== child) return;
+    this.ready = false;
+    this.priorConnects += this.db.connects;
+    this.db = NO_DB;
+    const pending = this.pending;
+    this.pending = undefined;
+    if (this.closing) {
+      pending?.reject(new WorkerExitedError(this.spec.id, code, signal));
+      return;
+    }
+    this.log.error('worker process died; its batch is requeued and a replacement is starting', { worker: this.spec.id, pid: child.pid, code, signal, batchInFlight: pending !== undefined });
+    pending?.reject(new WorkerExitedError(this.spec.id, code, signal));
+    this.restarts += 1;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    this.crashStreak += 1;
+    const delay = Math.min(30_000, 250 * 2 ** (this.crashStreak - 1));
+    setTimeout(() => {
+      if (this.closing) return;
+      this.start()
+        .then(() => this.log.info('replacement worker ready', { worker: this.spec.id, pid: this.pid, restarts: this.restarts }))
+        .catch((error: unknown) => {
+          this.log.error('replacement worker failed to start; trying again', { worker: this.spec.id, error: (error as Error).message });
+          this.scheduleRestart();
+        });
+    }, delay);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * `warren` command line: `start` (migrate, run every handler until SIGINT/SIGTERM), `send` (publish example messages),
+ * `migrate`. Run through npm: `npm start`, `npm run send -- --count 10000`.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { samples } from '../functions/samples.js';
+import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
+import { WarrenError } from '../runtime/errors.js';
+import { createLogger, redactUrl } from '../runtime/logger.js';
+import { declareTopology } from '../runtime/topology.js';
+import { DEFAULT_AMQP_URL } from './AmqpSession.js';
+import { Console } from './Console.js';
+import { loadConfig } from './loadConfig.js';
+import { migrate } from './migrate.js';
+import { publish } from './publish.js';
+import { Runner, urlForVhost } from './Runner.js';
+import amqp from 'amqplib';
+
+const USAGE = `usage:
+  warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
+  warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R]   publish example messages
+  warren migrate [--config warren.config.ts]                        apply the config's SQL files
+environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL})`;
+
+const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new WarrenError(`${flag} expects a whole number >= 0, received ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function start(configPath: string, only: string[]): Promise<number> {
+  const console = new Console();
+  const log = createLogger({ component: 'runner' }, { sink: console.sink });
+  const loaded = await loadConfig(configPath);
+  const unknown = only.filter((n) => !loaded.handlers.some((h) => h.name === n));
+  if (unknown.length > 0) throw new WarrenError(`--handler ${unknown.join(', ')}: no such handler in ${configPath} (have: ${loaded.handlers.map((h) => h.name).join(', ')})`);
+  const config = only.length === 0 ? loaded : { ...loaded, handlers: loaded.handlers.filter((h) => only.includes(h.name)) };
+  log.info('migrating', { database: redactUrl(databaseUrl), files: config.migrations });
+  await migrate(databaseUrl, config.migrations, process.cwd(), log);
+  const runner = new Runner(config, { amqpUrl, databaseUrl, logger: log, onWorkerOutput: console.workerOutput });
+  await runner.start();
+  log.info('processing messages; Ctrl-C to stop', { broker: redactUrl(amqpUrl) });
+  console.startProgress(() => runner.snapshot());
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const force = () => { log.error('second signal: exiting now; unacked messages go back to their queues'); process.exit(1); };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  console.stopProgress();
+  log.info(`${signal} received; shutting down`);
+  const summary = await runner.stop();
+  console.stopProgress();
+  process.stdout.write(`\nsummary: acked ${summary.acked}, failed batches ${summary.failedBatches}, requeued ${summary.requeued}, ` +
+    `worker restarts ${summary.workerRestarts}, db connections opened ${summary.dbConnects}, open now ${summary.dbConnections}, ` +
+    `broker reconnects ${summary.brokerReconnects}, up ${(summary.uptimeMs / 1000).toFixed(1)} s${summary.shutdownTimedOut ? ', some batches timed out and were requeued' : ''}\n`);
+  return 0;
+}
+
+async function send(configPath: string, handlerName: string, count: number, rate: number): Promise<number> {
+  const config = await loadConfig(configPath);
+  const handler = config.handlers.find((h) => h.name === handlerName);
+  if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
+  const sample = samples[handler.name];
+  if (sample === undefined) throw new WarrenError(`no example messages for handler "${handler.name}"; add a factory to functions/samples.ts`);
+  const url = urlForVhost(amqpUrl, handler.vhost);
+  const connection = await amqp.connect(url);
+  await declareTopology(connection, handler);
+  await connection.close();
+  const runId = randomBytes(4).toString('hex');
+  const tty = process.stdout.isTTY === true;
+  const { ms } = await publish({
+    url, exchange: handler.queue, count, rate,
+    message: (i) => sample(i, runId),
+    onProgress: (n) => { if (tty) process.stdout.write(`\r\x1b[2Kpublished ${n}/${count}`); },
+  });
+  process.stdout.write(`${tty ? '\n' : ''}published ${count} message(s) to exchange "${handler.queue}" (run ${runId}) in ${(ms / 1000).toFixed(2)} s, ${(count / (ms / 1000)).toFixed(0)} msg/s\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', default: 'warren.config.ts' },
+      handler: { type: 'string', multiple: true },
+      count: { type: 'string' },
+      rate: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'start';
+  if (values.help === true) { process.stdout.write(`${USAGE}\n`); return 0; }
+  switch (command) {
+    case 'start': return start(values.config, values.handler ?? []);
+    case 'send': return send(values.config, values.handler?.[0] ?? 'orders', positiveInt(values.count, '--count', 1_000), positiveInt(values.rate, '--rate', 0));
+    case 'migrate': {
+      const config = await loadConfig(values.config);
+      await migrate(databaseUrl, config.migrations, process.cwd(), createLogger({ component: 'migrate' }));
+      return 0;
+    }
+    default:
+      throw new WarrenError(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof WarrenError || (error instanceof Error && error.name === 'TypeError' && /parseArgs|option/i.test(error.message)) ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    process.stderr.write(`warren: ${message}\n`);
+    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  caused by: ${error.cause.message}\n`);
+    process.exit(1);
+  },
+);

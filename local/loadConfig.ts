@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { resolveConfig, type ResolvedConfig } from '../runtime/config.js';
+import { ConfigError } from '../runtime/errors.js';
+
+/** Imports `warren.config.ts` (or `path`), validates it and checks that every handler entry exists. */
+export async function loadConfig(path = 'warren.config.ts', root = process.cwd()): Promise<ResolvedConfig> {
+  const file = resolve(root, path);
+  if (!existsSync(file)) throw new ConfigError('config', `no config file at ${file}; create warren.config.ts or pass --config <file>`);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  const config = resolveConfig(mod.default);
+  config.handlers.forEach((h, i) => {
+    if (!existsSync(resolve(root, h.entry))) throw new ConfigError(`handlers[${i}].entry`, `file ${JSON.stringify(h.entry)} does not exist (paths are relative to ${root})`);
+  });
+  for (const [i, m] of config.migrations.entries()) {
+    if (!existsSync(resolve(root, m))) throw new ConfigError(`migrations[${i}]`, `file ${JSON.stringify(m)} does not exist (paths are relative to ${root})`);
+  }
+  return config;
+}

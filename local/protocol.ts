@@ -1,0 +1,27 @@
+/** Messages between the runner (pool side) and a worker process (worker side), over the fork IPC channel. */
+import type { ConnectionStats } from '../runtime/ConnectionManager.js';
+import type { BatchSummary } from '../runtime/defineHandler.js';
+import type { RmqEvent } from '../runtime/event.js';
+
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+}
+
+export type ToWorker =
+  | { readonly type: 'batch'; readonly id: number; readonly event: RmqEvent }
+  | { readonly type: 'close' };
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'fatal'; readonly error: SerializedError }
+  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly summary: BatchSummary; readonly db: ConnectionStats; readonly ms: number }
+  | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly db: ConnectionStats; readonly ms: number }
+  | { readonly type: 'closed'; readonly db: ConnectionStats };
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}

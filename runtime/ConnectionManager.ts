@@ -1,0 +1,290 @@
+/**
+ * Exactly one MySQL connection per process, opened lazily and reused across invocations.
+ *
+ * Built on mysql2 directly (not serverless-mysql, whose query() re-runs a failed statement on a fresh connection even
+ * inside a transaction): every statement of a transaction runs on the one connection that ran its BEGIN, and when that
+ * connection dies the transaction fails loudly with `ConnectionLostError`; the message is retried whole.
+ */
+import mysql from 'mysql2/promise';
+import { backoffDelay, sleep } from './backoff.js';
+import {
+  ConnectionLostError,
+  ConnectionManagerClosedError,
+  DatabaseUnavailableError,
+  TransactionClosedError,
+} from './errors.js';
+import { createLogger, errorFields, redactUrl, type Logger } from './logger.js';
+import { isConnectionError, isRetryableConnectError } from './mysqlErrors.js';
+
+export const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/test';
+
+export interface ConnectionManagerOptions {
+  /**
+   * Connection string.
+   * @default process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test'
+   */
+  readonly url?: string;
+  /**
+   * Extra mysql2 options, resolved before every connect (TLS, an IAM auth token that must be fresh, ...).
+   * @default none
+   */
+  readonly connectionOptions?: () => mysql.ConnectionOptions | Promise<mysql.ConnectionOptions>;
+  /**
+   * Ping the connection before use when it has been idle longer than this (wall clock, so a frozen Lambda counts).
+   * @default 30_000
+   */
+  readonly pingAfterIdleMs?: number;
+  /**
+   * Connect attempts before giving up with `DatabaseUnavailableError` ("too many connections", refused, reset).
+   * @default 8
+   */
+  readonly connectAttempts?: number;
+  /** @default 100 */
+  readonly connectBackoffBaseMs?: number;
+  /** @default 3_000 */
+  readonly connectBackoffMaxMs?: number;
+  /** @default 10_000 */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Use the binary protocol (server-side prepared statements). Off by default: they pin sessions behind RDS Proxy.
+   * @default false
+   */
+  readonly preparedStatements?: boolean;
+  /** @default a JSON logger */
+  readonly logger?: Logger;
+}
+
+export const CONNECTION_DEFAULTS = {
+  pingAfterIdleMs: 30_000,
+  connectAttempts: 8,
+  connectBackoffBaseMs: 100,
+  connectBackoffMaxMs: 3_000,
+  connectTimeoutMs: 10_000,
+  preparedStatements: false,
+} as const;
+
+/** What a statement returned: rows for a SELECT, counts for a write. */
+export interface QueryResult<Row = Record<string, unknown>> {
+  readonly rows: Row[];
+  readonly affectedRows: number;
+  readonly insertId: number;
+  readonly changedRows: number;
+}
+
+/** Runs one statement with `?` placeholders inside the current transaction. */
+export type QueryFn = <Row = Record<string, unknown>>(sql: string, values?: readonly unknown[]) => Promise<QueryResult<Row>>;
+
+export interface ConnectionStats {
+  /** Connections opened by this process so far. */
+  readonly connects: number;
+  readonly connected: boolean;
+  /** Server thread id of the current connection (what `KILL` takes), or null. */
+  readonly threadId: number | null;
+  /** Transactions the current connection has served. */
+  readonly served: number;
+  /** When the current connection was opened (ms since epoch), or null. */
+  readonly connectedAt: number | null;
+}
+
+interface Live {
+  readonly conn: mysql.Connection;
+  readonly threadId: number;
+  readonly openedAt: number;
+  alive: boolean;
+  lastUsedAt: number;
+  served: number;
+}
+
+function toResult<Row>(raw: unknown): QueryResult<Row> {
+  if (Array.isArray(raw)) return { rows: raw as Row[], affectedRows: 0, insertId: 0, changedRows: 0 };
+  const header = (raw ?? {}) as { affectedRows?: number; insertId?: number; changedRows?: number };
+  return { rows: [], affectedRows: header.affectedRows ?? 0, insertId: header.insertId ?? 0, changedRows: header.changedRows ?? 0 };
+}
+
+export class ConnectionManager {
+  private readonly options: Required<Omit<ConnectionManagerOptions, 'connectionOptions'>> & Pick<ConnectionManagerOptions, 'connectionOptions'>;
+  private live: Live | undefined;
+  private connecting: Promise<Live> | undefined;
+  private connects = 0;
+  private closed = false;
+
+  public constructor(options: ConnectionManagerOptions = {}) {
+    this.options = {
+      url: options.url ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+      connectionOptions: options.connectionOptions,
+      pingAfterIdleMs: options.pingAfterIdleMs ?? CONNECTION_DEFAULTS.pingAfterIdleMs,
+      connectAttempts: options.connectAttempts ?? CONNECTION_DEFAULTS.connectAttempts,
+      connectBackoffBaseMs: options.connectBackoffBaseMs ?? CONNECTION_DEFAULTS.connectBackoffBaseMs,
+      connectBackoffMaxMs: options.connectBackoffMaxMs ?? CONNECTION_DEFAULTS.connectBackoffMaxMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+      preparedStatements: options.preparedStatements ?? CONNECTION_DEFAULTS.preparedStatements,
+      logger: options.logger ?? createLogger({ component: 'mysql' }),
+    };
+  }
+
+  public get stats(): ConnectionStats {
+    const live = this.live?.alive === true ? this.live : undefined;
+    return {
+      connects: this.connects,
+      connected: live !== undefined,
+      threadId: live?.threadId ?? null,
+      served: live?.served ?? 0,
+      connectedAt: live?.openedAt ?? null,
+    };
+  }
+
+  /**
+   * Runs `fn` inside BEGIN ... COMMIT on the process's one connection; ROLLBACK when it throws.
+   * Only BEGIN may be retried on a fresh connection (nothing of the transaction has run yet).
+   */
+  public async transaction<T>(fn: (query: QueryFn) => Promise<T>): Promise<T> {
+    let live = await this.acquire();
+    try {
+      await live.conn.query('BEGIN');
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.discard(live, 'connection found dead at BEGIN; opening a new one', error);
+      live = await this.acquire();
+      await live.conn.query('BEGIN');
+    }
+    const tx = this.openTransaction(live);
+    let result: T;
+    try {
+      result = await fn(tx.query);
+    } catch (error) {
+      tx.end();
+      await this.rollback(live);
+      if (tx.lostWith !== undefined) {
+        throw new ConnectionLostError('The MySQL connection died inside the transaction; it was rolled back and nothing was re-run', { cause: tx.lostWith });
+      }
+      throw error;
+    }
+    tx.end();
+    if (tx.lostWith !== undefined) {
+      // The handler swallowed a connection error: never commit a transaction that lost statements.
+      await this.rollback(live);
+      throw new ConnectionLostError('The MySQL connection died inside the transaction (the handler caught the error); nothing was committed', { cause: tx.lostWith });
+    }
+    try {
+      await live.conn.query('COMMIT');
+    } catch (error) {
+      if (isConnectionError(error)) {
+        this.discard(live, 'connection died during COMMIT', error);
+        throw new ConnectionLostError('The MySQL connection died during COMMIT; the outcome is unknown and the message will be retried', { cause: error, commitOutcomeUnknown: true });
+      }
+      await this.rollback(live);
+      throw error;
+    }
+    live.served += 1;
+    live.lastUsedAt = Date.now();
+    return result;
+  }
+
+  /** Closes the connection. Safe to call more than once; no transaction can start afterwards. */
+  public async close(): Promise<void> {
+    this.closed = true;
+    const live = this.live ?? (await this.connecting?.catch(() => undefined));
+    this.live = undefined;
+    if (live === undefined || !live.alive) return;
+    live.alive = false;
+    try {
+      await Promise.race([live.conn.end(), sleep(2_000).then(() => { throw new Error('end() timed out'); })]);
+    } catch {
+      live.conn.destroy();
+    }
+  }
+
+  private openTransaction(live: Live): { query: QueryFn; end(): void; lostWith: unknown } {
+    const state = { open: true, lostWith: undefined as unknown };
+    const usePrepared = this.options.preparedStatements;
+    const query: QueryFn = async <Row>(sql: string, values: readonly unknown[] = []) => {
+      if (!state.open) throw new TransactionClosedError();
+      if (state.lostWith !== undefined) throw new ConnectionLostError('The MySQL connection of this transaction is gone', { cause: state.lostWith });
+      try {
+        const params = values as mysql.ExecuteValues[];
+        const [raw] = usePrepared ? await live.conn.execute(sql, params) : await live.conn.query(sql, params);
+        return toResult<Row>(raw);
+      } catch (error) {
+        if (isConnectionError(error)) {
+          state.lostWith = error;
+          this.discard(live, 'connection died inside a transaction', error);
+        }
+        throw error;
+      }
+    };
+    return {
+      query,
+      end: () => { state.open = false; },
+      get lostWith() { return state.lostWith; },
+    };
+  }
+
+  private async rollback(live: Live): Promise<void> {
+    if (!live.alive) return; // the server rolls back a transaction whose connection is gone
+    try {
+      await live.conn.query('ROLLBACK');
+      live.lastUsedAt = Date.now();
+    } catch (error) {
+      this.discard(live, 'ROLLBACK failed; dropping the connection (the server rolls back on disconnect)', error);
+    }
+  }
+
+  /** The live connection, opened if needed and pinged first when it has been idle too long. */
+  private async acquire(): Promise<Live> {
+    if (this.closed) throw new ConnectionManagerClosedError();
+    const live = this.live;
+    if (live?.alive === true) {
+      if (Date.now() - live.lastUsedAt <= this.options.pingAfterIdleMs) return live;
+      try {
+        await Promise.race([live.conn.ping(), sleep(this.options.connectTimeoutMs).then(() => { throw new Error('ping timed out'); })]);
+        live.lastUsedAt = Date.now();
+        return live;
+      } catch (error) {
+        this.discard(live, 'idle connection failed its ping; replacing it', error);
+      }
+    }
+    this.connecting ??= this.connect().finally(() => { this.connecting = undefined; });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Live> {
+    const { connectAttempts, connectBackoffBaseMs, connectBackoffMaxMs, logger } = this.options;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const extra = (await this.options.connectionOptions?.()) ?? {};
+        const conn = await mysql.createConnection({ uri: this.options.url, connectTimeout: this.options.connectTimeoutMs, ...extra });
+        const live: Live = { conn, threadId: conn.threadId, openedAt: Date.now(), alive: true, lastUsedAt: Date.now(), served: 0 };
+        conn.on('error', (error: unknown) => this.discard(live, 'connection error', error));
+        conn.on('end', () => { if (live.alive) this.discard(live, 'connection closed by the server', undefined); });
+        if (this.closed) {
+          conn.destroy();
+          throw new ConnectionManagerClosedError();
+        }
+        this.connects += 1;
+        this.live = live;
+        logger.info('mysql connected', { threadId: live.threadId, connects: this.connects, url: redactUrl(this.options.url) });
+        return live;
+      } catch (error) {
+        if (error instanceof ConnectionManagerClosedError) throw error;
+        if (!isRetryableConnectError(error) || attempt >= connectAttempts) {
+          throw new DatabaseUnavailableError(attempt, { cause: error });
+        }
+        const delay = backoffDelay(attempt - 1, connectBackoffBaseMs, connectBackoffMaxMs);
+        logger.warn('mysql connect failed; retrying', { attempt, delayMs: delay, ...errorFields(error) });
+        await sleep(delay);
+      }
+    }
+  }
+
+  private discard(live: Live, reason: string, error: unknown): void {
+    if (!live.alive) return;
+    live.alive = false;
+    if (this.live === live) this.live = undefined;
+    this.options.logger.warn(`mysql ${reason}`, { threadId: live.threadId, served: live.served, ...(error === undefined ? {} : errorFields(error)) });
+    try {
+      live.conn.destroy();
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Warren's error hierarchy: one base class, typed subclasses that keep `cause`.
+ * Each subclass says in its doc comment when it is thrown.
+ */
+
+/** Base class of every error Warren throws on purpose. */
+export class WarrenError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WarrenError';
+  }
+}
+
+/** Thrown at start when `warren.config.ts` (or an option object) is invalid. Names the field and the fix. */
+export class ConfigError extends WarrenError {
+  public readonly field: string;
+  public constructor(field: string, problem: string, options?: ErrorOptions) {
+    super(`Invalid config at "${field}": ${problem}`, options);
+    this.name = 'ConfigError';
+    this.field = field;
+  }
+}
+
+/** Thrown when an `aws:rmq` event or a message body cannot be decoded. Permanent: retrying cannot help. */
+export class DecodeError extends WarrenError {
+  public readonly field: string;
+  public constructor(field: string, problem: string, options?: ErrorOptions) {
+    super(`Cannot decode ${field}: ${problem}`, options);
+    this.name = 'DecodeError';
+    this.field = field;
+  }
+}
+
+/**
+ * Thrown when the MySQL connection died while a transaction was open (or while committing). The transaction's
+ * statements are never re-run on another connection: the message is retried whole.
+ */
+export class ConnectionLostError extends WarrenError {
+  /** True when the connection died during COMMIT: the server may or may not have committed. */
+  public readonly commitOutcomeUnknown: boolean;
+  public constructor(message: string, options?: ErrorOptions & { commitOutcomeUnknown?: boolean }) {
+    super(message, options);
+    this.name = 'ConnectionLostError';
+    this.commitOutcomeUnknown = options?.commitOutcomeUnknown ?? false;
+  }
+}
+
+/** Thrown when no connection could be opened after the configured connect attempts. */
+export class DatabaseUnavailableError extends WarrenError {
+  public readonly attempts: number;
+  public constructor(attempts: number, options?: ErrorOptions) {
+    super(`Could not connect to MySQL after ${attempts} attempt(s); check DATABASE_URL and that the server is up`, options);
+    this.name = 'DatabaseUnavailableError';
+    this.attempts = attempts;
+  }
+}
+
+/** Thrown when a handler uses its transaction's query function after the transaction has ended. */
+export class TransactionClosedError extends WarrenError {
+  public constructor() {
+    super('This transaction has ended; use the query function only inside the handler call that received it');
+    this.name = 'TransactionClosedError';
+  }
+}
+
+/** Thrown when `close()` was called and a transaction is asked for afterwards. */
+export class ConnectionManagerClosedError extends WarrenError {
+  public constructor() {
+    super('The connection manager is closed; no further transactions can start');
+    this.name = 'ConnectionManagerClosedError';
+  }
+}
+
+/**
+ * Throw from a handler when a message can never succeed (a field is missing or out of range). Names the field.
+ * (Until dead-lettering exists, it fails the batch like any other error.)
+ */
+export class PermanentInputError extends WarrenError {
+  public readonly field: string;
+  public constructor(field: string, problem: string, options?: ErrorOptions) {
+    super(`Invalid message field "${field}": ${problem}`, options);
+    this.name = 'PermanentInputError';
+    this.field = field;
+  }
+}

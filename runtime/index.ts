@@ -1,0 +1,13 @@
+export { defineHandler } from './defineHandler.js';
+export type { BatchSummary, HandlerContext, HandlerDefinition, RmqHandler } from './defineHandler.js';
+export { ConnectionManager, CONNECTION_DEFAULTS, DEFAULT_DATABASE_URL } from './ConnectionManager.js';
+export type { ConnectionManagerOptions, ConnectionStats, QueryFn, QueryResult } from './ConnectionManager.js';
+export { closeProcessConnection, peekProcessConnection, processConnection } from './processConnection.js';
+export { decodeEvent, decodeHeaderValue } from './decode.js';
+export type { HeaderValue, WarrenMessage } from './decode.js';
+export type { InvocationContext, RmqBasicProperties, RmqEvent, RmqHeaderValue, RmqMessage } from './event.js';
+export * from './errors.js';
+export { createLogger, redactUrl } from './logger.js';
+export type { Logger, LogFields } from './logger.js';
+export { defineConfig, resolveConfig, shardQueues, HANDLER_DEFAULTS, RUNNER_DEFAULTS } from './config.js';
+export type { HandlerConfig, ResolvedConfig, ResolvedHandlerConfig, WarrenConfig } from './config.js';

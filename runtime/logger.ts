@@ -1,0 +1,69 @@
+/**
+ * A tiny structured logger: one JSON line per entry on stdout (what CloudWatch and the local runner both read).
+ * Level from `WARREN_LOG_LEVEL` (debug | info | warn | error), default `info`.
+ */
+export const LOG_LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+export type LogLevel = keyof typeof LOG_LEVELS;
+export type LogFields = Readonly<Record<string, unknown>>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
+  child(fields: LogFields): Logger;
+}
+
+export type LogSink = (line: string) => void;
+
+function levelFromEnv(): LogLevel {
+  const value = process.env.WARREN_LOG_LEVEL;
+  return value !== undefined && value in LOG_LEVELS ? (value as LogLevel) : 'info';
+}
+
+/** Turns an Error into plain fields (name, message, code, cause) for a log line. */
+export function errorFields(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { error: String(error) };
+  const out: Record<string, unknown> = { error: error.message, errorName: error.name };
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) out.errorCode = code;
+  if (error.cause instanceof Error) out.cause = error.cause.message;
+  return out;
+}
+
+class JsonLogger implements Logger {
+  public constructor(
+    private readonly fields: LogFields,
+    private readonly min: number,
+    private readonly sink: LogSink,
+  ) {}
+
+  private write(level: LogLevel, msg: string, extra?: LogFields): void {
+    if (LOG_LEVELS[level] < this.min) return;
+    this.sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.fields, ...extra }));
+  }
+
+  public debug(msg: string, fields?: LogFields): void { this.write('debug', msg, fields); }
+  public info(msg: string, fields?: LogFields): void { this.write('info', msg, fields); }
+  public warn(msg: string, fields?: LogFields): void { this.write('warn', msg, fields); }
+  public error(msg: string, fields?: LogFields): void { this.write('error', msg, fields); }
+  public child(fields: LogFields): Logger { return new JsonLogger({ ...this.fields, ...fields }, this.min, this.sink); }
+}
+
+/** Creates a JSON-lines logger. */
+export function createLogger(fields: LogFields = {}, options: { level?: LogLevel; sink?: LogSink } = {}): Logger {
+  const sink = options.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
+  return new JsonLogger(fields, LOG_LEVELS[options.level ?? levelFromEnv()], sink);
+}
+
+/** Replaces the password of a URL with `***`, so a connection string can be logged. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from './runtime/config.js';
+
+export default defineConfig({
+  migrations: ['functions/schema.sql'],
+  handlers: [
+    {
+      name: 'orders',
+      entry: 'functions/orders.ts',
+      queue: 'orders',
+      vhost: '/',
+      batchSize: 50,
+      batchingWindowSeconds: 0.1,
+      concurrency: 4,
+    },
+  ],
+});
