@@ -3,7 +3,7 @@
  * Publishers send `{"orderId": string, "sku": string, "quantity": positive integer}` to exchange `orders` with the
  * orderId as routing key. A redelivered order changes nothing: the total moves only when the order row is new.
  */
-import { defineHandler, PermanentInputError } from '../runtime/index.js';
+import { defineHandler, PermanentInputError, type QueryFn } from '../runtime/index.js';
 
 export interface Order {
   readonly orderId: string;
@@ -20,17 +20,20 @@ export function parseOrder(body: unknown): Order {
   return { orderId: o.orderId, sku: o.sku, quantity: o.quantity };
 }
 
+/** The effect of one order, inside the caller's transaction. Returns false when the order was already recorded. */
+export async function recordOrder(query: QueryFn, order: Order): Promise<boolean> {
+  const inserted = await query('INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES (?, ?, ?)', [order.orderId, order.sku, order.quantity]);
+  if (inserted.affectedRows === 0) return false;
+  await query(
+    'INSERT INTO sku_totals (sku, quantity_total) VALUES (?, ?) ON DUPLICATE KEY UPDATE quantity_total = quantity_total + VALUES(quantity_total)',
+    [order.sku, order.quantity],
+  );
+  return true;
+}
+
 export const handler = defineHandler({
   async handle(message, { query, log }) {
     const order = parseOrder(message.body);
-    const inserted = await query('INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES (?, ?, ?)', [order.orderId, order.sku, order.quantity]);
-    if (inserted.affectedRows === 0) {
-      log.debug('order already recorded; nothing to do', { orderId: order.orderId });
-      return;
-    }
-    await query(
-      'INSERT INTO sku_totals (sku, quantity_total) VALUES (?, ?) ON DUPLICATE KEY UPDATE quantity_total = quantity_total + VALUES(quantity_total)',
-      [order.sku, order.quantity],
-    );
+    if (!(await recordOrder(query, order))) log.debug('order already recorded; nothing to do', { orderId: order.orderId });
   },
 });

@@ -1,0 +1,59 @@
+/** Starts a Runner against a unique database and unique queues, capturing its log lines. */
+import { resolveConfig, type HandlerConfig, type ResolvedConfig } from '../../runtime/config.js';
+import { createLogger } from '../../runtime/logger.js';
+import { publish } from '../../local/publish.js';
+import { Runner } from '../../local/Runner.js';
+import { AMQP_URL, deleteTopology, uniqueName, type TestDatabase } from './services.js';
+
+export interface TestRunner {
+  readonly runner: Runner;
+  readonly config: ResolvedConfig;
+  readonly lines: string[];
+  /** Queue (exchange) name of the handler called `name`. */
+  queueOf(name: string): string;
+  cleanup(): Promise<void>;
+}
+
+export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string> } = {}): Promise<TestRunner> {
+  const config = resolveConfig({
+    handlers: handlers.map((h) => ({ ...h, queue: h.queue ?? uniqueName(`t_${h.name}`) })),
+    runner: { shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10 },
+  });
+  const lines: string[] = [];
+  const sink = (line: string) => { lines.push(line); if (process.env.WARREN_TEST_VERBOSE) process.stdout.write(`${line}\n`); };
+  const runner = new Runner(config, {
+    amqpUrl: options.amqpUrl ?? AMQP_URL,
+    databaseUrl: db.url,
+    workerEnv: options.workerEnv ?? {},
+    logger: createLogger({ component: 'runner' }, { sink }),
+    onWorkerOutput: (line, worker) => sink(`${worker} ${line}`),
+  });
+  await runner.start();
+  return {
+    runner,
+    config,
+    lines,
+    queueOf: (name) => config.handlers.find((h) => h.name === name)?.queue ?? '',
+    async cleanup() {
+      await runner.stop().catch(() => undefined);
+      for (const h of config.handlers) await deleteTopology(h.queue, h.concurrency);
+    },
+  };
+}
+
+/** Publishes `count` example orders with ids `<prefix>-<i>` to `exchange`. */
+export async function sendOrders(exchange: string, count: number, prefix = uniqueName('o'), from = 0): Promise<string[]> {
+  const ids: string[] = [];
+  await publish({
+    url: AMQP_URL,
+    exchange,
+    count,
+    rate: 0,
+    message: (i) => {
+      const orderId = `${prefix}-${from + i}`;
+      ids.push(orderId);
+      return { key: orderId, body: { orderId, sku: `sku-${(from + i) % 7}`, quantity: 1 + ((from + i) % 3) } };
+    },
+  });
+  return ids;
+}

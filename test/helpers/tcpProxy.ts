@@ -1,0 +1,70 @@
+/**
+ * A TCP proxy on 127.0.0.1 in front of a real server, so a test can cut every connection at once (a network drop)
+ * or refuse the next connections with a MySQL "Too many connections" error packet (what a full server sends).
+ */
+import net from 'node:net';
+
+export interface TcpProxy {
+  readonly port: number;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** Destroys every open connection (both sides). */
+  dropAll(): void;
+  /** Silently stops forwarding on every open connection (a half-open link: no close is ever seen). */
+  freezeAll(): void;
+  /** Answers the next `n` connections with MySQL error 1040 instead of proxying them. */
+  refuseWithTooManyConnections(n: number): void;
+  close(): Promise<void>;
+}
+
+/** MySQL ERR packet sent instead of the handshake: errno 1040, "Too many connections" (no SQL state marker). */
+function tooManyConnectionsPacket(): Buffer {
+  const message = Buffer.from('Too many connections');
+  const payload = Buffer.concat([Buffer.from([0xff, 0x10, 0x04]), message]);
+  const header = Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, (payload.length >> 16) & 0xff, 0]);
+  return Buffer.concat([header, payload]);
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>();
+  let refuse = 0;
+  let accepted = 0;
+  const pairs: [net.Socket, net.Socket][] = [];
+  const server = net.createServer((client) => {
+    accepted += 1;
+    if (refuse > 0) {
+      refuse -= 1;
+      client.end(tooManyConnectionsPacket());
+      return;
+    }
+    const upstream = net.connect(targetPort, targetHost);
+    sockets.add(client);
+    sockets.add(upstream);
+    const forget = () => { sockets.delete(client); sockets.delete(upstream); client.destroy(); upstream.destroy(); };
+    client.on('error', forget).on('close', forget);
+    upstream.on('error', forget).on('close', forget);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    get accepted() { return accepted; },
+    dropAll() { for (const s of sockets) s.destroy(); sockets.clear(); },
+    refuseWithTooManyConnections(n: number) { refuse = n; },
+    freezeAll() {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, orderInvariant, queueDepths, waitFor, watchConnections, type TestDatabase } from '../helpers/services.js';
+import { sendOrders, startTestRunner, type TestRunner } from '../helpers/runner.js';
+import { shardQueues } from '../../runtime/config.js';
+
+let db: TestDatabase;
+let running: TestRunner | undefined;
+
+beforeEach(async () => { db = await createTestDatabase(); });
+afterEach(async () => {
+  await running?.cleanup();
+  running = undefined;
+  await db.drop();
+});
+
+describe('Class: Runner', () => {
+  it('processes every message into MySQL with exactly one connection per worker', async () => {
+    const watch = watchConnections(db);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 3, batchSize: 50, batchingWindowSeconds: 0.05 }]);
+    const queue = running.queueOf('orders');
+    const ids = await sendOrders(queue, 3_000);
+    await waitFor('all orders acked', () => running!.runner.snapshot().acked >= ids.length, 60_000);
+    const seen = await watch.stop();
+    const invariant = await orderInvariant(db);
+    expect(invariant).toMatchObject({ orders: 3_000, distinct: 3_000, totalsMatch: true });
+    expect(seen.size).toBe(3);
+    const snapshot = running.runner.snapshot();
+    expect(snapshot).toMatchObject({ acked: 3_000, failedBatches: 0, workers: 3, dbConnections: 3, dbConnects: 3 });
+    expect(await queueDepths(shardQueues({ queue, concurrency: 3 }))).toEqual([0, 0, 0]);
+    // every shard got work: the consistent-hash exchange spreads the keys
+    const served = running.runner.workerHandles.map((w) => w.db.served);
+    expect(served.every((n) => n > 0)).toBe(true);
+    const summary = await running.runner.stop();
+    expect(summary).toMatchObject({ dbConnections: 0, shutdownTimedOut: false });
+    await waitFor('no connection left on the server', async () => (await db.threadIds()).length === 0, 5_000);
+  });
+
+  it('redelivers the whole batch when a handler throws, while other handlers are unaffected', async () => {
+    running = await startTestRunner(db, [
+      { name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0.05 },
+      { name: 'flaky', entry: 'test/fixtures/failFirstDelivery.ts', concurrency: 1, batchSize: 20, batchingWindowSeconds: 0.05 },
+    ]);
+    const good = await sendOrders(running.queueOf('orders'), 500, 'good');
+    const flaky = await sendOrders(running.queueOf('flaky'), 100, 'flaky');
+    await waitFor('all acked', () => running!.runner.snapshot().acked >= good.length + flaky.length, 60_000);
+    const invariant = await orderInvariant(db);
+    expect(invariant).toMatchObject({ orders: 600, distinct: 600, totalsMatch: true });
+    const snapshot = running.runner.snapshot();
+    expect(snapshot.failedBatches).toBeGreaterThan(0);
+    expect(snapshot.workerRestarts).toBe(0);
+    expect(running.lines.some((l) => l.includes('batch failed; it will be redelivered whole') && l.includes('refusing first delivery'))).toBe(true);
+    expect(running.lines.some((l) => l.includes('message failed; the batch will be retried'))).toBe(true);
+  });
+
+  it('fails at start with a clear error when a handler module has no such export', async () => {
+    await expect(startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', export: 'nope' }])).rejects.toThrow(
+      /Worker for handler "orders" could not start: .*no exported function "nope"/,
+    );
+  });
+});
