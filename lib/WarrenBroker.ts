@@ -1,0 +1,112 @@
+/**
+ * The Amazon MQ for RabbitMQ broker: created (private, in the VPC, credentials generated into Secrets Manager), or an
+ * existing one imported by ARN, secret and AMQPS endpoint.
+ */
+import { Fn, Names, Validations } from 'aws-cdk-lib';
+import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** An existing broker. Its secret must be JSON `{"username": "...", "password": "..."}` (what MQ triggers read). */
+export interface ExistingBroker {
+  /** `arn:aws:mq:<region>:<account>:broker:<name>:<id>` */
+  readonly brokerArn: string;
+  readonly secretArn: string;
+  /** `amqps://b-....mq.<region>.amazonaws.com:5671` */
+  readonly amqpsEndpoint: string;
+}
+
+export interface WarrenBrokerProps {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  /** @default a new broker */
+  readonly existing?: ExistingBroker;
+  /** @default 'mq.m7g.large' */
+  readonly instanceType?: string;
+  /** @default '4.2' */
+  readonly engineVersion?: string;
+  /** @default 'warren' */
+  readonly username?: string;
+}
+
+export const WARREN_BROKER_DEFAULTS = {
+  instanceType: 'mq.m7g.large',
+  engineVersion: '4.2',
+  username: 'warren',
+  amqpsPort: 5671,
+} as const;
+
+const ARN_PATTERN = /^arn:aws[a-z-]*:mq:[a-z0-9-]+:\d{12}:broker:([A-Za-z0-9_-]{1,50}):b-[0-9a-f-]+$/;
+
+export class WarrenBroker extends Construct {
+  public readonly brokerArn: string;
+  /** Broker name (the `Broker` dimension of its CloudWatch metrics). */
+  public readonly brokerName: string;
+  public readonly secret: secretsmanager.ISecret;
+  public readonly amqpsEndpoint: string;
+  /** The broker's security group when created here (MQ trigger pollers use it too). */
+  public readonly securityGroup?: ec2.SecurityGroup;
+
+  public constructor(scope: Construct, id: string, props: WarrenBrokerProps) {
+    super(scope, id);
+    if (props.existing !== undefined) {
+      const match = ARN_PATTERN.exec(props.existing.brokerArn);
+      if (match?.[1] === undefined) throw new Error(`WarrenBroker: brokerArn must look like arn:aws:mq:<region>:<account>:broker:<name>:<id>, received ${JSON.stringify(props.existing.brokerArn)}`);
+      if (!props.existing.amqpsEndpoint.startsWith('amqps://')) throw new Error(`WarrenBroker: amqpsEndpoint must start with amqps://, received ${JSON.stringify(props.existing.amqpsEndpoint)}`);
+      this.brokerArn = props.existing.brokerArn;
+      this.brokerName = match[1];
+      this.secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', props.existing.secretArn);
+      this.amqpsEndpoint = props.existing.amqpsEndpoint;
+      return;
+    }
+
+    // Credentials: generated into Secrets Manager in the shape MQ triggers read.
+    const username = props.username ?? WARREN_BROKER_DEFAULTS.username;
+    const secret = new secretsmanager.Secret(this, 'Secret', {
+      description: 'Amazon MQ broker user for Warren (MQ triggers and the topology custom resource)',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username }),
+        generateStringKey: 'password',
+        passwordLength: 32,
+        // Amazon MQ forbids commas, colons and equal signs; the rest keeps the URL-free password simple.
+        excludeCharacters: ',:=/@"\'\\`[]{}%+&#?<> ',
+      },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Amazon MQ has no Secrets Manager rotation integration; rotate by updating the secret and the broker user together.',
+    });
+
+    // Network: private broker; pollers of the MQ triggers use the broker's security group, so it admits itself.
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: 'Amazon MQ broker (AMQPS)', allowAllOutbound: true });
+    securityGroup.addIngressRule(securityGroup, ec2.Port.tcp(WARREN_BROKER_DEFAULTS.amqpsPort), 'MQ trigger pollers');
+
+    const brokerName = Names.uniqueResourceName(this, { maxLength: 50, separator: '-' });
+    const subnetIds = props.vpc.selectSubnets(props.subnets).subnetIds;
+    const broker = new amazonmq.CfnBroker(this, 'Broker', {
+      brokerName,
+      engineType: 'RABBITMQ',
+      engineVersion: props.engineVersion ?? WARREN_BROKER_DEFAULTS.engineVersion,
+      hostInstanceType: props.instanceType ?? WARREN_BROKER_DEFAULTS.instanceType,
+      deploymentMode: 'SINGLE_INSTANCE',
+      publiclyAccessible: false,
+      autoMinorVersionUpgrade: true,
+      subnetIds: [Fn.select(0, subnetIds)],
+      securityGroups: [securityGroup.securityGroupId],
+      users: [{ username, password: secret.secretValueFromJson('password').unsafeUnwrap() }],
+      logs: { general: true },
+    });
+
+    this.brokerArn = broker.attrArn;
+    this.brokerName = brokerName;
+    this.secret = secret;
+    this.amqpsEndpoint = Fn.select(0, broker.attrAmqpEndpoints);
+    this.securityGroup = securityGroup;
+  }
+
+  /** Lets `peer` open AMQPS connections to a broker created here (an imported broker's rules are yours to set). */
+  public allowAmqpsFrom(peer: ec2.IConnectable, description: string): void {
+    this.securityGroup?.connections.allowFrom(peer, ec2.Port.tcp(WARREN_BROKER_DEFAULTS.amqpsPort), description);
+  }
+}

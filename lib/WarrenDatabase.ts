@@ -1,0 +1,146 @@
+/**
+ * The database behind RDS Proxy: an RDS MySQL instance created here (its `max_connections` pinned by a parameter group
+ * so the connection budget is exact) or an existing one imported; the proxy requires TLS and, by default, IAM auth.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** An existing RDS MySQL instance. The secret holds `{"username", "password"}` of `user`, which the proxy logs in as. */
+export interface ExistingDatabase {
+  readonly instanceIdentifier: string;
+  readonly endpoint: string;
+  /** @default 3306 */
+  readonly port?: number;
+  readonly secretArn: string;
+  readonly securityGroupId: string;
+}
+
+export interface WarrenDatabaseProps {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  /** @default a new instance */
+  readonly existing?: ExistingDatabase;
+  /** `max_connections` of the database (set on a created instance through its parameter group). */
+  readonly maxConnections: number;
+  /** The proxy's share of `max_connections`, in percent. */
+  readonly maxConnectionsPercent: number;
+  /**
+   * Database user the functions connect as (must be the secret's user: RDS Proxy logs in with that secret).
+   * @default 'warren'
+   */
+  readonly user?: string;
+  /** @default 'warren' */
+  readonly databaseName?: string;
+  /** @default 't4g.micro' */
+  readonly instanceType?: string;
+  /** @default false */
+  readonly multiAz?: boolean;
+}
+
+export const WARREN_DATABASE_DEFAULTS = {
+  user: 'warren',
+  databaseName: 'warren',
+  instanceType: 't4g.micro',
+  multiAz: false,
+  port: 3306,
+} as const;
+
+const ENGINE = rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0 });
+
+export class WarrenDatabase extends Construct {
+  public readonly proxy: rds.DatabaseProxy;
+  public readonly user: string;
+  public readonly databaseName: string;
+  public readonly port: number;
+  /** The instance when created here. */
+  public readonly instance?: rds.DatabaseInstance;
+
+  public constructor(scope: Construct, id: string, props: WarrenDatabaseProps) {
+    super(scope, id);
+    this.user = props.user ?? WARREN_DATABASE_DEFAULTS.user;
+    this.databaseName = props.databaseName ?? WARREN_DATABASE_DEFAULTS.databaseName;
+
+    // Target and the secret the proxy logs in with: imported, or a new instance with a generated secret.
+    let target: rds.IDatabaseInstance;
+    let secret: secretsmanager.ISecret;
+    if (props.existing !== undefined) {
+      this.port = props.existing.port ?? WARREN_DATABASE_DEFAULTS.port;
+      target = rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Instance', {
+        instanceIdentifier: props.existing.instanceIdentifier,
+        instanceEndpointAddress: props.existing.endpoint,
+        port: this.port,
+        securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(this, 'InstanceSecurityGroup', props.existing.securityGroupId)],
+        engine: ENGINE,
+      });
+      secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', props.existing.secretArn);
+    } else {
+      this.port = WARREN_DATABASE_DEFAULTS.port;
+      const multiAz = props.multiAz ?? WARREN_DATABASE_DEFAULTS.multiAz;
+      const instance = new rds.DatabaseInstance(this, 'Instance', {
+        engine: ENGINE,
+        instanceType: new ec2.InstanceType(props.instanceType ?? WARREN_DATABASE_DEFAULTS.instanceType),
+        vpc: props.vpc,
+        vpcSubnets: props.subnets,
+        credentials: rds.Credentials.fromGeneratedSecret(this.user),
+        databaseName: this.databaseName,
+        parameterGroup: new rds.ParameterGroup(this, 'Parameters', {
+          engine: ENGINE,
+          parameters: { max_connections: String(props.maxConnections) },
+        }),
+        storageEncrypted: true,
+        multiAz,
+        iamAuthentication: true,
+        deletionProtection: true,
+        removalPolicy: RemovalPolicy.SNAPSHOT,
+        backupRetention: Duration.days(7),
+        cloudwatchLogsExports: ['error', 'slowquery'],
+        publiclyAccessible: false,
+      });
+      Validations.of(instance).acknowledge({
+        id: 'CloudFormation-Validate::E9006',
+        reason: 'EngineVersion "8.0" is accepted by RDS (it picks the current 8.0 minor version and keeps it patched); the linter lists only full versions.',
+      });
+      Validations.of(instance).acknowledge({
+        id: 'AwsSolutions-RDS11',
+        reason: 'The instance sits in private subnets and admits only the proxy\'s security group; a non-default port adds nothing.',
+      });
+      if (!multiAz) {
+        Validations.of(instance).acknowledge({ id: 'AwsSolutions-RDS3', reason: 'Single-AZ by default to keep a first deployment cheap; set warren:databaseMultiAz=true for production.' });
+      }
+      const instanceSecret = instance.secret;
+      if (instanceSecret === undefined) throw new Error('WarrenDatabase: the created instance has no secret');
+      Validations.of(instance).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC, left to the operator (see docs/deploy.md).',
+      });
+      target = instance;
+      secret = instanceSecret;
+      this.instance = instance;
+    }
+
+    // Proxy: TLS required, IAM auth, a bounded share of max_connections.
+    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      proxyTarget: rds.ProxyTarget.fromInstance(target),
+      secrets: [secret],
+      vpc: props.vpc,
+      vpcSubnets: props.subnets,
+      requireTLS: true,
+      iamAuth: true,
+      maxConnectionsPercent: props.maxConnectionsPercent,
+      maxIdleConnectionsPercent: Math.min(50, props.maxConnectionsPercent),
+      idleClientTimeout: Duration.minutes(30),
+      borrowTimeout: Duration.seconds(120),
+    });
+    target.connections.allowFrom(this.proxy, ec2.Port.tcp(this.port), 'RDS Proxy');
+  }
+
+  /** Lets `fn` reach the proxy and connect as the database user with an IAM token. */
+  public allowFunction(fn: ec2.IConnectable & iam.IGrantable): void {
+    this.proxy.connections.allowFrom(fn, ec2.Port.tcp(this.port), 'Warren function');
+    this.proxy.grantConnect(fn, this.user);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Warren's house `NodejsFunction`: Node.js 22 on arm64, esbuild bundling on this machine (no Docker) with source maps
+ * and every dependency bundled, an explicit log group with retention, and a role of its own that holds only what the
+ * function needs (log writing, the VPC network-interface actions Lambda requires, and grants added later).
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { join } from 'node:path';
+
+export interface WarrenFunctionProps {
+  /** Project root: entries and the lock file are resolved from it. */
+  readonly projectRoot: string;
+  /** Handler module relative to `projectRoot`. */
+  readonly entry: string;
+  /**
+   * Exported handler function.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroups: ec2.ISecurityGroup[];
+  /** @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default none */
+  readonly environment?: Record<string, string>;
+  /** @default none */
+  readonly description?: string;
+}
+
+export const WARREN_FUNCTION_DEFAULTS = {
+  handler: 'handler',
+  timeout: Duration.seconds(60),
+  memorySize: 512,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+} as const;
+
+/**
+ * Actions Lambda needs to attach a function to a VPC, plus the Describe actions an Amazon MQ trigger needs to create its
+ * pollers' network interfaces in the broker's VPC. AWS does not support resource-level scoping for the Describe ones.
+ */
+export const VPC_ENI_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeVpcs',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
+export class WarrenFunction extends NodejsFunction {
+  public override readonly role: iam.Role;
+
+  public constructor(scope: Construct, id: string, props: WarrenFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? WARREN_FUNCTION_DEFAULTS.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    super(scope, id, {
+      entry: join(props.projectRoot, props.entry),
+      handler: props.handler ?? WARREN_FUNCTION_DEFAULTS.handler,
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout ?? WARREN_FUNCTION_DEFAULTS.timeout,
+      memorySize: props.memorySize ?? WARREN_FUNCTION_DEFAULTS.memorySize,
+      logGroup,
+      role,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      description: props.description,
+      bundling: {
+        format: OutputFormat.CJS,
+        target: 'node22',
+        sourceMap: true,
+        // Bundle the AWS SDK too (rds-signer is not part of the Lambda runtime's SDK), so the asset runs anywhere.
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+    this.role = role;
+
+    // Logs: only this function's log group.
+    logGroup.grantWrite(role);
+    // VPC attachment: the actions Lambda requires, which take no resource scoping.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...VPC_ENI_ACTIONS], resources: ['*'] }));
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Warren pins Node.js 22 (the runtime its code and tests target); move to a newer runtime deliberately, not by a linter.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'The EC2 network-interface actions Lambda needs to run a function in a VPC do not support resource-level permissions.',
+    });
+  }
+}
