@@ -1,0 +1,128 @@
+/**
+ * The example handler's bundled asset, taken from the synthesised cloud assembly, run in a fresh Node process against
+ * the local MariaDB: the asset is what Lambda would run, with the same module-scope connection reuse.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWarrenApp } from '../../lib/app.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const ADMIN_URL = process.env.WARREN_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+
+interface Reply { readonly ok?: boolean; readonly ready?: boolean; readonly error?: string; readonly connects: number; readonly threadId: number | null }
+
+let outdir: string;
+let bundle: string;
+let admin: mysql.Connection;
+const database = `warren_asset_${randomBytes(4).toString('hex')}`;
+const children: ChildProcess[] = [];
+
+/** Starts the driver in a fresh process with only the given database variables (no WARREN_DB_* leaking in). */
+async function startBundle(env: Record<string, string>): Promise<(from: number, count: number) => Promise<Reply>> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WARREN_') && k !== 'DATABASE_URL'));
+  const child = fork(join(import.meta.dirname, 'fixtures/invokeBundle.ts'), [bundle, 'handler'], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...base, WARREN_LOG_LEVEL: 'warn', WARREN_HANDLER: 'orders', ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  const next = () => new Promise<Reply>((ok, fail) => {
+    child.once('message', (m) => ok(m as Reply));
+    child.once('exit', (code) => fail(new Error(`driver exited with ${code}`)));
+  });
+  await next();
+  return (from, count) => {
+    const reply = next();
+    child.send({ cmd: 'invoke', from, count, queue: 'orders.0' });
+    return reply;
+  };
+}
+
+async function connectionIds(): Promise<number[]> {
+  const [rows] = await admin.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? ORDER BY ID', [database]);
+  return (rows as { id: number }[]).map((r) => Number(r.id));
+}
+
+async function count(sql: string): Promise<number> {
+  const [rows] = await admin.query(sql);
+  return Number((rows as { n: number }[])[0]?.n);
+}
+
+beforeAll(async () => {
+  // Synthesise the real app (warren.config.ts) into a temporary assembly and find the orders function's asset.
+  outdir = mkdtempSync(join(tmpdir(), 'warren-cdk-'));
+  const started = Date.now();
+  const { app, stack } = await createWarrenApp({ projectRoot: root, outdir, nag: false });
+  const assembly = app.synth();
+  console.log(`synth of warren.config.ts: ${Date.now() - started} ms`);
+  const template = JSON.parse(readFileSync(join(assembly.directory, stack.templateFile), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> }; Code?: { S3Key?: string } } }> };
+  const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.WARREN_HANDLER === 'orders');
+  const hash = fn?.Properties.Code?.S3Key?.replace(/\.zip$/, '');
+  bundle = join(assembly.directory, `asset.${hash}`, 'index.js');
+  expect(existsSync(bundle)).toBe(true);
+
+  // The admin connection selects no database, so it never shows up among the test database's connections.
+  admin = await mysql.createConnection({ uri: ADMIN_URL });
+  await admin.query(`CREATE DATABASE \`${database}\``);
+  const schema = await mysql.createConnection({ uri: `${ADMIN_URL}/${database}`, multipleStatements: true });
+  await schema.query(readFileSync(join(root, 'functions/schema.sql'), 'utf8'));
+  await schema.end();
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill();
+  await admin?.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  await admin?.end();
+  if (outdir !== undefined) rmSync(outdir, { recursive: true, force: true });
+});
+
+describe('Bundled asset: functions/orders.ts from the cloud assembly', () => {
+  it('ships a CommonJS bundle with a source map and no external runtime dependency', () => {
+    expect(existsSync(`${bundle}.map`)).toBe(true);
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).not.toMatch(/require\("(mysql2|amqplib|@aws-sdk\/rds-signer)/);
+  });
+
+  it('commits, keeps one connection over 1,000 more invocations, and recovers after the connection is KILLed', async () => {
+    const invoke = await startBundle({ DATABASE_URL: `mysql://root@127.0.0.1:3306/${database}` });
+    expect(await connectionIds()).toEqual([]);
+
+    // First invocation: commits and opens the one connection.
+    const first = await invoke(0, 1);
+    expect(first).toMatchObject({ ok: true, connects: 1 });
+    expect(await count(`SELECT COUNT(*) AS n FROM \`${database}\`.orders`)).toBe(1);
+    const ids = await connectionIds();
+    expect(ids).toEqual([first.threadId]);
+
+    // 1,000 further invocations in the same process: no new connection, server-side or client-side.
+    const many = await invoke(1, 1000);
+    expect(many).toMatchObject({ ok: true, connects: 1, threadId: first.threadId });
+    expect(await connectionIds()).toEqual(ids);
+    expect(await count(`SELECT COUNT(*) AS n FROM \`${database}\`.orders`)).toBe(1001);
+    console.log(`asset test: ${ids.length} server connection(s) (id ${ids.join(',')}) for 1,001 invocations`);
+
+    // KILL it server-side: the next invocation succeeds on a new connection.
+    await admin.query(`KILL ${ids[0]}`);
+    const after = await invoke(1001, 1);
+    expect(after).toMatchObject({ ok: true, connects: 2 });
+    expect(after.threadId).not.toBe(first.threadId);
+    expect(await connectionIds()).toEqual([after.threadId]);
+    expect(await count(`SELECT COUNT(*) AS n FROM \`${database}\`.orders`)).toBe(1002);
+  });
+
+  it('connects through the WARREN_DB_* variables the stack sets when IAM auth and TLS are off', async () => {
+    const invoke = await startBundle({
+      WARREN_DB_HOST: '127.0.0.1', WARREN_DB_PORT: '3306', WARREN_DB_USER: 'root', WARREN_DB_NAME: database,
+      WARREN_DB_IAM_AUTH: 'false', WARREN_DB_TLS: 'false',
+    });
+    const reply = await invoke(5000, 3);
+    expect(reply).toMatchObject({ ok: true, connects: 1 });
+    expect(await connectionIds()).toContain(reply.threadId);
+    expect(await count(`SELECT COUNT(*) AS n FROM \`${database}\`.orders WHERE order_id IN ('order-5000','order-5001','order-5002')`)).toBe(3);
+  });
+});
