@@ -1,0 +1,51 @@
+/** Contenders `warren`, `noop`, `warren-cpu` (and later `batch`): the local runner, as `npm start` runs it. */
+import { fileURLToPath } from 'node:url';
+import { Runner } from '../../local/Runner.js';
+import { resolveConfig } from '../../runtime/config.js';
+import { createLogger } from '../../runtime/logger.js';
+import { LATENCY_LINE_PREFIX } from '../handlers/noop.js';
+import { peakRssMb, type ConsumerFactory } from './Consumer.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const startRunner: ConsumerFactory = async (spec) => {
+  if (spec.handler === undefined) throw new Error(`contender ${spec.contender}: a runner contender needs a handler`);
+  const problems: string[] = [];
+  const latenciesMs: number[] = [];
+  const keepProblem = (line: string) => { if (/"level":"(warn|error)"/.test(line) && problems.length < 20) problems.push(line); };
+  const config = resolveConfig({
+    handlers: [{
+      name: 'bench',
+      entry: spec.handler.entry,
+      export: spec.handler.export,
+      queue: spec.queue,
+      batchSize: spec.handler.batchSize,
+      batchingWindowSeconds: spec.handler.batchingWindowSeconds,
+      concurrency: spec.workers,
+    }],
+    runner: { shutdownTimeoutSeconds: 10 },
+  });
+  const runner = new Runner(config, {
+    amqpUrl: spec.amqpUrl,
+    databaseUrl: spec.databaseUrl,
+    projectRoot: PROJECT_ROOT,
+    logger: createLogger({ component: 'runner' }, { level: 'warn', sink: keepProblem }),
+    onWorkerOutput: (line) => {
+      if (line.startsWith(LATENCY_LINE_PREFIX)) latenciesMs.push(...(JSON.parse(line.slice(LATENCY_LINE_PREFIX.length)) as number[]));
+      else keepProblem(line);
+    },
+    workerEnv: { WARREN_LOG_LEVEL: 'warn', ...(spec.cpuRows === undefined ? {} : { WARREN_BENCH_CPU_ROWS: String(spec.cpuRows) }) },
+  });
+  await runner.start();
+  return {
+    processed: () => runner.snapshot().acked,
+    peakRss: async () => ({
+      self: await peakRssMb('self'),
+      workers: await Promise.all(runner.workerHandles.map((w) => (w.pid === undefined ? 0 : peakRssMb(w.pid)))),
+    }),
+    async stop() {
+      const summary = await runner.stop();
+      return { clientConnects: summary.dbConnects, retries: summary.failedBatches, problems, ...(latenciesMs.length > 0 ? { latenciesMs } : {}) };
+    },
+  };
+};

@@ -1,0 +1,56 @@
+/**
+ * Contenders `single` and `single-cpu`: what a Node developer writes by hand. One process, one amqplib channel with a
+ * prefetch, a mysql2 pool of W connections; each message runs the example app's SQL in its own transaction on a pooled
+ * connection, acked after COMMIT, nacked with requeue on error. The CPU-heavy variant does its `cpuWork` before taking
+ * a connection (the kindest place for a pool).
+ */
+import amqp from 'amqplib';
+import mysql from 'mysql2/promise';
+import { parseOrder, recordOrder } from '../../functions/orders.js';
+import { cpuWork } from '../handlers/cpuWork.js';
+import { inTransaction } from '../orders.js';
+import { peakRssMb, type ConsumerFactory } from './Consumer.js';
+
+export const startSingle: ConsumerFactory = async (spec) => {
+  const problems: string[] = [];
+  let acked = 0;
+  let connects = 0;
+  let retries = 0;
+  const pool = mysql.createPool({ uri: spec.databaseUrl, connectionLimit: spec.workers });
+  pool.pool.on('connection', () => { connects += 1; });
+  const connection = await amqp.connect(spec.amqpUrl);
+  const channel = await connection.createChannel();
+  await channel.prefetch(spec.prefetch ?? 50);
+  const cpuRows = spec.cpuRows;
+  await channel.consume(spec.queue, (msg) => {
+    if (msg === null) return;
+    void (async () => {
+      try {
+        const order = parseOrder(JSON.parse(msg.content.toString('utf8')));
+        if (cpuRows !== undefined) cpuWork(order.orderId, cpuRows);
+        const db = await pool.getConnection();
+        try {
+          await inTransaction(db, async (query) => { await recordOrder(query, order); });
+        } finally {
+          db.release();
+        }
+        channel.ack(msg);
+        acked += 1;
+      } catch (error) {
+        retries += 1;
+        if (problems.length < 20) problems.push((error as Error).message);
+        channel.nack(msg, false, true);
+      }
+    })();
+  });
+  return {
+    processed: () => acked,
+    peakRss: async () => ({ self: await peakRssMb('self'), workers: [] }),
+    async stop() {
+      await channel.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      return { clientConnects: connects, retries, problems };
+    },
+  };
+};

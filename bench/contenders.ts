@@ -1,0 +1,60 @@
+/**
+ * What the bench runs, in order, and the ratios it reports. A contender is one entry here; adding one (the batch mode,
+ * say) is an entry in CONTENDERS and, if it has a target, one in RATIOS:
+ *
+ * ```ts
+ * { name: 'batch', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'batchHandler', batchSize: 100 },
+ *   about: 'the runner with the example app in batch mode, batch size 100', messages: 100_000, latencyRate: 1_000, tables: true },
+ * // and in RATIOS:
+ * { name: 'batch/warren', of: 'batch', over: 'warren', target: 3 },
+ * ```
+ */
+import type { ConsumerKind } from './protocol.js';
+
+export interface ContenderDefinition {
+  /** The name in the table and in `latest.json`. */
+  readonly name: string;
+  readonly kind: ConsumerKind;
+  /** One line for the README and `--help`. */
+  readonly about: string;
+  /**
+   * Runner contenders: the handler module (relative to the project root) and export. Batch size and window default
+   * to the example app's settings in `warren.config.ts`.
+   */
+  readonly handler?: { readonly entry: string; readonly export: string; readonly batchSize?: number; readonly batchingWindowSeconds?: number };
+  /** Runs the CPU-heavy variant (about 5 ms of `cpuWork` per message). @default false */
+  readonly cpu?: boolean;
+  /** Messages in the timed part with default settings (`--quick` takes a fraction). */
+  readonly messages: number;
+  /** Messages per second for the latency part; capped at half of the throughput the contender just measured. */
+  readonly latencyRate: number;
+  /** Whether its run leaves orders behind to check (false only for `noop`, which checks counts instead). */
+  readonly tables: boolean;
+}
+
+export const CONTENDERS: readonly ContenderDefinition[] = [
+  { name: 'warren', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, about: 'the local runner with the example app, W workers, a transaction per message', messages: 100_000, latencyRate: 1_000, tables: true },
+  { name: 'naive', kind: 'naive', about: 'amqplib, prefetch W, a new mysql2 connection per message, same SQL', messages: 10_000, latencyRate: 1_000, tables: true },
+  { name: 'raw', kind: 'raw', about: 'W mysql2 connections running the same transaction in a tight loop, no broker', messages: 100_000, latencyRate: 1_000, tables: true },
+  { name: 'noop', kind: 'runner', handler: { entry: 'bench/handlers/noop.ts', export: 'handler' }, about: 'the runner with a handler that decodes the batch and does nothing else', messages: 200_000, latencyRate: 1_000, tables: false },
+  { name: 'single', kind: 'single', about: 'one process: amqplib with prefetch 50, a mysql2 pool of W connections, same SQL', messages: 100_000, latencyRate: 1_000, tables: true },
+  { name: 'warren-cpu', kind: 'runner', handler: { entry: 'bench/handlers/ordersCpu.ts', export: 'handler' }, cpu: true, about: 'as warren, plus ~5 ms of CPU per message (aggregating a generated result set)', messages: 6_000, latencyRate: 100, tables: true },
+  { name: 'single-cpu', kind: 'single', cpu: true, about: 'as single, plus the same ~5 ms of CPU per message', messages: 3_000, latencyRate: 100, tables: true },
+];
+
+/** A ratio of two contenders' messages/s (or, without `over`, one contender's messages/s) against its target. */
+export interface RatioDefinition {
+  readonly name: string;
+  readonly of: string;
+  readonly over?: string;
+  /** The issue's target: at least this ratio (or messages/s). */
+  readonly target: number;
+}
+
+export const RATIOS: readonly RatioDefinition[] = [
+  { name: 'warren/raw', of: 'warren', over: 'raw', target: 0.7 },
+  { name: 'warren/naive', of: 'warren', over: 'naive', target: 5 },
+  { name: 'noop msg/s', of: 'noop', target: 20_000 },
+  { name: 'warren/single', of: 'warren', over: 'single', target: 0.9 },
+  { name: 'warren-cpu/single-cpu', of: 'warren-cpu', over: 'single-cpu', target: 1.6 },
+];

@@ -1,0 +1,58 @@
+/** Messages between the bench (parent: publisher, checker) and the process that hosts one contender (child). */
+import type { Phase } from './orders.js';
+
+/** How a contender consumes; each kind is one file in `bench/consumers/`. */
+export const CONSUMER_KINDS = ['runner', 'naive', 'single', 'raw'] as const;
+export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
+
+/** Everything the child needs, passed as JSON in WARREN_BENCH_SPEC. */
+export interface ChildSpec {
+  readonly contender: string;
+  readonly kind: ConsumerKind;
+  readonly amqpUrl: string;
+  readonly databaseUrl: string;
+  /** Queue name: the runner consumes `<queue>.0..W-1` behind exchange `<queue>`, naive and single consume `<queue>`. */
+  readonly queue: string;
+  readonly workers: number;
+  /** Messages already waiting (or, for `raw`, to generate) for the timed part. */
+  readonly throughputCount: number;
+  /** Runner contenders: the handler module and its trigger settings. */
+  readonly handler?: { readonly entry: string; readonly export: string; readonly batchSize: number; readonly batchingWindowSeconds: number };
+  /** `single` and `raw` run the CPU-heavy variant with this many rows per message (see `handlers/cpuWork.ts`). */
+  readonly cpuRows?: number;
+  /** `single`: the channel's prefetch. */
+  readonly prefetch?: number;
+}
+
+export type ToChild =
+  /** `raw` only (it has no broker): schedule `count` orders of `phase` at `rate` per second. */
+  | { readonly type: 'generate'; readonly phase: Phase; readonly count: number; readonly rate: number }
+  /** Report `reached` once `total` messages have been processed since the child started. */
+  | { readonly type: 'expect'; readonly total: number }
+  | { readonly type: 'stop' };
+
+export type FromChild =
+  /** Consuming; `processed` were already done when start-up finished (they are left out of the timed part). */
+  | { readonly type: 'started'; readonly processed: number }
+  | { readonly type: 'progress'; readonly processed: number }
+  /** The timed part is over: `messages` processed in `ms` after `started`. */
+  | { readonly type: 'throughput'; readonly messages: number; readonly ms: number }
+  | { readonly type: 'reached'; readonly processed: number }
+  | { readonly type: 'stopped'; readonly report: ChildReport }
+  | { readonly type: 'failed'; readonly message: string };
+
+export interface ChildReport {
+  readonly processed: number;
+  /** Peak RSS (VmHWM) of the child: the runner or the hand-written consumer. */
+  readonly peakRssMb: number;
+  /** Peak RSS of each worker process (runner contenders only). */
+  readonly workerPeakRssMb: readonly number[];
+  /** DB connections the contender says it opened (the server's count is taken by the parent). */
+  readonly clientConnects: number;
+  /** Failed attempts that were retried (batches for the runner, messages otherwise), e.g. deadlocks. */
+  readonly retries: number;
+  /** Latencies measured inside the child (`raw`: schedule to commit; `noop`: publish to handler), in ms. */
+  readonly latenciesMs?: readonly number[];
+  /** Warnings and errors the contender logged. */
+  readonly problems: readonly string[];
+}

@@ -1,0 +1,86 @@
+/** The bench's outputs: the table on stdout, `latest.json`, and the bar chart `latest.svg` (hand-written SVG). */
+import type { RatioDefinition } from './contenders.js';
+import type { ContenderResult } from './runContender.js';
+
+export interface RatioResult {
+  readonly name: string;
+  readonly value: number | null;
+  readonly target: number;
+  readonly met: boolean | null;
+}
+
+export function computeRatios(results: readonly ContenderResult[], ratios: readonly RatioDefinition[]): RatioResult[] {
+  const rate = (name: string) => results.find((r) => r.name === name)?.messagesPerSecond;
+  return ratios.map((r) => {
+    const of = rate(r.of);
+    const over = r.over === undefined ? 1 : rate(r.over);
+    const value = of === undefined || over === undefined || over === 0 ? null : Math.round((of / over) * 100) / 100;
+    return { name: r.name, value, target: r.target, met: value === null ? null : value >= r.target };
+  });
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+/** A fixed-width table of the results (also valid Markdown). */
+export function formatTable(results: readonly ContenderResult[]): string {
+  const head = ['contender', 'msg/s', 'p50 ms', 'p99 ms', 'latency at', 'DB conns', 'RSS MB', 'worker RSS MB', 'total RSS MB'];
+  const rows = results.map((r) => [
+    r.name,
+    String(r.messagesPerSecond),
+    r.p50Ms.toFixed(1),
+    r.p99Ms.toFixed(1),
+    `${r.latencyRate}/s`,
+    String(r.connectionsOpened),
+    r.peakRssMb.toFixed(0),
+    r.workerPeakRssMb === null ? '-' : r.workerPeakRssMb.toFixed(0),
+    r.totalPeakRssMb.toFixed(0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => pad(c, widths[i] ?? 0, i > 0)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i > 0 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export function formatRatios(ratios: readonly RatioResult[]): string {
+  return ratios
+    .map((r) => `${r.name.padEnd(22)} ${r.value === null ? 'n/a' : String(r.value)} (target >= ${r.target}) ${r.met === null ? '' : r.met ? 'met' : 'MISSED'}`)
+    .join('\n');
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A horizontal bar chart of messages/s per contender, with the value at the end of each bar. */
+export function barChartSvg(results: readonly ContenderResult[], subtitle: string): string {
+  const width = 760;
+  const left = 110;
+  const right = 90;
+  const top = 56;
+  const bar = 26;
+  const gap = 10;
+  const height = top + results.length * (bar + gap) + 30;
+  const max = Math.max(1, ...results.map((r) => r.messagesPerSecond));
+  const scale = (width - left - right) / max;
+  const colour = (name: string) => (name === 'warren' || name.startsWith('warren-') || name === 'noop' || name === 'batch' ? '#d9822b' : '#7a8a99');
+  const bars = results.map((r, i) => {
+    const y = top + i * (bar + gap);
+    const w = Math.max(1, r.messagesPerSecond * scale);
+    return [
+      `  <text x="${left - 8}" y="${y + bar / 2 + 5}" text-anchor="end">${escapeXml(r.name)}</text>`,
+      `  <rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${colour(r.name)}"/>`,
+      `  <text x="${(left + w + 6).toFixed(1)}" y="${y + bar / 2 + 5}">${r.messagesPerSecond.toLocaleString('en-US')}</text>`,
+    ].join('\n');
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
+    `  <rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `  <text x="${left}" y="22" font-size="16" font-weight="bold">Messages per second (higher is better)</text>`,
+    `  <text x="${left}" y="40" fill="#555555">${escapeXml(subtitle)}</text>`,
+    ...bars,
+    `  <line x1="${left}" y1="${top - 4}" x2="${left}" y2="${height - 24}" stroke="#333333"/>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,159 @@
+/**
+ * `npm run bench [-- --quick] [--workers N] [--only a,b] [--window S]`: runs every contender of `contenders.ts` one
+ * after the other on this machine, prints the table and the ratios, and writes `bench/results/latest.json` and
+ * `latest.svg` (a run of a subset, or one where a contender failed, writes `partial.*` instead).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../local/loadConfig.js';
+import { BenchDatabase } from './BenchDatabase.js';
+import { CONTENDERS, RATIOS } from './contenders.js';
+import { calibrateCpuRows } from './handlers/cpuWork.js';
+import { describeMachine } from './machine.js';
+import { barChartSvg, computeRatios, formatRatios, formatTable } from './report.js';
+import { runContender, type ContenderResult, type RunSettings } from './runContender.js';
+
+/** Every default of the bench, in one place. */
+export const BENCH_DEFAULTS = {
+  /** Workers (Warren), connections (raw, single's pool) and messages in flight (naive). */
+  workers: 4,
+  /** Seconds of fixed-rate publishing for the latency figures. */
+  latencySeconds: 6,
+  /** `--quick`: this fraction of each contender's messages, and this many seconds of latency part. */
+  quickFraction: 0.08,
+  quickLatencySeconds: 1.5,
+  /** CPU per message of the `-cpu` contenders. */
+  cpuTargetMs: 5,
+  /** What a hand-written consumer typically sets. */
+  singlePrefetch: 50,
+  stepTimeoutMs: 180_000,
+} as const;
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS = new URL('./results/', import.meta.url);
+
+function usage(): string {
+  return [
+    'usage: npm run bench -- [--quick] [--workers N] [--only name,name] [--window seconds]',
+    '',
+    ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
+  ].join('\n');
+}
+
+function parseOptions(): { quick: boolean; workers: number; only: string[] | undefined; window: number | undefined } {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      workers: { type: 'string' },
+      only: { type: 'string' },
+      window: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage());
+    process.exit(0);
+  }
+  const workers = values.workers === undefined ? BENCH_DEFAULTS.workers : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers: expected a whole number from 1 to 64, received ${values.workers}`);
+  const only = values.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const name of only ?? []) {
+    if (!CONTENDERS.some((c) => c.name === name)) throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}`);
+  }
+  const window = values.window === undefined ? undefined : Number(values.window);
+  if (window !== undefined && !(window >= 0 && window <= 300)) throw new Error(`--window: expected seconds from 0 to 300, received ${values.window}`);
+  return { quick: values.quick, workers, only, window };
+}
+
+function progressLine(prefix: string): (text: string) => void {
+  let lastAt = 0;
+  return (text) => {
+    const line = `${prefix} ${text}`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r\x1b[K${line}`);
+    } else if (Date.now() - lastAt >= 2_000 || !/\d+\/\d+/.test(text)) {
+      lastAt = Date.now();
+      process.stderr.write(`${line}\n`);
+    }
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const contenders = CONTENDERS.filter((c) => options.only === undefined || options.only.includes(c.name));
+  const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const example = (await loadConfig('warren.config.ts', ROOT)).handlers.find((h) => h.entry === 'functions/orders.ts');
+  const batchSize = example?.batchSize ?? 100;
+  const batchingWindowSeconds = options.window ?? example?.batchingWindowSeconds ?? 0.5;
+  const started = Date.now();
+
+  process.stderr.write(`calibrating ~${BENCH_DEFAULTS.cpuTargetMs} ms of CPU per message... `);
+  const cpu = calibrateCpuRows(BENCH_DEFAULTS.cpuTargetMs);
+  process.stderr.write(`${cpu.rows} rows (${cpu.ms.toFixed(1)} ms)\n`);
+
+  const db = await BenchDatabase.open();
+  const machine = await describeMachine(db, amqpUrl);
+  const results: ContenderResult[] = [];
+  const failures: { name: string; error: string }[] = [];
+  try {
+    for (const [i, def] of contenders.entries()) {
+      const messages = Math.max(200, Math.round(def.messages * (options.quick ? BENCH_DEFAULTS.quickFraction : 1)));
+      const settings: RunSettings = {
+        amqpUrl,
+        workers: options.workers,
+        messages,
+        latencySeconds: options.quick ? BENCH_DEFAULTS.quickLatencySeconds : BENCH_DEFAULTS.latencySeconds,
+        batchSize,
+        batchingWindowSeconds,
+        cpuRows: cpu.rows,
+        singlePrefetch: BENCH_DEFAULTS.singlePrefetch,
+        stepTimeoutMs: BENCH_DEFAULTS.stepTimeoutMs,
+      };
+      const progress = progressLine(`[${i + 1}/${contenders.length}] ${def.name}:`);
+      try {
+        const result = await runContender(def, settings, db, progress);
+        results.push(result);
+        progress(`${result.messagesPerSecond} msg/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.connectionsOpened} connections, invariant ok\n`);
+      } catch (error) {
+        failures.push({ name: def.name, error: (error as Error).message });
+        progress(`FAILED: ${(error as Error).message}\n`);
+      }
+    }
+  } finally {
+    await db.close();
+  }
+
+  const ratios = computeRatios(results, RATIOS);
+  const complete = failures.length === 0 && options.only === undefined;
+  const mode = options.quick ? 'quick' : 'default';
+  const settingsOut = { mode, workers: options.workers, batchSize, batchingWindowSeconds, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10, singlePrefetch: BENCH_DEFAULTS.singlePrefetch };
+  const report = {
+    machine,
+    settings: settingsOut,
+    measuredAt: new Date(started).toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    contenders: results,
+    ratios,
+    ...(failures.length > 0 ? { failures } : {}),
+  };
+  const subtitle = `${machine.cores} cores (${machine.cpuModel}), W=${options.workers}, ${mode} run, ${report.measuredAt.slice(0, 10)}`;
+  await mkdir(RESULTS, { recursive: true });
+  const base = complete ? 'latest' : 'partial';
+  await writeFile(new URL(`${base}.json`, RESULTS), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(new URL(`${base}.svg`, RESULTS), barChartSvg(results, subtitle));
+
+  console.log(`\nWarren bench: ${subtitle}; MariaDB ${machine.mariadb}, ${machine.rabbitmq}, Node ${machine.node}`);
+  console.log(`batch size ${batchSize}, window ${batchingWindowSeconds} s; CPU variant ${cpu.rows} rows = ${cpu.ms.toFixed(1)} ms/message; took ${report.durationSeconds} s\n`);
+  console.log(formatTable(results));
+  console.log(`\n${formatRatios(ratios)}`);
+  console.log(`\nwrote bench/results/${base}.json and ${base}.svg`);
+  for (const f of failures) console.error(`FAILED ${f.name}: ${f.error}`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

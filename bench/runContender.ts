@@ -1,0 +1,236 @@
+/**
+ * Runs one contender from a clean slate and measures it:
+ *   1. a fresh database and fresh queues; the timed part's messages published (and confirmed) up front;
+ *   2. the server's `Connections` counter read, the contender's process forked; it consumes the backlog (timed);
+ *   3. a fixed-rate part for the latency figures (publish to commit);
+ *   4. the contender stopped, `Connections` read again, the example app's invariant checked, everything dropped.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { declareTopology } from '../runtime/topology.js';
+import type { BenchDatabase } from './BenchDatabase.js';
+import type { ContenderDefinition } from './contenders.js';
+import type { Phase } from './orders.js';
+import type { ChildReport, ChildSpec, FromChild, ToChild } from './protocol.js';
+import { publishOrders, type Destination } from './publisher.js';
+import { percentile } from './stats.js';
+
+const CHILD_FILE = fileURLToPath(new URL('./child.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+
+export interface RunSettings {
+  readonly amqpUrl: string;
+  readonly workers: number;
+  /** Messages of the timed part, this contender. */
+  readonly messages: number;
+  /** Seconds of the fixed-rate part. */
+  readonly latencySeconds: number;
+  readonly batchSize: number;
+  readonly batchingWindowSeconds: number;
+  readonly cpuRows: number;
+  readonly singlePrefetch: number;
+  /** Longest wait for any one step of the contender, in ms. */
+  readonly stepTimeoutMs: number;
+}
+
+export interface ContenderResult {
+  readonly name: string;
+  readonly messagesPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly connectionsOpened: number;
+  /** Peak RSS of the runner process (or of the hand-written consumer). */
+  readonly peakRssMb: number;
+  /** Largest peak RSS among the workers (runner contenders), else null. */
+  readonly workerPeakRssMb: number | null;
+  /** Runner plus all its workers. */
+  readonly totalPeakRssMb: number;
+  readonly timedMessages: number;
+  readonly timedMs: number;
+  readonly latencyRate: number;
+  readonly latencyMessages: number;
+  /** Connections the contender counted itself (the server's delta also sees anyone else on this server). */
+  readonly clientConnects: number;
+  readonly retries: number;
+}
+
+type Progress = (text: string) => void;
+
+/** The contender's process, with a typed way to wait for its next message of a kind. */
+class ChildLink {
+  private readonly inbox: FromChild[] = [];
+  private waiter: (() => void) | undefined;
+  private exited: string | undefined;
+  public processed = 0;
+
+  public constructor(public readonly process: ChildProcess, private readonly timeoutMs: number) {
+    process.on('message', (message: FromChild) => {
+      if (message.type === 'progress') this.processed = message.processed;
+      else this.inbox.push(message);
+      this.waiter?.();
+    });
+    process.once('exit', (code, signal) => { this.exited = `exited (code ${code ?? '-'}, signal ${signal ?? '-'})`; this.waiter?.(); });
+  }
+
+  public send(message: ToChild): void { this.process.send(message); }
+
+  public async next<T extends FromChild['type']>(type: T, what: string): Promise<Extract<FromChild, { type: T }>> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const at = this.inbox.findIndex((m) => m.type === type || m.type === 'failed');
+      const found = at >= 0 ? this.inbox.splice(at, 1)[0] : undefined;
+      if (found?.type === 'failed') throw new Error(`the contender's process failed: ${found.message}`);
+      if (found !== undefined) return found as Extract<FromChild, { type: T }>;
+      if (this.exited !== undefined) throw new Error(`the contender's process ${this.exited} while ${what}`);
+      if (Date.now() > deadline) throw new Error(`timed out after ${this.timeoutMs} ms ${what} (processed ${this.processed})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000);
+        this.waiter = () => { clearTimeout(timer); resolve(); };
+      });
+      this.waiter = undefined;
+    }
+  }
+}
+
+export async function runContender(def: ContenderDefinition, settings: RunSettings, db: BenchDatabase, progress: Progress): Promise<ContenderResult> {
+  const database = await db.create(`warren_bench_${def.name.replace(/-/g, '_')}`);
+  const queue = `warren-bench-${def.name}-${database.name.slice(-8)}`;
+  const broker = def.kind === 'raw' ? undefined : await amqp.connect(settings.amqpUrl);
+  let child: ChildProcess | undefined;
+  try {
+    // 1. Topology and the timed part's backlog.
+    let to: Destination | undefined;
+    if (broker !== undefined) {
+      if (def.kind === 'runner') {
+        await declareTopology(broker, { queue, concurrency: settings.workers });
+        to = { exchange: queue, routingKey: (orderId) => orderId };
+      } else {
+        const setup = await broker.createChannel();
+        await setup.assertQueue(queue, { durable: true });
+        await setup.close();
+        to = { exchange: '', routingKey: () => queue };
+      }
+    }
+    const publisher = await broker?.createConfirmChannel();
+    const counts: Record<Phase, number> = { throughput: settings.messages, latency: 0 };
+    if (publisher !== undefined && to !== undefined) {
+      await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => progress(`publishing the backlog ${n}/${counts.throughput}`));
+    }
+
+    // 2. The timed part.
+    const connectionsBefore = await db.connections();
+    const spec: ChildSpec = {
+      contender: def.name,
+      kind: def.kind,
+      amqpUrl: settings.amqpUrl,
+      databaseUrl: database.url,
+      queue,
+      workers: settings.workers,
+      throughputCount: counts.throughput,
+      ...(def.handler === undefined ? {} : {
+        handler: {
+          entry: def.handler.entry,
+          export: def.handler.export,
+          batchSize: def.handler.batchSize ?? settings.batchSize,
+          batchingWindowSeconds: def.handler.batchingWindowSeconds ?? settings.batchingWindowSeconds,
+        },
+      }),
+      ...(def.cpu === true ? { cpuRows: settings.cpuRows } : {}),
+      ...(def.kind === 'single' ? { prefetch: settings.singlePrefetch } : {}),
+    };
+    progress('starting');
+    child = fork(CHILD_FILE, [], {
+      execArgv: ['--import', TSX_LOADER],
+      env: { ...process.env, WARREN_BENCH_SPEC: JSON.stringify(spec) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    const link = new ChildLink(child, settings.stepTimeoutMs);
+    const ticker = setInterval(() => progress(`consuming the backlog ${link.processed}/${counts.throughput}`), 1_000);
+    let throughput: Extract<FromChild, { type: 'throughput' }>;
+    try {
+      await link.next('started', 'starting');
+      throughput = await link.next('throughput', 'consuming the backlog');
+    } finally {
+      clearInterval(ticker);
+    }
+    const messagesPerSecond = throughput.messages / (throughput.ms / 1000);
+    progress(`${Math.round(messagesPerSecond)} msg/s; latency part next`);
+
+    // 3. The latency part, at a fixed rate the contender can sustain.
+    const latencyRate = Math.max(1, Math.floor(Math.min(def.latencyRate, messagesPerSecond / 2)));
+    counts.latency = Math.max(20, Math.round(latencyRate * settings.latencySeconds));
+    link.send({ type: 'expect', total: counts.throughput + counts.latency });
+    let publishTimes: Float64Array | undefined;
+    if (publisher !== undefined && to !== undefined) {
+      publishTimes = await publishOrders(publisher, to, 'latency', counts.latency, latencyRate, (n) => progress(`latency part: ${n}/${counts.latency} published at ${latencyRate}/s`));
+    } else {
+      link.send({ type: 'generate', phase: 'latency', count: counts.latency, rate: latencyRate });
+      progress(`latency part: ${counts.latency} transactions scheduled at ${latencyRate}/s`);
+    }
+    await link.next('reached', 'finishing the latency part');
+    link.send({ type: 'stop' });
+    const { report } = await link.next('stopped', 'stopping');
+    await new Promise<void>((resolve) => { if (child?.exitCode !== null) resolve(); else child.once('exit', () => resolve()); });
+    const connectionsOpened = (await db.connections()) - connectionsBefore;
+
+    // 4. Checks: a fast wrong run must fail.
+    progress('checking');
+    if (def.tables) await db.checkOrders(def.name, database.name, counts);
+    else if (report.processed !== counts.throughput + counts.latency) throw new Error(`${def.name} acked ${report.processed} messages, ${counts.throughput + counts.latency} were published`);
+    if (broker !== undefined) await checkQueuesEmpty(broker, def.kind === 'runner' ? Array.from({ length: settings.workers }, (_, i) => `${queue}.${i}`) : [queue]);
+    const latencies = await latenciesOf(report, publishTimes, db, database.name);
+    if (latencies.length < counts.latency) throw new Error(`${def.name}: only ${latencies.length} of ${counts.latency} latency samples were found`);
+    for (const problem of report.problems.slice(0, 3)) progress(`note: ${problem.slice(0, 200)}`);
+
+    const workerPeak = report.workerPeakRssMb.length > 0 ? Math.max(...report.workerPeakRssMb) : null;
+    return {
+      name: def.name,
+      messagesPerSecond: Math.round(messagesPerSecond),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      connectionsOpened,
+      peakRssMb: report.peakRssMb,
+      workerPeakRssMb: workerPeak,
+      totalPeakRssMb: Math.round((report.peakRssMb + report.workerPeakRssMb.reduce((a, b) => a + b, 0)) * 10) / 10,
+      timedMessages: throughput.messages,
+      timedMs: Math.round(throughput.ms),
+      latencyRate,
+      latencyMessages: counts.latency,
+      clientConnects: report.clientConnects,
+      retries: report.retries,
+    };
+  } finally {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (broker !== undefined) {
+      const channel = await broker.createChannel();
+      for (let i = 0; i < settings.workers; i += 1) await channel.deleteQueue(`${queue}.${i}`).catch(() => undefined);
+      await channel.deleteQueue(queue).catch(() => undefined);
+      await channel.deleteQueue(`${queue}.dlq`).catch(() => undefined);
+      await channel.deleteExchange(queue).catch(() => undefined);
+      await broker.close().catch(() => undefined);
+    }
+    await db.drop(database.name);
+  }
+}
+
+async function checkQueuesEmpty(broker: amqp.ChannelModel, queues: readonly string[]): Promise<void> {
+  const channel = await broker.createChannel();
+  try {
+    for (const name of queues) {
+      const { messageCount } = await channel.checkQueue(name);
+      if (messageCount !== 0) throw new Error(`${messageCount} messages are still in ${name} after the contender stopped`);
+    }
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+/** Publish-to-commit latencies: from the DB rows' insert time for contenders that publish, from the child otherwise. */
+async function latenciesOf(report: ChildReport, publishTimes: Float64Array | undefined, db: BenchDatabase, database: string): Promise<number[]> {
+  if (report.latenciesMs !== undefined) return [...report.latenciesMs];
+  if (publishTimes === undefined) return [];
+  const committed = await db.latencyCommitTimes(database);
+  return [...committed].map(([index, at]) => at - (publishTimes[index] ?? at));
+}
