@@ -2,7 +2,7 @@
  * The process that hosts one contender, so its memory, its connections and its CPU are its own. Started by
  * `runContender.ts` with the spec in WARREN_BENCH_SPEC; talks to the bench over the fork IPC channel.
  */
-import type { Consumer, ConsumerFactory } from './consumers/Consumer.js';
+import { cpuMs, peakRssMb, type Consumer, type ConsumerFactory } from './consumers/Consumer.js';
 import { startNaive } from './consumers/naive.js';
 import { startRaw } from './consumers/raw.js';
 import { startRunner } from './consumers/runner.js';
@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   const consumer = await FACTORIES[spec.kind](spec);
   const startedAt = performance.now();
   const atStart = consumer.processed();
+  const startPids = consumer.workerPids();
+  const cpuAtStart = { self: await cpuMs('self'), workers: await Promise.all(startPids.map((pid) => cpuMs(pid))) };
   send({ type: 'started', processed: atStart });
   const progress = setInterval(() => send({ type: 'progress', processed: consumer.processed() }), PROGRESS_MS);
 
@@ -42,16 +44,20 @@ async function main(): Promise<void> {
     if (message.type === 'stop') {
       clearInterval(progress);
       void (async () => {
-        const rss = await consumer.peakRss();
+        const pids = consumer.workerPids();
+        const workerPeakRssMb = await Promise.all(pids.map((pid) => peakRssMb(pid)));
+        // A worker replaced since the start counts from zero.
+        const workerCpuMs = await Promise.all(pids.map(async (pid) => (await cpuMs(pid)) - (startPids.includes(pid) ? (cpuAtStart.workers[startPids.indexOf(pid)] ?? 0) : 0)));
         const rest = await consumer.stop();
-        send({ type: 'stopped', report: { ...rest, processed: consumer.processed(), peakRssMb: rss.self, workerPeakRssMb: rss.workers } });
+        const self = { peakRssMb: await peakRssMb('self'), cpuMs: (await cpuMs('self')) - cpuAtStart.self };
+        send({ type: 'stopped', report: { ...rest, ...self, processed: consumer.processed(), workerPeakRssMb, workerCpuMs } });
         process.disconnect?.();
       })().catch(fail);
     }
   });
 
-  const endedAt = await whenProcessed(consumer, spec.throughputCount);
-  send({ type: 'throughput', messages: spec.throughputCount - atStart, ms: endedAt - startedAt });
+  const endedAt = await whenProcessed(consumer, spec.timedCount);
+  send({ type: 'throughput', messages: spec.timedCount - atStart, ms: endedAt - startedAt });
 }
 
 function fail(error: unknown): void {

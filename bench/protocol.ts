@@ -14,10 +14,12 @@ export interface ChildSpec {
   /** Queue name: the runner consumes `<queue>.0..W-1` behind exchange `<queue>`, naive and single consume `<queue>`. */
   readonly queue: string;
   readonly workers: number;
-  /** Messages already waiting (or, for `raw`, to generate) for the timed part. */
-  readonly throughputCount: number;
+  /** Messages already waiting (or, for `raw`, to generate) before the timed part: `timedCount` plus a tail. */
+  readonly backlogCount: number;
+  /** The timed part ends when this many are processed; the tail keeps every shard busy until then. */
+  readonly timedCount: number;
   /** Runner contenders: the handler module and its trigger settings. */
-  readonly handler?: { readonly entry: string; readonly export: string; readonly batchSize: number; readonly batchingWindowSeconds: number };
+  readonly handler?: { readonly entry: string; readonly export: string; readonly batchSize: number; readonly batchingWindowSeconds?: number };
   /** `single` and `raw` run the CPU-heavy variant with this many rows per message (see `handlers/cpuWork.ts`). */
   readonly cpuRows?: number;
   /** `single`: the channel's prefetch. */
@@ -47,6 +49,9 @@ export interface ChildReport {
   readonly peakRssMb: number;
   /** Peak RSS of each worker process (runner contenders only). */
   readonly workerPeakRssMb: readonly number[];
+  /** CPU time of the child and of each worker from `started` to `stop` (start-up left out), in ms. */
+  readonly cpuMs: number;
+  readonly workerCpuMs: readonly number[];
   /** DB connections the contender says it opened (the server's count is taken by the parent). */
   readonly clientConnects: number;
   /** Failed attempts that were retried (batches for the runner, messages otherwise), e.g. deadlocks. */

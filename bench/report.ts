@@ -25,7 +25,7 @@ function pad(text: string, width: number, right = false): string {
 
 /** A fixed-width table of the results (also valid Markdown). */
 export function formatTable(results: readonly ContenderResult[]): string {
-  const head = ['contender', 'msg/s', 'p50 ms', 'p99 ms', 'latency at', 'DB conns', 'RSS MB', 'worker RSS MB', 'total RSS MB'];
+  const head = ['contender', 'msg/s', 'p50 ms', 'p99 ms', 'latency at', 'DB conns', 'RSS MB', 'worker RSS MB', 'total RSS MB', 'CPU ms/msg app+db+mq'];
   const rows = results.map((r) => [
     r.name,
     String(r.messagesPerSecond),
@@ -36,6 +36,7 @@ export function formatTable(results: readonly ContenderResult[]): string {
     r.peakRssMb.toFixed(0),
     r.workerPeakRssMb === null ? '-' : r.workerPeakRssMb.toFixed(0),
     r.totalPeakRssMb.toFixed(0),
+    [r.cpuMsPerMessage.contender, r.cpuMsPerMessage.mariadb, r.cpuMsPerMessage.rabbitmq].map((v) => v.toFixed(2)).join(' + '),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => pad(c, widths[i] ?? 0, i > 0)).join(' | ')} |`;

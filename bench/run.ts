@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../local/loadConfig.js';
+import { HANDLER_DEFAULTS, resolveConfig } from '../runtime/config.js';
 import { BenchDatabase } from './BenchDatabase.js';
 import { CONTENDERS, RATIOS } from './contenders.js';
 import { calibrateCpuRows } from './handlers/cpuWork.js';
@@ -62,8 +63,7 @@ function parseOptions(): { quick: boolean; workers: number; only: string[] | und
   for (const name of only ?? []) {
     if (!CONTENDERS.some((c) => c.name === name)) throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}`);
   }
-  const window = values.window === undefined ? undefined : Number(values.window);
-  if (window !== undefined && !(window >= 0 && window <= 300)) throw new Error(`--window: expected seconds from 0 to 300, received ${values.window}`);
+  const window = values.window === undefined ? undefined : Number(values.window); // validated as the config validates it
   return { quick: values.quick, workers, only, window };
 }
 
@@ -84,9 +84,14 @@ async function main(): Promise<void> {
   const options = parseOptions();
   const contenders = CONTENDERS.filter((c) => options.only === undefined || options.only.includes(c.name));
   const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  // The example app's trigger settings, as `npm start` would run it; `--window` overrides the window.
+  // The window is passed on only when it is not the default, so the runner's own default and validation apply.
   const example = (await loadConfig('warren.config.ts', ROOT)).handlers.find((h) => h.entry === 'functions/orders.ts');
-  const batchSize = example?.batchSize ?? 100;
-  const batchingWindowSeconds = options.window ?? example?.batchingWindowSeconds ?? 0.5;
+  const batchSize = example?.batchSize ?? HANDLER_DEFAULTS.batchSize;
+  const configured = example?.batchingWindowSeconds === HANDLER_DEFAULTS.batchingWindowSeconds ? undefined : example?.batchingWindowSeconds;
+  const windowOverride = options.window ?? configured;
+  if (windowOverride !== undefined) resolveConfig({ handlers: [{ name: 'orders', entry: 'functions/orders.ts', batchingWindowSeconds: windowOverride }] });
+  const batchingWindowSeconds = windowOverride ?? HANDLER_DEFAULTS.batchingWindowSeconds;
   const started = Date.now();
 
   process.stderr.write(`calibrating ~${BENCH_DEFAULTS.cpuTargetMs} ms of CPU per message... `);
@@ -106,7 +111,7 @@ async function main(): Promise<void> {
         messages,
         latencySeconds: options.quick ? BENCH_DEFAULTS.quickLatencySeconds : BENCH_DEFAULTS.latencySeconds,
         batchSize,
-        batchingWindowSeconds,
+        batchingWindowSeconds: windowOverride,
         cpuRows: cpu.rows,
         singlePrefetch: BENCH_DEFAULTS.singlePrefetch,
         stepTimeoutMs: BENCH_DEFAULTS.stepTimeoutMs,

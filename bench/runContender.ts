@@ -14,6 +14,7 @@ import type { ContenderDefinition } from './contenders.js';
 import type { Phase } from './orders.js';
 import type { ChildReport, ChildSpec, FromChild, ToChild } from './protocol.js';
 import { publishOrders, type Destination } from './publisher.js';
+import { serviceCpuMs } from './machine.js';
 import { percentile } from './stats.js';
 
 const CHILD_FILE = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -27,7 +28,8 @@ export interface RunSettings {
   /** Seconds of the fixed-rate part. */
   readonly latencySeconds: number;
   readonly batchSize: number;
-  readonly batchingWindowSeconds: number;
+  /** Only when set (`--window`, or in the example's config); otherwise the runner's default applies. */
+  readonly batchingWindowSeconds: number | undefined;
   readonly cpuRows: number;
   readonly singlePrefetch: number;
   /** Longest wait for any one step of the contender, in ms. */
@@ -53,6 +55,8 @@ export interface ContenderResult {
   /** Connections the contender counted itself (the server's delta also sees anyone else on this server). */
   readonly clientConnects: number;
   readonly retries: number;
+  /** CPU per message from the end of start-up to the end of both parts: the contender's processes, MariaDB, RabbitMQ. */
+  readonly cpuMsPerMessage: { readonly contender: number; readonly workers: number; readonly mariadb: number; readonly rabbitmq: number };
 }
 
 type Progress = (text: string) => void;
@@ -113,7 +117,10 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       }
     }
     const publisher = await broker?.createConfirmChannel();
-    const counts: Record<Phase, number> = { throughput: settings.messages, latency: 0 };
+    // A tail of one batch per worker beyond the timed count: without it the last partial batch of each shard would
+    // wait out the batching window inside the timed part, which is latency, not throughput.
+    const tail = settings.workers * settings.batchSize;
+    const counts: Record<Phase, number> = { throughput: settings.messages + tail, latency: 0 };
     if (publisher !== undefined && to !== undefined) {
       await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => progress(`publishing the backlog ${n}/${counts.throughput}`));
     }
@@ -127,13 +134,14 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       databaseUrl: database.url,
       queue,
       workers: settings.workers,
-      throughputCount: counts.throughput,
+      backlogCount: counts.throughput,
+      timedCount: settings.messages,
       ...(def.handler === undefined ? {} : {
         handler: {
           entry: def.handler.entry,
           export: def.handler.export,
           batchSize: def.handler.batchSize ?? settings.batchSize,
-          batchingWindowSeconds: def.handler.batchingWindowSeconds ?? settings.batchingWindowSeconds,
+          ...(def.handler.batchingWindowSeconds ?? settings.batchingWindowSeconds) === undefined ? {} : { batchingWindowSeconds: def.handler.batchingWindowSeconds ?? settings.batchingWindowSeconds },
         },
       }),
       ...(def.cpu === true ? { cpuRows: settings.cpuRows } : {}),
@@ -141,7 +149,8 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     };
     progress('starting');
     child = fork(CHILD_FILE, [], {
-      execArgv: ['--import', TSX_LOADER],
+      // WARREN_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the contender's process (the runner) there.
+      execArgv: ['--import', TSX_LOADER, ...(process.env.WARREN_BENCH_CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.WARREN_BENCH_CPU_PROF}`])],
       env: { ...process.env, WARREN_BENCH_SPEC: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
@@ -149,8 +158,10 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     const link = new ChildLink(child, settings.stepTimeoutMs);
     const ticker = setInterval(() => progress(`consuming the backlog ${link.processed}/${counts.throughput}`), 1_000);
     let throughput: Extract<FromChild, { type: 'throughput' }>;
+    let servicesBefore = { mariadb: 0, rabbitmq: 0 };
     try {
       await link.next('started', 'starting');
+      servicesBefore = await serviceCpuMs();
       throughput = await link.next('throughput', 'consuming the backlog');
     } finally {
       clearInterval(ticker);
@@ -170,6 +181,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       progress(`latency part: ${counts.latency} transactions scheduled at ${latencyRate}/s`);
     }
     await link.next('reached', 'finishing the latency part');
+    const servicesAfter = await serviceCpuMs();
     link.send({ type: 'stop' });
     const { report } = await link.next('stopped', 'stopping');
     await new Promise<void>((resolve) => { if (child?.exitCode !== null) resolve(); else child.once('exit', () => resolve()); });
@@ -200,6 +212,12 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       latencyMessages: counts.latency,
       clientConnects: report.clientConnects,
       retries: report.retries,
+      cpuMsPerMessage: {
+        contender: perMessage(report.cpuMs + report.workerCpuMs.reduce((a, b) => a + b, 0), report.processed),
+        workers: perMessage(report.workerCpuMs.reduce((a, b) => a + b, 0), report.processed),
+        mariadb: perMessage(servicesAfter.mariadb - servicesBefore.mariadb, report.processed),
+        rabbitmq: perMessage(servicesAfter.rabbitmq - servicesBefore.rabbitmq, report.processed),
+      },
     };
   } finally {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -213,6 +231,10 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     }
     await db.drop(database.name);
   }
+}
+
+function perMessage(ms: number, messages: number): number {
+  return messages === 0 ? 0 : Math.round((ms / messages) * 1000) / 1000;
 }
 
 async function checkQueuesEmpty(broker: amqp.ChannelModel, queues: readonly string[]): Promise<void> {

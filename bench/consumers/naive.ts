@@ -7,7 +7,7 @@ import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { parseOrder, recordOrder } from '../../functions/orders.js';
 import { inTransaction } from '../orders.js';
-import { peakRssMb, type ConsumerFactory } from './Consumer.js';
+import type { ConsumerFactory } from './Consumer.js';
 
 export const startNaive: ConsumerFactory = async (spec) => {
   const problems: string[] = [];
@@ -40,7 +40,7 @@ export const startNaive: ConsumerFactory = async (spec) => {
   });
   return {
     processed: () => acked,
-    peakRss: async () => ({ self: await peakRssMb('self'), workers: [] }),
+    workerPids: () => [],
     async stop() {
       await channel.close().catch(() => undefined);
       await connection.close().catch(() => undefined);

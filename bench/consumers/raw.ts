@@ -7,7 +7,7 @@
 import mysql from 'mysql2/promise';
 import { recordOrder } from '../../functions/orders.js';
 import { inTransaction, orderFor, PHASE_PREFIX, type BenchOrder } from '../orders.js';
-import { peakRssMb, type ConsumerFactory } from './Consumer.js';
+import type { ConsumerFactory } from './Consumer.js';
 
 export const startRaw: ConsumerFactory = async (spec) => {
   const problems: string[] = [];
@@ -44,7 +44,7 @@ export const startRaw: ConsumerFactory = async (spec) => {
     }
   };
 
-  for (let i = 0; i < spec.throughputCount; i += 1) backlog.push(orderFor('throughput', i));
+  for (let i = 0; i < spec.backlogCount; i += 1) backlog.push(orderFor('throughput', i));
   const loops = connections.map((db) => loop(db));
   return {
     processed: () => committed,
@@ -62,7 +62,7 @@ export const startRaw: ConsumerFactory = async (spec) => {
       };
       tick();
     },
-    peakRss: async () => ({ self: await peakRssMb('self'), workers: [] }),
+    workerPids: () => [],
     async stop() {
       stopping = true;
       wake();

@@ -4,7 +4,7 @@ import { Runner } from '../../local/Runner.js';
 import { resolveConfig } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { LATENCY_LINE_PREFIX } from '../handlers/noop.js';
-import { peakRssMb, type ConsumerFactory } from './Consumer.js';
+import type { ConsumerFactory } from './Consumer.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,7 +20,7 @@ export const startRunner: ConsumerFactory = async (spec) => {
       export: spec.handler.export,
       queue: spec.queue,
       batchSize: spec.handler.batchSize,
-      batchingWindowSeconds: spec.handler.batchingWindowSeconds,
+      ...(spec.handler.batchingWindowSeconds === undefined ? {} : { batchingWindowSeconds: spec.handler.batchingWindowSeconds }),
       concurrency: spec.workers,
     }],
     runner: { shutdownTimeoutSeconds: 10 },
@@ -39,10 +39,7 @@ export const startRunner: ConsumerFactory = async (spec) => {
   await runner.start();
   return {
     processed: () => runner.snapshot().acked,
-    peakRss: async () => ({
-      self: await peakRssMb('self'),
-      workers: await Promise.all(runner.workerHandles.map((w) => (w.pid === undefined ? 0 : peakRssMb(w.pid)))),
-    }),
+    workerPids: () => runner.workerHandles.flatMap((w) => (w.pid === undefined ? [] : [w.pid])),
     async stop() {
       const summary = await runner.stop();
       return { clientConnects: summary.dbConnects, retries: summary.failedBatches, problems, ...(latenciesMs.length > 0 ? { latenciesMs } : {}) };

@@ -9,7 +9,7 @@ import mysql from 'mysql2/promise';
 import { parseOrder, recordOrder } from '../../functions/orders.js';
 import { cpuWork } from '../handlers/cpuWork.js';
 import { inTransaction } from '../orders.js';
-import { peakRssMb, type ConsumerFactory } from './Consumer.js';
+import type { ConsumerFactory } from './Consumer.js';
 
 export const startSingle: ConsumerFactory = async (spec) => {
   const problems: string[] = [];
@@ -45,7 +45,7 @@ export const startSingle: ConsumerFactory = async (spec) => {
   });
   return {
     processed: () => acked,
-    peakRss: async () => ({ self: await peakRssMb('self'), workers: [] }),
+    workerPids: () => [],
     async stop() {
       await channel.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
