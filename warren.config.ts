@@ -9,7 +9,6 @@ export default defineConfig({
       queue: 'orders',
       vhost: '/',
       batchSize: 50,
-      batchingWindowSeconds: 0.1,
       concurrency: 4,
     },
   ],

@@ -1,26 +1,29 @@
 /**
  * Example handler: records each order once and keeps a running total per SKU.
  * Publishers send `{"orderId": string, "sku": string, "quantity": positive integer}` to exchange `orders` with the
- * orderId as routing key. A redelivered order changes nothing: the total moves only when the order row is new.
+ * orderId as routing key and message_id. The schema types and checks the body (an invalid one is dead-lettered to
+ * `orders.dlq` with the failing field); the inbox makes a redelivered order change nothing.
  */
+import { z } from 'zod';
 import { defineHandler, PermanentInputError, type QueryFn } from '../runtime/index.js';
 
-export interface Order {
-  readonly orderId: string;
-  readonly sku: string;
-  readonly quantity: number;
-}
+export const orderSchema = z.object({
+  orderId: z.string().min(1).max(64),
+  sku: z.string().min(1).max(64),
+  quantity: z.number().int().positive(),
+});
 
-/** Checks the body's shape; the error names the field and what was expected. */
+export type Order = z.infer<typeof orderSchema>;
+
+/** Checks a body outside a handler (benchmarks, scripts); throws PermanentInputError naming the first bad field. */
 export function parseOrder(body: unknown): Order {
-  const o = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  if (typeof o.orderId !== 'string' || o.orderId.length === 0 || o.orderId.length > 64) throw new PermanentInputError('orderId', 'expected a string of 1-64 characters');
-  if (typeof o.sku !== 'string' || o.sku.length === 0 || o.sku.length > 64) throw new PermanentInputError('sku', 'expected a string of 1-64 characters');
-  if (typeof o.quantity !== 'number' || !Number.isInteger(o.quantity) || o.quantity <= 0) throw new PermanentInputError('quantity', 'expected a positive integer');
-  return { orderId: o.orderId, sku: o.sku, quantity: o.quantity };
+  const result = orderSchema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new PermanentInputError(issue?.path.join('.') ?? '(body)', issue?.message ?? 'invalid');
 }
 
-/** The effect of one order, inside the caller's transaction. Returns false when the order was already recorded. */
+/** The effect of one order, inside the caller's transaction. Returns false when the order row already existed. */
 export async function recordOrder(query: QueryFn, order: Order): Promise<boolean> {
   const inserted = await query('INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES (?, ?, ?)', [order.orderId, order.sku, order.quantity]);
   if (inserted.affectedRows === 0) return false;
@@ -32,8 +35,10 @@ export async function recordOrder(query: QueryFn, order: Order): Promise<boolean
 }
 
 export const handler = defineHandler({
+  schema: orderSchema,
+  // The inbox key is the AMQP message_id; a message without one is keyed by a hash of its body.
+  onMissingKey: 'hash-body',
   async handle(message, { query, log }) {
-    const order = parseOrder(message.body);
-    if (!(await recordOrder(query, order))) log.debug('order already recorded; nothing to do', { orderId: order.orderId });
+    if (!(await recordOrder(query, message.body))) log.debug('order row already existed; nothing to do', { orderId: message.body.orderId });
   },
 });

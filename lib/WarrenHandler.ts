@@ -6,7 +6,7 @@
  * `CfnEventSourceMapping`s. Each trigger runs at most one execution environment, so `concurrency` triggers mean at most
  * `concurrency` environments and connections.
  */
-import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -101,10 +101,8 @@ export class WarrenHandler extends Construct {
     props.broker.secret.grantRead(this.function);
 
     // Triggers: one per shard queue, after the topology exists and the role holds its permissions.
-    const windowSeconds = Math.round(h.batchingWindowSeconds);
-    if (windowSeconds !== h.batchingWindowSeconds) {
-      Annotations.of(this).addWarningV2('warren:batchingWindowRounded', `batchingWindowSeconds ${h.batchingWindowSeconds} of handler ${h.name} becomes ${windowSeconds}: Lambda takes whole seconds`);
-    }
+    // The config allows whole seconds only; its default (0.5) is Lambda's own default for MQ, so it is left unset.
+    const windowSeconds = Number.isInteger(h.batchingWindowSeconds) ? h.batchingWindowSeconds : undefined;
     this.triggers = shardQueues(h).map((queue, i) => {
       const trigger = new lambda.CfnEventSourceMapping(this, `Shard${i}`, {
         functionName: this.function.functionArn,

@@ -12,6 +12,8 @@ export function formatProgress(s: RunnerSnapshot, rate: number): string {
     `${rate.toFixed(1)} msg/s`,
     `in flight ${s.inFlight}`,
     `acked ${s.acked}`,
+    `dead-lettered ${s.deadLettered}`,
+    `duplicates ${s.deduplicated}`,
     `failed batches ${s.failedBatches}`,
     `workers ${s.workersAlive}/${s.workers}`,
     `db connections ${s.dbConnections}`,

@@ -5,10 +5,11 @@
 import { resolve } from 'node:path';
 import type { ResolvedConfig, ResolvedHandlerConfig } from '../runtime/config.js';
 import { createLogger, errorFields, type Logger } from '../runtime/logger.js';
-import { declareTopology } from '../runtime/topology.js';
+import { deadLetterQueueName, declareTopology } from '../runtime/topology.js';
 import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { ShardConsumer } from './ShardConsumer.js';
 import { WorkerHandle } from './WorkerHandle.js';
+import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 
 export interface RunnerOptions {
@@ -29,6 +30,11 @@ export interface RunnerOptions {
 export interface RunnerSnapshot {
   readonly received: number;
   readonly acked: number;
+  /** Messages whose handler committed. */
+  readonly committed: number;
+  /** Messages found in the inbox already (a redelivery or duplicate publish): acked without running the handler. */
+  readonly deduplicated: number;
+  readonly deadLettered: number;
   readonly failedBatches: number;
   readonly requeued: number;
   readonly inFlight: number;
@@ -79,6 +85,7 @@ export class Runner {
     const root = this.options.projectRoot ?? process.cwd();
     const output = this.options.onWorkerOutput ?? ((line: string) => process.stdout.write(`${line}\n`));
     for (const handler of this.config.handlers) {
+      const deadLetterEnv = await this.deadLetterEnv(handler);
       for (let shard = 0; shard < handler.concurrency; shard += 1) {
         const worker = new WorkerHandle({
           id: `${handler.name}.${shard}`,
@@ -86,7 +93,7 @@ export class Runner {
           shard,
           entry: resolve(root, handler.entry),
           exportName: handler.export,
-          env: { ...this.options.workerEnv, DATABASE_URL: this.databaseUrl },
+          env: { ...deadLetterEnv, ...this.options.workerEnv, DATABASE_URL: this.databaseUrl },
         }, this.log, output);
         this.workers.push(worker);
         this.shards.push(new ShardConsumer(handler, `${handler.queue}.${shard}`, worker, this.log.child({ worker: worker.spec.id })));
@@ -125,11 +132,20 @@ export class Runner {
     });
   }
 
+  /** Where a handler's workers dead-letter: `<queue>.dlq` on RabbitMQ, or an SQS queue `<queue>-dlq` (created here). */
+  private async deadLetterEnv(handler: ResolvedHandlerConfig): Promise<Record<string, string>> {
+    if (this.config.runner.deadLetter === 'sqs') return { WARREN_DLQ_URL: await ensureSqsDeadLetterQueue(handler.queue) };
+    return { WARREN_DLQ_AMQP_URL: urlForVhost(this.amqpUrl, handler.vhost), WARREN_DLQ_QUEUE: deadLetterQueueName(handler.queue) };
+  }
+
   public snapshot(): RunnerSnapshot {
     const sum = (pick: (s: ShardConsumer) => number) => this.shards.reduce((n, s) => n + pick(s), 0);
     return {
       received: sum((s) => s.counters.received),
       acked: sum((s) => s.counters.acked),
+      committed: sum((s) => s.counters.committed),
+      deduplicated: sum((s) => s.counters.deduplicated),
+      deadLettered: sum((s) => s.counters.deadLettered),
       failedBatches: sum((s) => s.counters.failedBatches),
       requeued: sum((s) => s.counters.requeued),
       inFlight: sum((s) => s.inFlightMessages),

@@ -13,6 +13,9 @@ import type { WorkerHandle } from './WorkerHandle.js';
 export interface ShardCounters {
   received: number;
   acked: number;
+  committed: number;
+  deduplicated: number;
+  deadLettered: number;
   failedBatches: number;
   requeued: number;
   batches: number;
@@ -24,7 +27,7 @@ export const SHARD_DEFAULTS = {
 } as const;
 
 export class ShardConsumer {
-  public readonly counters: ShardCounters = { received: 0, acked: 0, failedBatches: 0, requeued: 0, batches: 0 };
+  public readonly counters: ShardCounters = { received: 0, acked: 0, committed: 0, deduplicated: 0, deadLettered: 0, failedBatches: 0, requeued: 0, batches: 0 };
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private generation = 0;
@@ -145,9 +148,15 @@ export class ShardConsumer {
       async (outcome) => {
         if (generation !== this.generation || channel === undefined) return; // connection replaced: broker requeued them
         if (outcome.ok) {
-          for (const msg of batch) channel.ack(msg);
+          // One frame for the whole batch: it is the oldest unacked run on this channel (one batch in flight, earlier
+          // ones acked or all nacked), so "everything up to its last delivery tag" is exactly the batch.
+          const last = batch[batch.length - 1];
+          if (last !== undefined) channel.ack(last, true);
           this.unacked -= batch.length;
           this.counters.acked += batch.length;
+          this.counters.committed += outcome.summary.committed;
+          this.counters.deduplicated += outcome.summary.deduplicated;
+          this.counters.deadLettered += outcome.summary.deadLettered;
           this.failStreak = 0;
           return;
         }

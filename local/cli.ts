@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { samples } from '../functions/samples.js';
+import { invalidSamples, samples } from '../functions/samples.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 import { WarrenError } from '../runtime/errors.js';
 import { createLogger, redactUrl } from '../runtime/logger.js';
@@ -16,11 +16,20 @@ import { migrate } from './migrate.js';
 import { publish } from './publish.js';
 import { Runner, urlForVhost } from './Runner.js';
 import amqp from 'amqplib';
+import { ConnectionManager } from '../runtime/ConnectionManager.js';
+import { pruneInbox } from '../runtime/inbox.js';
+import { ensureWarrenTables } from '../runtime/warrenTables.js';
+import { deadLetterQueueName } from '../runtime/topology.js';
+import { listDeadLetters, replayDeadLetters } from './deadLetters.js';
 
 const USAGE = `usage:
   warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
-  warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R]   publish example messages
+  warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R] [--invalid M]
+                 publish N example messages (and M invalid ones, which should be dead-lettered)
   warren migrate [--config warren.config.ts]                        apply the config's SQL files
+  warren dlq list   [--handler orders]                               show dead letters with their reasons
+  warren dlq replay [--handler orders] (--all | --id MESSAGE_ID...)  send dead letters back to their shard queue
+  warren prune   [--days 7]                                         delete inbox rows older than the window
 environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL})`;
 
 const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
@@ -42,6 +51,8 @@ async function start(configPath: string, only: string[]): Promise<number> {
   const config = only.length === 0 ? loaded : { ...loaded, handlers: loaded.handlers.filter((h) => only.includes(h.name)) };
   log.info('migrating', { database: redactUrl(databaseUrl), files: config.migrations });
   await migrate(databaseUrl, config.migrations, process.cwd(), log);
+  const pruned = await prune(config.runner.inboxRetentionDays);
+  if (pruned > 0) log.info('pruned old inbox rows', { rows: pruned, olderThanDays: config.runner.inboxRetentionDays });
   const runner = new Runner(config, { amqpUrl, databaseUrl, logger: log, onWorkerOutput: console.workerOutput });
   await runner.start();
   log.info('processing messages; Ctrl-C to stop', { broker: redactUrl(amqpUrl) });
@@ -63,7 +74,7 @@ async function start(configPath: string, only: string[]): Promise<number> {
   return 0;
 }
 
-async function send(configPath: string, handlerName: string, count: number, rate: number): Promise<number> {
+async function send(configPath: string, handlerName: string, count: number, rate: number, invalid: number): Promise<number> {
   const config = await loadConfig(configPath);
   const handler = config.handlers.find((h) => h.name === handlerName);
   if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
@@ -75,13 +86,53 @@ async function send(configPath: string, handlerName: string, count: number, rate
   await connection.close();
   const runId = randomBytes(4).toString('hex');
   const tty = process.stdout.isTTY === true;
+  const bad = invalidSamples[handler.name] ?? [];
+  if (invalid > 0 && bad.length === 0) throw new WarrenError(`no invalid example messages for handler "${handler.name}"; add them to functions/samples.ts`);
+  const total = count + invalid;
+  // Invalid messages are spread evenly among the valid ones.
+  const badAt = new Set(Array.from({ length: invalid }, (_, k) => Math.floor(((k + 1) * total) / (invalid + 1))));
+  let sent = 0;
+  let sentBad = 0;
   const { ms } = await publish({
-    url, exchange: handler.queue, count, rate,
-    message: (i) => sample(i, runId),
-    onProgress: (n) => { if (tty) process.stdout.write(`\r\x1b[2Kpublished ${n}/${count}`); },
+    url, exchange: handler.queue, count: total, rate,
+    message: (i) => (badAt.has(i) ? bad[sentBad++ % bad.length]!(i, runId) : sample(sent++, runId)),
+    onProgress: (n) => { if (tty) process.stdout.write(`\r\x1b[2Kpublished ${n}/${total}`); },
   });
-  process.stdout.write(`${tty ? '\n' : ''}published ${count} message(s) to exchange "${handler.queue}" (run ${runId}) in ${(ms / 1000).toFixed(2)} s, ${(count / (ms / 1000)).toFixed(0)} msg/s\n`);
+  process.stdout.write(`${tty ? '\n' : ''}published ${count} message(s)${invalid > 0 ? ` and ${invalid} invalid one(s)` : ''} to exchange "${handler.queue}" (run ${runId}) in ${(ms / 1000).toFixed(2)} s, ${(total / (ms / 1000)).toFixed(0)} msg/s\n`);
   return 0;
+}
+
+async function prune(days: number): Promise<number> {
+  const db = new ConnectionManager({ url: databaseUrl, logger: createLogger({ component: 'prune' }, { level: 'warn' }) });
+  try {
+    await ensureWarrenTables(db);
+    return await pruneInbox(db, days * 86_400);
+  } finally {
+    await db.close();
+  }
+}
+
+async function deadLetters(configPath: string, handlerName: string, action: string | undefined, all: boolean, ids: string[]): Promise<number> {
+  const config = await loadConfig(configPath);
+  const handler = config.handlers.find((h) => h.name === handlerName);
+  if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
+  const url = urlForVhost(amqpUrl, handler.vhost);
+  const queue = deadLetterQueueName(handler.queue);
+  if (action === 'list') {
+    const entries = await listDeadLetters(url, queue);
+    if (entries.length === 0) process.stdout.write(`${queue} is empty\n`);
+    for (const e of entries) {
+      process.stdout.write(`${e.messageId ?? '(no message id)'}  ${e.errorClass} (${e.kind}, ${e.deliveries} deliver${e.deliveries === 1 ? 'y' : 'ies'}) from ${e.sourceQueue} at ${e.deadLetteredAt}\n    reason: ${e.reason}\n    body: ${e.body}\n`);
+    }
+    return 0;
+  }
+  if (action === 'replay') {
+    if (!all && ids.length === 0) throw new WarrenError('dlq replay needs --all or one or more --id MESSAGE_ID');
+    const replayed = await replayDeadLetters(url, queue, (e) => all || (e.messageId !== null && ids.includes(e.messageId)));
+    process.stdout.write(`replayed ${replayed.length} dead letter(s) from ${queue}\n`);
+    return 0;
+  }
+  throw new WarrenError(`dlq expects "list" or "replay", received ${JSON.stringify(action ?? '')}`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -93,6 +144,10 @@ async function main(argv: string[]): Promise<number> {
       handler: { type: 'string', multiple: true },
       count: { type: 'string' },
       rate: { type: 'string' },
+      all: { type: 'boolean' },
+      id: { type: 'string', multiple: true },
+      days: { type: 'string' },
+      invalid: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -100,7 +155,16 @@ async function main(argv: string[]): Promise<number> {
   if (values.help === true) { process.stdout.write(`${USAGE}\n`); return 0; }
   switch (command) {
     case 'start': return start(values.config, values.handler ?? []);
-    case 'send': return send(values.config, values.handler?.[0] ?? 'orders', positiveInt(values.count, '--count', 1_000), positiveInt(values.rate, '--rate', 0));
+    case 'send': return send(values.config, values.handler?.[0] ?? 'orders', positiveInt(values.count, '--count', 1_000), positiveInt(values.rate, '--rate', 0), positiveInt(values.invalid, '--invalid', 0));
+    case 'dlq': return deadLetters(values.config, values.handler?.[0] ?? 'orders', positionals[1], values.all === true, values.id ?? []);
+    case 'prune': {
+      const config = await loadConfig(values.config);
+      const days = values.days === undefined ? config.runner.inboxRetentionDays : Number(values.days);
+      if (!Number.isFinite(days) || days <= 0) throw new WarrenError(`--days expects a positive number, received ${JSON.stringify(values.days)}`);
+      const deleted = await prune(days);
+      process.stdout.write(`pruned ${deleted} inbox row(s) older than ${days} day(s)\n`);
+      return 0;
+    }
     case 'migrate': {
       const config = await loadConfig(values.config);
       await migrate(databaseUrl, config.migrations, process.cwd(), createLogger({ component: 'migrate' }));

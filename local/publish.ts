@@ -8,7 +8,7 @@ export interface PublishOptions {
   readonly count: number;
   /** Messages per second; 0 = as fast as confirms allow. */
   readonly rate: number;
-  readonly message: (index: number) => { key: string; body: unknown; messageId?: string };
+  readonly message: (index: number) => { key: string; body: unknown; messageId?: string; raw?: Buffer };
   readonly onProgress?: (published: number) => void;
 }
 
@@ -19,8 +19,8 @@ export async function publish(options: PublishOptions): Promise<{ published: num
     const channel = await connection.createConfirmChannel();
     const window = 500;
     for (let i = 0; i < options.count; i += 1) {
-      const { key, body, messageId } = options.message(i);
-      channel.publish(options.exchange, key, Buffer.from(JSON.stringify(body)), {
+      const { key, body, messageId, raw } = options.message(i);
+      channel.publish(options.exchange, key, raw ?? Buffer.from(JSON.stringify(body)), {
         persistent: true,
         contentType: 'application/json',
         messageId: messageId ?? key,

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { RmqHandler } from '../runtime/defineHandler.js';
 import type { InvocationContext } from '../runtime/event.js';
 import { closeProcessConnection, peekProcessConnection } from '../runtime/processConnection.js';
+import { closeDeadLetterSink } from '../runtime/deadLetter/fromEnv.js';
 import type { ConnectionStats } from '../runtime/ConnectionManager.js';
 import { serializeError, type FromWorker, type ToWorker } from './protocol.js';
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       if (message.type === 'close') {
         const manager = peekProcessConnection();
         await closeProcessConnection().catch(() => undefined);
+        await closeDeadLetterSink().catch(() => undefined);
         send({ type: 'closed', db: manager?.stats ?? NO_DB });
         process.disconnect?.();
         process.exit(0);
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
       const context: InvocationContext = { callbackWaitsForEmptyEventLoop: true, awsRequestId: `local-${process.pid}-${message.id}` };
       try {
         const summary = await handler(message.event, context);
-        send({ type: 'result', id: message.id, ok: true, summary: summary ?? { messages: 0, committed: 0 }, db: dbStats(), ms: performance.now() - started });
+        send({ type: 'result', id: message.id, ok: true, summary: summary ?? { messages: 0, committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 }, db: dbStats(), ms: performance.now() - started });
       } catch (error) {
         send({ type: 'result', id: message.id, ok: false, error: serializeError(error), db: dbStats(), ms: performance.now() - started });
       }

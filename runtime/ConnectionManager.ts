@@ -46,6 +46,12 @@ export interface ConnectionManagerOptions {
   /** @default 10_000 */
   readonly connectTimeoutMs?: number;
   /**
+   * Longest wait for one statement's answer; past it the connection counts as dead (a half-open link never answers)
+   * and the transaction fails with `ConnectionLostError`. Keep it above innodb_lock_wait_timeout.
+   * @default 60_000
+   */
+  readonly statementTimeoutMs?: number;
+  /**
    * Use the binary protocol (server-side prepared statements). Off by default: they pin sessions behind RDS Proxy.
    * @default false
    */
@@ -60,6 +66,7 @@ export const CONNECTION_DEFAULTS = {
   connectBackoffBaseMs: 100,
   connectBackoffMaxMs: 3_000,
   connectTimeoutMs: 10_000,
+  statementTimeoutMs: 60_000,
   preparedStatements: false,
 } as const;
 
@@ -117,6 +124,7 @@ export class ConnectionManager {
       connectBackoffBaseMs: options.connectBackoffBaseMs ?? CONNECTION_DEFAULTS.connectBackoffBaseMs,
       connectBackoffMaxMs: options.connectBackoffMaxMs ?? CONNECTION_DEFAULTS.connectBackoffMaxMs,
       connectTimeoutMs: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+      statementTimeoutMs: options.statementTimeoutMs ?? CONNECTION_DEFAULTS.statementTimeoutMs,
       preparedStatements: options.preparedStatements ?? CONNECTION_DEFAULTS.preparedStatements,
       logger: options.logger ?? createLogger({ component: 'mysql' }),
     };
@@ -180,6 +188,28 @@ export class ConnectionManager {
     return result;
   }
 
+  /**
+   * Runs one statement outside any transaction (autocommit), for bookkeeping that must survive a rollback, such as
+   * delivery counters. Like BEGIN, it is retried once on a fresh connection when the connection was found dead, so use it
+   * only for statements that are harmless to repeat.
+   */
+  public async autocommit<Row = Record<string, unknown>>(sql: string, values: readonly unknown[] = []): Promise<QueryResult<Row>> {
+    let live = await this.acquire();
+    const run = async (l: Live) => {
+      const [raw] = await l.conn.query({ sql, timeout: this.options.statementTimeoutMs }, values as mysql.ExecuteValues[]);
+      l.lastUsedAt = Date.now();
+      return toResult<Row>(raw);
+    };
+    try {
+      return await run(live);
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.discard(live, 'connection found dead before an autocommit statement; opening a new one', error);
+      live = await this.acquire();
+      return run(live);
+    }
+  }
+
   /** Closes the connection. Safe to call more than once; no transaction can start afterwards. */
   public async close(): Promise<void> {
     this.closed = true;
@@ -202,7 +232,8 @@ export class ConnectionManager {
       if (state.lostWith !== undefined) throw new ConnectionLostError('The MySQL connection of this transaction is gone', { cause: state.lostWith });
       try {
         const params = values as mysql.ExecuteValues[];
-        const [raw] = usePrepared ? await live.conn.execute(sql, params) : await live.conn.query(sql, params);
+        const statement = { sql, timeout: this.options.statementTimeoutMs };
+        const [raw] = usePrepared ? await live.conn.execute(statement, params) : await live.conn.query(statement, params);
         return toResult<Row>(raw);
       } catch (error) {
         if (isConnectionError(error)) {
@@ -254,8 +285,10 @@ export class ConnectionManager {
         const extra = (await this.options.connectionOptions?.()) ?? {};
         const conn = await mysql.createConnection({ uri: this.options.url, connectTimeout: this.options.connectTimeoutMs, ...extra });
         const live: Live = { conn, threadId: conn.threadId, openedAt: Date.now(), alive: true, lastUsedAt: Date.now(), served: 0 };
-        conn.on('error', (error: unknown) => this.discard(live, 'connection error', error));
-        conn.on('end', () => { if (live.alive) this.discard(live, 'connection closed by the server', undefined); });
+        // The socket is already gone: mark the connection dead but leave mysql2 to fail the command in flight (a
+        // destroy() here would drop that command's callback and hang the transaction).
+        conn.on('error', (error: unknown) => this.discard(live, 'connection error', error, false));
+        conn.on('end', () => { if (live.alive) this.discard(live, 'connection closed by the server', undefined, false); });
         if (this.closed) {
           conn.destroy();
           throw new ConnectionManagerClosedError();
@@ -276,11 +309,12 @@ export class ConnectionManager {
     }
   }
 
-  private discard(live: Live, reason: string, error: unknown): void {
+  private discard(live: Live, reason: string, error: unknown, destroy = true): void {
     if (!live.alive) return;
     live.alive = false;
     if (this.live === live) this.live = undefined;
     this.options.logger.warn(`mysql ${reason}`, { threadId: live.threadId, served: live.served, ...(error === undefined ? {} : errorFields(error)) });
+    if (!destroy) return;
     try {
       live.conn.destroy();
     } catch {

@@ -31,7 +31,8 @@ export interface HandlerConfig {
    */
   readonly batchSize?: number;
   /**
-   * Longest wait to fill a batch, in seconds (Lambda allows 0-300; its default for Amazon MQ is 0.5).
+   * Longest wait to fill a batch, in whole seconds (Lambda allows 0-300). Left out, it is Lambda's default for Amazon
+   * MQ triggers, 500 ms, which the local runner uses too.
    * @default 0.5
    */
   readonly batchingWindowSeconds?: number;
@@ -54,6 +55,18 @@ export interface RunnerConfig {
    * @default 30
    */
   readonly shutdownTimeoutSeconds?: number;
+  /**
+   * Where workers dead-letter locally: the RabbitMQ queue `<queue>.dlq`, or an SQS queue `<queue>-dlq` created at
+   * AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL (any SQS-compatible server), as on AWS.
+   * @default 'rabbitmq'
+   */
+  readonly deadLetter?: 'rabbitmq' | 'sqs';
+  /**
+   * Inbox rows older than this are pruned when the runner starts (`npm run prune` does it on demand). Deduplication
+   * holds for redeliveries and replays within this window.
+   * @default 7
+   */
+  readonly inboxRetentionDays?: number;
 }
 
 /** The whole of `warren.config.ts`. */
@@ -86,6 +99,8 @@ export const HANDLER_DEFAULTS = {
 
 export const RUNNER_DEFAULTS = {
   shutdownTimeoutSeconds: 30,
+  deadLetter: 'rabbitmq',
+  inboxRetentionDays: 7,
 } as const;
 
 /** Identity function that gives `warren.config.ts` its types. */
@@ -95,7 +110,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
 
 const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
-const RUNNER_KEYS = ['shutdownTimeoutSeconds'];
+const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -153,7 +168,9 @@ function resolveHandler(raw: unknown, at: string): ResolvedHandlerConfig {
     queue: text(raw.queue, `${at}.queue`, QUEUE_PATTERN, 'a queue name of letters, digits, "_", ".", ":" or "-"', name),
     vhost: text(raw.vhost, `${at}.vhost`, /^[^\0]{1,200}$/, 'a virtual host such as "/"', HANDLER_DEFAULTS.vhost),
     batchSize: integer(raw.batchSize, `${at}.batchSize`, 1, 10_000, HANDLER_DEFAULTS.batchSize),
-    batchingWindowSeconds: seconds(raw.batchingWindowSeconds, `${at}.batchingWindowSeconds`, 0, 300, HANDLER_DEFAULTS.batchingWindowSeconds),
+    batchingWindowSeconds: raw.batchingWindowSeconds === HANDLER_DEFAULTS.batchingWindowSeconds
+      ? HANDLER_DEFAULTS.batchingWindowSeconds // Lambda's own default; the only fraction it has
+      : integer(raw.batchingWindowSeconds, `${at}.batchingWindowSeconds`, 0, 300, HANDLER_DEFAULTS.batchingWindowSeconds),
     concurrency: integer(raw.concurrency, `${at}.concurrency`, 1, 1_000, HANDLER_DEFAULTS.concurrency),
     timeoutSeconds: seconds(raw.timeoutSeconds, `${at}.timeoutSeconds`, 1, 840, HANDLER_DEFAULTS.timeoutSeconds),
   };
@@ -189,6 +206,8 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
     migrations,
     runner: {
       shutdownTimeoutSeconds: seconds(runnerRaw.shutdownTimeoutSeconds, 'runner.shutdownTimeoutSeconds', 0, 3_600, RUNNER_DEFAULTS.shutdownTimeoutSeconds),
+      deadLetter: text(runnerRaw.deadLetter, 'runner.deadLetter', /^(rabbitmq|sqs)$/, '"rabbitmq" or "sqs"', RUNNER_DEFAULTS.deadLetter) as 'rabbitmq' | 'sqs',
+      inboxRetentionDays: seconds(runnerRaw.inboxRetentionDays, 'runner.inboxRetentionDays', 0.001, 3_650, RUNNER_DEFAULTS.inboxRetentionDays),
     },
   };
 }

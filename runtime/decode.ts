@@ -76,6 +76,8 @@ class DecodedMessage implements WarrenMessage {
   public get redelivered(): boolean { return this.raw.redelivered === true; }
   public text(): string { return this.data.toString('utf8'); }
 
+  public setParsed(value: unknown): void { this.parsed = { value }; }
+
   public get body(): unknown {
     if (this.parsed === undefined) {
       try {
@@ -86,6 +88,11 @@ class DecodedMessage implements WarrenMessage {
     }
     return this.parsed.value;
   }
+}
+
+/** Replaces a decoded message's body with an already parsed (validated) value. */
+export function setBody(message: WarrenMessage, value: unknown): void {
+  if (message instanceof DecodedMessage) message.setParsed(value);
 }
 
 /** Decodes every message of an `aws:rmq` event, in order, queue by queue. */

@@ -2,73 +2,207 @@
  * `defineHandler()` turns a per-message function into a standard Lambda handler for an Amazon MQ for RabbitMQ trigger.
  *
  * ```ts
+ * import { z } from 'zod';
  * import { defineHandler } from '../runtime/index.js';
  *
- * export const handler = defineHandler<{ orderId: string }>({
- *   async handle(message, { query, log }) {
- *     await query('INSERT IGNORE INTO seen (id) VALUES (?)', [message.body.orderId]);
- *     log.debug('stored', { orderId: message.body.orderId });
+ * export const handler = defineHandler({
+ *   schema: z.object({ orderId: z.string(), quantity: z.number().int().positive() }),
+ *   async handle(message, { query }) {
+ *     // message.body is typed from the schema; query() runs inside this message's transaction
+ *     await query('INSERT INTO orders (order_id, quantity) VALUES (?, ?)', [message.body.orderId, message.body.quantity]);
  *   },
  * });
  * ```
  *
- * Each message runs in its own MySQL transaction on the process's one connection: COMMIT when `handle` resolves,
- * ROLLBACK when it throws. A throw fails the invocation, so the trigger (or the local runner) retries the batch whole.
+ * Each message runs in its own MySQL transaction on the process's one connection, with its key claimed in the inbox in
+ * that same transaction (exactly-once effects). Permanent failures go to the dead-letter queue and the batch carries
+ * on; transient ones are retried here, then the batch fails so the broker redelivers it; a message that fails on
+ * `maxDeliveries` deliveries is dead-lettered so it cannot block its queue.
  */
-import type { ConnectionManagerOptions, QueryFn } from './ConnectionManager.js';
-import { decodeEvent, type WarrenMessage } from './decode.js';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { backoffDelay, sleep } from './backoff.js';
+import { classifyError, type ErrorClassifier } from './classify.js';
+import type { ConnectionManager, ConnectionManagerOptions, QueryFn } from './ConnectionManager.js';
+import { deadLetterSinkFromEnv } from './deadLetter/fromEnv.js';
+import { DEAD_LETTER_HEADERS, type DeadLetterSink } from './deadLetter/types.js';
+import { decodeEvent, setBody, type WarrenMessage } from './decode.js';
+import { DeadLetterError } from './errors.js';
 import type { InvocationContext, RmqEvent } from './event.js';
+import { claim, isKnown, markDeadLettered, messageKey, recordFailure, type KeyFunction, type MissingKeyPolicy } from './inbox.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
 import { processConnection } from './processConnection.js';
+import { validateBody } from './validate.js';
+import { ensureWarrenTables } from './warrenTables.js';
 
 export interface HandlerContext {
   /** Runs a statement (`?` placeholders) inside this message's transaction. */
   readonly query: QueryFn;
-  /** Logger whose lines carry the handler, queue, message id and correlation id. */
+  /** Logger whose lines carry the handler, queue, message id, correlation id and attempt. */
   readonly log: Logger;
+  /** 1 on the first try within this invocation, then 2, 3, ... for in-invocation retries of transient errors. */
+  readonly attempt: number;
 }
 
-export interface HandlerDefinition<TBody = unknown> {
+export interface HandlerOptions<TBody> {
   /**
-   * Name used in logs.
+   * Name used in logs, the inbox and dead letters.
    * @default process.env.WARREN_HANDLER ?? 'handler'
    */
   readonly name?: string;
-  /** Handles one message inside its own transaction. Throw to roll back and fail the batch. */
+  /** Validates (and types) the JSON body; an invalid body is dead-lettered with the failing fields. @default none */
+  readonly schema?: StandardSchemaV1<unknown, TBody>;
+  /** Handles one message inside its own transaction. Throw `PermanentError` to dead-letter it. */
   handle(message: WarrenMessage<TBody>, ctx: HandlerContext): Promise<void>;
+  /**
+   * Exactly-once effects through the inbox table. Turn off only for handlers whose effects are idempotent anyway.
+   * @default true
+   */
+  readonly inbox?: boolean;
+  /** The message's key for the inbox. @default the AMQP message_id property */
+  readonly key?: KeyFunction;
+  /**
+   * A message without a key: 'dead-letter' it (with a reason), or use a hash of its body as the key.
+   * @default 'dead-letter'
+   */
+  readonly onMissingKey?: MissingKeyPolicy;
+  /**
+   * Tries per message within one invocation for transient errors (deadlock, lock wait timeout, lost connection, ...).
+   * @default 3
+   */
+  readonly attempts?: number;
+  /**
+   * Deliveries that may fail (each after `attempts` tries) before the message is dead-lettered.
+   * @default 5
+   */
+  readonly maxDeliveries?: number;
+  /** @default 50 */
+  readonly retryBackoffBaseMs?: number;
+  /** @default 1_000 */
+  readonly retryBackoffMaxMs?: number;
+  /** Decides an error's kind before the defaults (see `classifyError`). @default none */
+  readonly classify?: ErrorClassifier;
+  /** Where dead letters go. @default from the environment (WARREN_DLQ_URL, or WARREN_DLQ_AMQP_URL + WARREN_DLQ_QUEUE) */
+  readonly deadLetter?: DeadLetterSink;
   /** Options for the process's connection (used by the first handler that opens it). */
   readonly connection?: ConnectionManagerOptions;
 }
+
+export const HANDLER_RUNTIME_DEFAULTS = {
+  inbox: true,
+  onMissingKey: 'dead-letter',
+  attempts: 3,
+  maxDeliveries: 5,
+  retryBackoffBaseMs: 50,
+  retryBackoffMaxMs: 1_000,
+} as const;
 
 /** What one invocation did; the Lambda runtime ignores it, the local runner reports it. */
 export interface BatchSummary {
   readonly messages: number;
   readonly committed: number;
+  readonly deduplicated: number;
+  readonly deadLettered: number;
+  /** In-invocation retries of transient errors. */
+  readonly retries: number;
 }
 
 export type RmqHandler = (event: RmqEvent, context?: InvocationContext) => Promise<BatchSummary>;
 
-export function defineHandler<TBody = unknown>(definition: HandlerDefinition<TBody>): RmqHandler {
-  const name = definition.name ?? process.env.WARREN_HANDLER ?? 'handler';
+type Outcome = 'committed' | 'deduplicated' | 'dead-lettered';
+
+export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): RmqHandler {
+  const name = options.name ?? process.env.WARREN_HANDLER ?? 'handler';
+  const o = { ...HANDLER_RUNTIME_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as HandlerOptions<TBody> & typeof HANDLER_RUNTIME_DEFAULTS;
   const baseLog = createLogger({ handler: name });
+
+  async function deadLetter(db: ConnectionManager, message: WarrenMessage, key: string | null, error: unknown, deliveries: number, log: Logger): Promise<Outcome> {
+    if (o.inbox && key !== null && (await isKnown(db, name, key))) return 'deduplicated';
+    const sink = o.deadLetter ?? deadLetterSinkFromEnv();
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (sink === undefined) {
+      throw new DeadLetterError(`No dead-letter queue is configured for handler "${name}", so a permanent failure (${err.message}) cannot be set aside; set WARREN_DLQ_URL (SQS) or WARREN_DLQ_AMQP_URL and WARREN_DLQ_QUEUE`, { cause: error });
+    }
+    try {
+      await sink.send({
+        handler: name,
+        sourceQueue: message.queue,
+        vhost: message.vhost,
+        messageKey: key,
+        data: message.data,
+        properties: message.properties,
+        error: { name: err.name, message: err.message, kind: classifyError(error, o.classify) },
+        deliveries,
+        deadLetteredAt: new Date().toISOString(),
+      });
+    } catch (sendError) {
+      throw new DeadLetterError(`Could not write to the dead-letter queue (${sink.destination}): ${(sendError as Error).message}`, { cause: sendError });
+    }
+    if (o.inbox && key !== null) await markDeadLettered(db, name, key);
+    log.error('message dead-lettered', { reason: err.message, errorClass: err.name, deliveries, to: sink.destination });
+    return 'dead-lettered';
+  }
+
+  async function processOne(db: ConnectionManager, message: WarrenMessage<TBody>, log: Logger, counts: { retries: number }): Promise<Outcome> {
+    let key: string | null = null;
+    try {
+      if (o.inbox) key = messageKey(message, o.key, o.onMissingKey);
+      if (o.schema !== undefined) setBody(message, await validateBody(o.schema, message.body));
+    } catch (error) {
+      if (classifyError(error, o.classify) === 'permanent') return deadLetter(db, message, key, error, 1, log);
+      throw error;
+    }
+    const replayed = message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      const attemptLog = attempt === 1 ? log : log.child({ attempt });
+      try {
+        return await db.transaction(async (query): Promise<Outcome> => {
+          if (key !== null && !(await claim(query, name, key, replayed))) return 'deduplicated';
+          if (key !== null && message.redelivered) await query('DELETE FROM warren_deliveries WHERE handler = ? AND message_key = ?', [name, key]);
+          await o.handle(message, { query, log: attemptLog, attempt });
+          return 'committed';
+        });
+      } catch (error) {
+        if (classifyError(error, o.classify) === 'permanent') return deadLetter(db, message, key, error, 1, attemptLog);
+        if (attempt < o.attempts) {
+          const delay = backoffDelay(attempt - 1, o.retryBackoffBaseMs, o.retryBackoffMaxMs);
+          attemptLog.warn('transient failure; retrying the message', { retryInMs: delay, ...errorFields(error) });
+          counts.retries += 1;
+          await sleep(delay);
+          continue;
+        }
+        if (key !== null) {
+          let failures: number;
+          try {
+            failures = await recordFailure(db, name, key, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+          } catch {
+            throw error; // the database itself is unreachable: let the batch be redelivered
+          }
+          if (failures >= o.maxDeliveries) return deadLetter(db, message, key, error, failures, attemptLog);
+          attemptLog.error('message failed on this delivery; the batch will be redelivered', { failures, maxDeliveries: o.maxDeliveries, ...errorFields(error) });
+        } else {
+          attemptLog.error('message failed; the batch will be redelivered', errorFields(error));
+        }
+        throw error;
+      }
+    }
+  }
+
   return async (event, context) => {
     // The open connection must not keep the invocation waiting for an empty event loop.
     if (context !== undefined) context.callbackWaitsForEmptyEventLoop = false;
-    const db = processConnection({ logger: baseLog.child({ component: 'mysql' }), ...definition.connection });
+    const db = processConnection({ logger: baseLog.child({ component: 'mysql' }), ...options.connection });
+    if (o.inbox) await ensureWarrenTables(db);
     const messages = decodeEvent(event) as WarrenMessage<TBody>[];
-    let committed = 0;
+    const counts = { committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 };
     for (const message of messages) {
       const log = baseLog.child({ queue: message.queue, messageId: message.messageId, correlationId: message.correlationId });
       const started = Date.now();
-      try {
-        await db.transaction((query) => definition.handle(message, { query, log }));
-      } catch (error) {
-        log.error('message failed; the batch will be retried', { index: message.index, redelivered: message.redelivered, ...errorFields(error) });
-        throw error;
-      }
-      committed += 1;
-      log.debug('message committed', { durationMs: Date.now() - started });
+      const outcome = await processOne(db, message, log, counts);
+      if (outcome === 'committed') counts.committed += 1;
+      else if (outcome === 'deduplicated') counts.deduplicated += 1;
+      else counts.deadLettered += 1;
+      log.debug(`message ${outcome}`, { durationMs: Date.now() - started });
     }
-    return { messages: messages.length, committed };
+    return { messages: messages.length, ...counts };
   };
 }

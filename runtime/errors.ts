@@ -72,14 +72,48 @@ export class ConnectionManagerClosedError extends WarrenError {
 }
 
 /**
- * Throw from a handler when a message can never succeed (a field is missing or out of range). Names the field.
- * (Until dead-lettering exists, it fails the batch like any other error.)
+ * Throw from a handler when a message can never succeed, whatever the retries: it goes to the dead-letter queue with
+ * this error's message as the reason, and the rest of the batch carries on.
  */
-export class PermanentInputError extends WarrenError {
+export class PermanentError extends WarrenError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PermanentError';
+  }
+}
+
+/** A permanent error about one field of the message body; names the field. */
+export class PermanentInputError extends PermanentError {
   public readonly field: string;
   public constructor(field: string, problem: string, options?: ErrorOptions) {
     super(`Invalid message field "${field}": ${problem}`, options);
     this.name = 'PermanentInputError';
     this.field = field;
+  }
+}
+
+/** The body failed the handler's schema. Permanent. `issues` name each field and the problem. */
+export class SchemaValidationError extends PermanentError {
+  public readonly issues: readonly { readonly path: string; readonly message: string }[];
+  public constructor(issues: readonly { readonly path: string; readonly message: string }[]) {
+    super(`Message body failed validation: ${issues.map((i) => `${i.path === '' ? '(body)' : i.path}: ${i.message}`).join('; ')}`);
+    this.name = 'SchemaValidationError';
+    this.issues = issues;
+  }
+}
+
+/** The message has no key for the inbox (no message_id and no key function result) and the handler rejects such. */
+export class MissingMessageKeyError extends PermanentError {
+  public constructor() {
+    super('Message has no key for exactly-once processing: publish it with a message_id property, give the handler a `key` function, or set `onMissingKey: "hash-body"`');
+    this.name = 'MissingMessageKeyError';
+  }
+}
+
+/** A permanent failure could not be written to any dead-letter queue (none configured, or it failed). Transient. */
+export class DeadLetterError extends WarrenError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeadLetterError';
   }
 }

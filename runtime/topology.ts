@@ -4,6 +4,7 @@
  *
  *   publisher --(routing key = message key)--> exchange `<queue>` (x-consistent-hash)
  *       --> `<queue>.0` .. `<queue>.<N-1>` (durable, one consumer each: a worker locally, a trigger on AWS)
+ *   `<queue>.dlq` (durable): dead letters, with the reason in x-warren-* headers
  */
 import type { ChannelModel } from 'amqplib';
 import type { ResolvedHandlerConfig } from './config.js';
@@ -14,10 +15,16 @@ export const CONSISTENT_HASH_EXCHANGE = 'x-consistent-hash';
 export interface TopologyPlan {
   readonly exchange: string;
   readonly shards: readonly string[];
+  /** `<queue>.dlq`: where the local runner's workers dead-letter (on AWS an SQS queue is used instead). */
+  readonly deadLetterQueue: string;
 }
 
 export function topologyPlan(handler: Pick<ResolvedHandlerConfig, 'queue' | 'concurrency'>): TopologyPlan {
-  return { exchange: handler.queue, shards: shardQueues(handler) };
+  return { exchange: handler.queue, shards: shardQueues(handler), deadLetterQueue: deadLetterQueueName(handler.queue) };
+}
+
+export function deadLetterQueueName(queue: string): string {
+  return `${queue}.dlq`;
 }
 
 /** Thrown by the broker when the consistent-hash exchange plugin is not enabled. */
@@ -47,6 +54,7 @@ export async function declareTopology(connection: ChannelModel, handler: Pick<Re
       await channel.assertQueue(shard, { durable: true });
       await channel.bindQueue(shard, plan.exchange, '1');
     }
+    await channel.assertQueue(plan.deadLetterQueue, { durable: true });
   } finally {
     await channel.close().catch(() => undefined);
   }

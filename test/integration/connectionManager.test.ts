@@ -3,7 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { ConnectionManager } from '../../runtime/ConnectionManager.js';
 import { ConnectionLostError, DatabaseUnavailableError, TransactionClosedError } from '../../runtime/errors.js';
 import { createLogger } from '../../runtime/logger.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
 
 let db: TestDatabase;
@@ -132,6 +132,24 @@ describe('Class: ConnectionManager', () => {
       expect(m.stats.threadId).not.toBe(first);
       expect(await countRows('t')).toBe(2);
       expect(lines.some((l) => l.includes('idle connection failed its ping'))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('fails a transaction whose link goes silent mid-statement after the statement timeout, with nothing committed', async () => {
+    const proxy = await startTcpProxy(3306);
+    try {
+      const m = manager({ url: `mysql://root@127.0.0.1:${proxy.port}/${db.name}`, statementTimeoutMs: 300 });
+      const attempt = m.transaction(async (q) => {
+        await q('INSERT INTO t (id) VALUES (1)');
+        proxy.freezeAll();
+        await q('INSERT INTO t (id) VALUES (2)');
+      });
+      await expect(attempt).rejects.toBeInstanceOf(ConnectionLostError);
+      await m.transaction((q) => q('INSERT INTO t (id) VALUES (3)'));
+      await waitFor('the frozen server thread to roll back', async () => (await countRows('t')) === 1, 5_000);
+      expect(m.stats.connects).toBe(2);
     } finally {
       await proxy.close();
     }

@@ -27,7 +27,7 @@ const slow = (delayMs: number) => ({ WARREN_TEST_DELAY_MS: String(delayMs) });
 
 describe('Faults: the database', () => {
   it('survives worker connections KILLed server-side while running: nothing lost, nothing applied twice', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0.02 }], { workerEnv: slow(2) });
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 }], { workerEnv: slow(2) });
     const ids = await sendOrders(running.queueOf('orders'), 1_000);
     for (const threshold of [200, 600]) {
       await waitFor(`${threshold} acked`, () => running!.runner.snapshot().acked >= threshold, 60_000, 5);
@@ -44,7 +44,7 @@ describe('Faults: the database', () => {
 
 describe('Faults: the worker process', () => {
   it('requeues the batch of a worker SIGKILLed mid-batch, commits it once, and starts a replacement', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0.02 }], { workerEnv: slow(20) });
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 }], { workerEnv: slow(20) });
     const ids = await sendOrders(running.queueOf('orders'), 400);
     const victim = running.runner.workerHandles[0]!;
     await waitFor('worker 0 busy after some acks', () => running!.runner.snapshot().acked >= 40 && !victim.isReady && victim.db.served > 0, 30_000, 5);
@@ -62,7 +62,7 @@ describe('Faults: the worker process', () => {
 describe('Faults: the broker', () => {
   it('reconnects after the RabbitMQ connection drops and finishes every message', async () => {
     proxy = await startTcpProxy(5672);
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 2, batchSize: 25, batchingWindowSeconds: 0.02 }], {
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 2, batchSize: 25, batchingWindowSeconds: 0 }], {
       workerEnv: slow(1),
       amqpUrl: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
     });
@@ -77,7 +77,7 @@ describe('Faults: the broker', () => {
   });
 
   it('reconnects after the broker itself closes the connection (rabbitmqctl close_connection)', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 1, batchSize: 25, batchingWindowSeconds: 0.02 }], { workerEnv: slow(1) });
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 1, batchSize: 25, batchingWindowSeconds: 0 }], { workerEnv: slow(1) });
     const ids = await sendOrders(running.queueOf('orders'), 1_000);
     await waitFor('200 acked', () => running!.runner.snapshot().acked >= 200, 60_000, 5);
     const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
@@ -94,7 +94,7 @@ describe('Faults: stopping', () => {
   it('on SIGTERM under load exits 0, requeues what it did not finish, and leaves no connection behind', async () => {
     const queue = uniqueName('t_sigterm');
     const configFile = join(tmpdir(), `${queue}.config.mjs`);
-    const handlers = [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', queue, concurrency: 2, batchSize: 50, batchingWindowSeconds: 0.02 }];
+    const handlers = [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', queue, concurrency: 2, batchSize: 50, batchingWindowSeconds: 0 }];
     await writeFile(configFile, `export default ${JSON.stringify({ migrations: ['functions/schema.sql'], handlers, runner: { shutdownTimeoutSeconds: 20 } })};\n`);
     const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'start', '--config', configFile], {
       env: { ...process.env, DATABASE_URL: db.url, WARREN_TEST_DELAY_MS: '5' },

@@ -26,7 +26,8 @@ describe('Function: declareTopology()', () => {
     created.push(queue);
     const first = await declareTopology(connection, { queue, concurrency: 3 });
     const second = await declareTopology(connection, { queue, concurrency: 3 });
-    expect(first.plan).toEqual({ exchange: queue, shards: [`${queue}.0`, `${queue}.1`, `${queue}.2`] });
+    expect(first.plan).toEqual({ exchange: queue, shards: [`${queue}.0`, `${queue}.1`, `${queue}.2`], deadLetterQueue: `${queue}.dlq` });
+    expect(await queueDepths([`${queue}.dlq`])).toEqual([0]);
     expect(second.orphans).toEqual([]);
     expect(await queueDepths(first.plan.shards)).toEqual([0, 0, 0]);
   });

@@ -19,8 +19,8 @@ function errorOf(raw: unknown): ConfigError {
 describe('Function: resolveConfig()', () => {
   it('pins every default', () => {
     expect(HANDLER_DEFAULTS).toEqual({ export: 'handler', vhost: '/', batchSize: 100, batchingWindowSeconds: 0.5, concurrency: 1, timeoutSeconds: 60 });
-    expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30 });
-    expect(CONNECTION_DEFAULTS).toEqual({ pingAfterIdleMs: 30_000, connectAttempts: 8, connectBackoffBaseMs: 100, connectBackoffMaxMs: 3_000, connectTimeoutMs: 10_000, preparedStatements: false });
+    expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30, deadLetter: 'rabbitmq', inboxRetentionDays: 7 });
+    expect(CONNECTION_DEFAULTS).toEqual({ pingAfterIdleMs: 30_000, connectAttempts: 8, connectBackoffBaseMs: 100, connectBackoffMaxMs: 3_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, preparedStatements: false });
     expect(SHARD_DEFAULTS).toEqual({ retryBackoffBaseMs: 200, retryBackoffMaxMs: 5_000 });
     expect(resolveConfig(minimal)).toEqual({
       handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue: 'orders', ...HANDLER_DEFAULTS }],
@@ -45,6 +45,12 @@ describe('Function: resolveConfig()', () => {
     expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', batchingWindowSeconds: 301 }] }).field).toBe('handlers[0].batchingWindowSeconds');
     expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', timeoutSeconds: 900 }] }).field).toBe('handlers[0].timeoutSeconds');
     expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', concurrency: 1.5 }] }).field).toBe('handlers[0].concurrency');
+  });
+
+  it('accepts its own output again, so the CDK custom resource can re-validate resolved handlers', () => {
+    const resolved = resolveConfig(minimal);
+    expect(resolveConfig(resolved)).toEqual(resolved);
+    expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', batchingWindowSeconds: 0.2 }] }).message).toContain('expected a whole number from 0 to 300, received 0.2');
   });
 
   it('rejects two handlers with the same name or the same queue', () => {

@@ -1,0 +1,104 @@
+import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SqsSink, SQS_ATTRIBUTES as A } from '../../runtime/deadLetter/SqsSink.js';
+import type { DeadLetter } from '../../runtime/deadLetter/types.js';
+import { sqsDeadLetterQueueName } from '../../local/sqsDeadLetterQueue.js';
+import { publishRaw } from '../helpers/amqp.js';
+import { startTestRunner, type TestRunner } from '../helpers/runner.js';
+import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
+
+type Server = Awaited<ReturnType<typeof startFauxqs>>;
+let server: Server;
+let client: SQSClient;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  server = await startFauxqs({ port: 0, logger: false });
+  Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_ENDPOINT_URL_SQS: server.address });
+  client = new SQSClient({ endpoint: server.address });
+});
+afterAll(async () => {
+  client.destroy();
+  await server.stop();
+  for (const key of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS']) {
+    if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  }
+});
+
+async function receive(queueUrl: string) {
+  const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+  return Messages;
+}
+
+const letter = (data: Buffer): DeadLetter => ({
+  handler: 'orders',
+  sourceQueue: 'orders.2',
+  vhost: '/',
+  messageKey: 'm-1',
+  data,
+  properties: { contentType: 'application/json', contentEncoding: null, headers: { tenant: { bytes: [97] } }, deliveryMode: 2, priority: null, correlationId: 'c-1', replyTo: null, expiration: null, messageId: 'm-1', timestamp: null, type: null, userId: null, appId: null, clusterId: null, bodySize: data.length },
+  error: { name: 'SchemaValidationError', message: 'quantity: Too small', kind: 'permanent' },
+  deliveries: 1,
+  deadLetteredAt: '2026-11-26T00:00:00.000Z',
+});
+
+describe('Class: SqsSink (against an SQS-compatible server over HTTP)', () => {
+  it('sends the body and the reason, source queue, deliveries and original properties as attributes', async () => {
+    const { queueUrl } = server.createQueue('sink-text-dlq');
+    const sink = new SqsSink(queueUrl);
+    await sink.send(letter(Buffer.from('{"orderId":"x","quantity":0}')));
+    await sink.close();
+    const [message] = await receive(queueUrl);
+    expect(message?.Body).toBe('{"orderId":"x","quantity":0}');
+    const attrs = message?.MessageAttributes ?? {};
+    expect(attrs[A.errorClass]?.StringValue).toBe('SchemaValidationError');
+    expect(attrs[A.errorMessage]?.StringValue).toBe('quantity: Too small');
+    expect(attrs[A.errorKind]?.StringValue).toBe('permanent');
+    expect(attrs[A.sourceQueue]?.StringValue).toBe('orders.2::/');
+    expect(attrs[A.deliveries]).toMatchObject({ DataType: 'Number', StringValue: '1' });
+    expect(attrs[A.bodyEncoding]?.StringValue).toBe('utf8');
+    expect(JSON.parse(attrs[A.properties]?.StringValue ?? '{}')).toMatchObject({ messageId: 'm-1', correlationId: 'c-1' });
+  });
+
+  it('sends a body SQS cannot carry as text in base64 and says so', async () => {
+    const { queueUrl } = server.createQueue('sink-binary-dlq');
+    const sink = new SqsSink(queueUrl);
+    const data = Buffer.from([0, 1, 2, 255]);
+    await sink.send(letter(data));
+    await sink.close();
+    const [message] = await receive(queueUrl);
+    expect(message?.MessageAttributes?.[A.bodyEncoding]?.StringValue).toBe('base64');
+    expect(Buffer.from(message?.Body ?? '', 'base64').equals(data)).toBe(true);
+  });
+});
+
+describe('Runner with runner.deadLetter = "sqs"', () => {
+  let db: TestDatabase;
+  let running: TestRunner | undefined;
+  afterEach(async () => {
+    await running?.cleanup();
+    await db.drop();
+  });
+
+  it('creates <queue>-dlq on the SQS endpoint and dead-letters a poison message there', async () => {
+    db = await createTestDatabase();
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }], { deadLetter: 'sqs' });
+    const exchange = running.queueOf('orders');
+    await publishRaw(exchange, [
+      { body: JSON.stringify({ orderId: 'ok-1', sku: 's', quantity: 1 }), messageId: 'ok-1' },
+      { body: JSON.stringify({ orderId: 'bad-1', sku: 's', quantity: 0 }), messageId: 'bad-1' },
+    ]);
+    await waitFor('2 acked', () => running!.runner.snapshot().acked >= 2, 20_000);
+    const { QueueUrl: queueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: sqsDeadLetterQueueName(exchange) }));
+    const messages = await waitFor('a dead letter in SQS', async () => {
+      const got = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+      return (got.Messages ?? []).length > 0 ? got.Messages : undefined;
+    }, 10_000);
+    expect(messages).toHaveLength(1);
+    expect(messages?.[0]?.MessageAttributes?.[A.errorClass]?.StringValue).toBe('SchemaValidationError');
+    expect(messages?.[0]?.MessageAttributes?.[A.errorMessage]?.StringValue).toContain('quantity');
+    expect(running.runner.snapshot()).toMatchObject({ committed: 1, deadLettered: 1 });
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { classifyError } from '../../runtime/classify.js';
+import { HANDLER_RUNTIME_DEFAULTS } from '../../runtime/defineHandler.js';
+import { decodeEvent } from '../../runtime/decode.js';
+import { toSqsMessage, SQS_ATTRIBUTES } from '../../runtime/deadLetter/SqsSink.js';
+import { ConnectionLostError, DecodeError, MissingMessageKeyError, PermanentError, PermanentInputError, SchemaValidationError } from '../../runtime/errors.js';
+import { messageKey } from '../../runtime/inbox.js';
+import { validateBody } from '../../runtime/validate.js';
+import { toRmqEvent } from '../../local/toRmqEvent.js';
+
+function message(body: string, messageId?: string) {
+  const [m] = decodeEvent(toRmqEvent('q.0', '/', [{ content: Buffer.from(body), fields: { redelivered: false } as never, properties: { headers: {}, ...(messageId === undefined ? {} : { messageId }) } as never }]));
+  return m!;
+}
+
+describe('Function: classifyError()', () => {
+  it('sorts errors by the documented defaults, unknown ones as transient', () => {
+    expect(classifyError(new PermanentError('x'))).toBe('permanent');
+    expect(classifyError(new PermanentInputError('f', 'x'))).toBe('permanent');
+    expect(classifyError(new SchemaValidationError([]))).toBe('permanent');
+    expect(classifyError(new DecodeError('body', 'x'))).toBe('permanent');
+    expect(classifyError(new MissingMessageKeyError())).toBe('permanent');
+    expect(classifyError(new ConnectionLostError('x'))).toBe('transient');
+    expect(classifyError({ code: 'ER_LOCK_DEADLOCK' })).toBe('transient');
+    expect(classifyError({ code: 'ER_LOCK_WAIT_TIMEOUT' })).toBe('transient');
+    expect(classifyError(new TypeError('a bug'))).toBe('transient');
+  });
+
+  it('lets a handler decide first', () => {
+    expect(classifyError(new TypeError('x'), () => 'permanent')).toBe('permanent');
+    expect(classifyError(new PermanentError('x'), () => undefined)).toBe('permanent');
+  });
+});
+
+describe('Function: messageKey()', () => {
+  it('uses message_id, then the key function, then the missing-key policy', () => {
+    expect(messageKey(message('{}', 'm-1'), undefined, 'dead-letter')).toBe('m-1');
+    expect(messageKey(message('{"id":7}', 'm-1'), (m) => String((m.body as { id: number }).id), 'dead-letter')).toBe('7');
+    expect(() => messageKey(message('{}'), undefined, 'dead-letter')).toThrow(MissingMessageKeyError);
+    const hashed = messageKey(message('{"a":1}'), undefined, 'hash-body');
+    expect(hashed).toMatch(/^body-sha256:[0-9a-f]{64}$/);
+    expect(messageKey(message('{"a":1}'), undefined, 'hash-body')).toBe(hashed);
+  });
+
+  it('hashes keys longer than the inbox column', () => {
+    expect(messageKey(message('{}', 'x'.repeat(300)), undefined, 'dead-letter')).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('Function: validateBody()', () => {
+  it('returns the parsed value or names every failing field', async () => {
+    const schema = z.object({ orderId: z.string(), quantity: z.number().int().positive() });
+    await expect(validateBody(schema, { orderId: 'a', quantity: 2 })).resolves.toEqual({ orderId: 'a', quantity: 2 });
+    const error = await validateBody(schema, { quantity: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchemaValidationError);
+    expect((error as SchemaValidationError).issues.map((i) => i.path)).toEqual(['orderId', 'quantity']);
+  });
+});
+
+describe('Function: toSqsMessage()', () => {
+  it('keeps within the ten attributes SQS allows', () => {
+    const { attributes } = toSqsMessage({
+      handler: 'h', sourceQueue: 'q.0', vhost: '/', messageKey: 'k', data: Buffer.from('x'),
+      properties: { contentType: null, contentEncoding: null, headers: null, deliveryMode: null, priority: null, correlationId: null, replyTo: null, expiration: null, messageId: 'k', timestamp: null, type: null, userId: null, appId: null, clusterId: null, bodySize: 1 },
+      error: { name: 'E', message: '', kind: 'permanent' }, deliveries: 2, deadLetteredAt: 'now',
+    });
+    expect(Object.keys(attributes).length).toBeLessThanOrEqual(10);
+    expect(Object.keys(attributes).sort()).toEqual(Object.values(SQS_ATTRIBUTES).sort());
+    expect(attributes[SQS_ATTRIBUTES.errorMessage]?.StringValue).toBe(' '); // SQS rejects empty strings
+  });
+});
+
+describe('Constant: HANDLER_RUNTIME_DEFAULTS', () => {
+  it('pins every default of defineHandler()', () => {
+    expect(HANDLER_RUNTIME_DEFAULTS).toEqual({ inbox: true, onMissingKey: 'dead-letter', attempts: 3, maxDeliveries: 5, retryBackoffBaseMs: 50, retryBackoffMaxMs: 1_000 });
+  });
+});
