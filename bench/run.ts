@@ -20,10 +20,12 @@ export const BENCH_DEFAULTS = {
   /** Workers (Warren), connections (raw, single's pool) and messages in flight (naive). */
   workers: 4,
   /** Seconds of fixed-rate publishing for the latency figures. */
-  latencySeconds: 6,
+  latencySeconds: 5,
   /** `--quick`: this fraction of each contender's messages, and this many seconds of latency part. */
-  quickFraction: 0.08,
+  quickFraction: 0.1,
   quickLatencySeconds: 1.5,
+  /** Fewest messages in any timed part. */
+  minMessages: 500,
   /** CPU per message of the `-cpu` contenders. */
   cpuTargetMs: 5,
   /** What a hand-written consumer typically sets. */
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
   const failures: { name: string; error: string }[] = [];
   try {
     for (const [i, def] of contenders.entries()) {
-      const messages = Math.max(200, Math.round(def.messages * (options.quick ? BENCH_DEFAULTS.quickFraction : 1)));
+      const messages = Math.max(BENCH_DEFAULTS.minMessages, Math.round(def.messages * (options.quick ? BENCH_DEFAULTS.quickFraction : 1)));
       const settings: RunSettings = {
         amqpUrl,
         workers: options.workers,

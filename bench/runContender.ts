@@ -19,6 +19,8 @@ import { percentile } from './stats.js';
 
 const CHILD_FILE = fileURLToPath(new URL('./child.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
+/** The latency part runs at most at this fraction of the throughput the contender just showed (the publisher shares the machine). */
+const LATENCY_LOAD = 0.4;
 
 export interface RunSettings {
   readonly amqpUrl: string;
@@ -170,7 +172,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     progress(`${Math.round(messagesPerSecond)} msg/s; latency part next`);
 
     // 3. The latency part, at a fixed rate the contender can sustain.
-    const latencyRate = Math.max(1, Math.floor(Math.min(def.latencyRate, messagesPerSecond / 2)));
+    const latencyRate = Math.max(1, Math.floor(Math.min(def.latencyRate, messagesPerSecond * LATENCY_LOAD)));
     counts.latency = Math.max(20, Math.round(latencyRate * settings.latencySeconds));
     link.send({ type: 'expect', total: counts.throughput + counts.latency });
     let publishTimes: Float64Array | undefined;
