@@ -3,7 +3,7 @@
  * say) is an entry in CONTENDERS and, if it has a target, one in RATIOS:
  *
  * ```ts
- * { name: 'batch', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'batchHandler', batchSize: 100 },
+ * { name: 'batch', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'batchHandler', settings: { batchSize: 100 } },
  *   about: 'the runner with the example app in batch mode, batch size 100', messages: 100_000, latencyRate: 500, tables: true },
  * // and in RATIOS:
  * { name: 'batch/warren', of: 'batch', over: 'warren', target: 3 },
@@ -18,10 +18,10 @@ export interface ContenderDefinition {
   /** One line for the README and `--help`. */
   readonly about: string;
   /**
-   * Runner contenders: the handler module (relative to the project root) and export. Batch size and window default
-   * to the example app's settings in `warren.config.ts`.
+   * Runner contenders: the handler module (relative to the project root) and export. The handler settings (batch size,
+   * window, ...) are the example app's in `warren.config.ts`; `settings` overrides some of them.
    */
-  readonly handler?: { readonly entry: string; readonly export: string; readonly batchSize?: number; readonly batchingWindowSeconds?: number };
+  readonly handler?: { readonly entry: string; readonly export: string; readonly settings?: Readonly<Record<string, unknown>> };
   /** Runs the CPU-heavy variant (about 5 ms of `cpuWork` per message). @default false */
   readonly cpu?: boolean;
   /** Messages in the timed part with default settings (`--quick` takes a fraction). */

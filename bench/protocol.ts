@@ -18,8 +18,11 @@ export interface ChildSpec {
   readonly backlogCount: number;
   /** The timed part ends when this many are processed; the tail keeps every shard busy until then. */
   readonly timedCount: number;
-  /** Runner contenders: the handler module and its trigger settings. */
-  readonly handler?: { readonly entry: string; readonly export: string; readonly batchSize: number; readonly batchingWindowSeconds?: number };
+  /**
+   * Runner contenders: the handler module, and the example app's handler settings from `warren.config.ts` (batch size,
+   * window, published exchanges, ...) as written there, without name, entry, export, queue, vhost and concurrency.
+   */
+  readonly handler?: { readonly entry: string; readonly export: string; readonly settings: Readonly<Record<string, unknown>> };
   /** `single` and `raw` run the CPU-heavy variant with this many rows per message (see `handlers/cpuWork.ts`). */
   readonly cpuRows?: number;
   /** `single`: the channel's prefetch. */

@@ -3,11 +3,12 @@
  * after the other on this machine, prints the table and the ratios, and writes `bench/results/latest.json` and
  * `latest.svg` (a run of a subset, or one where a contender failed, writes `partial.*` instead).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../local/loadConfig.js';
-import { HANDLER_DEFAULTS, resolveConfig } from '../runtime/config.js';
+import { resolveConfig } from '../runtime/config.js';
 import { BenchDatabase } from './BenchDatabase.js';
 import { CONTENDERS, RATIOS } from './contenders.js';
 import { calibrateCpuRows } from './handlers/cpuWork.js';
@@ -69,6 +70,17 @@ function parseOptions(): { quick: boolean; workers: number; only: string[] | und
   return { quick: values.quick, workers, only, window };
 }
 
+/** The commit measured, and the files of the measured code that differed from it (others work in the same tree). */
+function codeVersion(): { commit: string; uncommitted: string[] } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  try {
+    const status = git('status', '--porcelain', '--', 'runtime', 'local', 'functions', 'bench/*.ts', 'bench/consumers', 'bench/handlers', 'warren.config.ts');
+    return { commit: git('rev-parse', '--short', 'HEAD').trim(), uncommitted: status.split('\n').filter((l) => l.trim() !== '').map((l) => l.slice(3)) };
+  } catch {
+    return { commit: 'unknown', uncommitted: [] };
+  }
+}
+
 function progressLine(prefix: string): (text: string) => void {
   let lastAt = 0;
   return (text) => {
@@ -87,13 +99,15 @@ async function main(): Promise<void> {
   const contenders = CONTENDERS.filter((c) => options.only === undefined || options.only.includes(c.name));
   const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
   // The example app's trigger settings, as `npm start` would run it; `--window` overrides the window.
-  // The window is passed on only when it is not the default, so the runner's own default and validation apply.
-  const example = (await loadConfig('warren.config.ts', ROOT)).handlers.find((h) => h.entry === 'functions/orders.ts');
-  const batchSize = example?.batchSize ?? HANDLER_DEFAULTS.batchSize;
-  const configured = example?.batchingWindowSeconds === HANDLER_DEFAULTS.batchingWindowSeconds ? undefined : example?.batchingWindowSeconds;
-  const windowOverride = options.window ?? configured;
-  if (windowOverride !== undefined) resolveConfig({ handlers: [{ name: 'orders', entry: 'functions/orders.ts', batchingWindowSeconds: windowOverride }] });
-  const batchingWindowSeconds = windowOverride ?? HANDLER_DEFAULTS.batchingWindowSeconds;
+  // The example app's handler settings as written in warren.config.ts (so the runner applies its own defaults), plus --window.
+  await loadConfig('warren.config.ts', ROOT); // validates it
+  const configModule = (await import(pathToFileURL(`${ROOT}warren.config.ts`).href)) as { default: { handlers: readonly Record<string, unknown>[] } };
+  const exampleRaw = configModule.default.handlers.find((h) => h.entry === 'functions/orders.ts') ?? {};
+  const handlerSettings: Record<string, unknown> = Object.fromEntries(Object.entries(exampleRaw).filter(([k]) => !['name', 'entry', 'export', 'queue', 'vhost', 'concurrency'].includes(k)));
+  if (options.window !== undefined) handlerSettings.batchingWindowSeconds = options.window;
+  const effective = resolveConfig({ handlers: [{ ...handlerSettings, name: 'orders', entry: 'functions/orders.ts' }] }).handlers[0];
+  const batchSize = effective?.batchSize ?? 100;
+  const batchingWindowSeconds = effective?.batchingWindowSeconds ?? 0;
   const started = Date.now();
 
   process.stderr.write(`calibrating ~${BENCH_DEFAULTS.cpuTargetMs} ms of CPU per message... `);
@@ -113,7 +127,7 @@ async function main(): Promise<void> {
         messages,
         latencySeconds: options.quick ? BENCH_DEFAULTS.quickLatencySeconds : BENCH_DEFAULTS.latencySeconds,
         batchSize,
-        batchingWindowSeconds: windowOverride,
+        handlerSettings,
         cpuRows: cpu.rows,
         singlePrefetch: BENCH_DEFAULTS.singlePrefetch,
         stepTimeoutMs: BENCH_DEFAULTS.stepTimeoutMs,
@@ -135,10 +149,10 @@ async function main(): Promise<void> {
   const ratios = computeRatios(results, RATIOS);
   const complete = failures.length === 0 && options.only === undefined;
   const mode = options.quick ? 'quick' : 'default';
-  const settingsOut = { mode, workers: options.workers, batchSize, batchingWindowSeconds, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10, singlePrefetch: BENCH_DEFAULTS.singlePrefetch };
+  const settingsOut = { code: codeVersion(), mode, workers: options.workers, batchSize, batchingWindowSeconds, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10, singlePrefetch: BENCH_DEFAULTS.singlePrefetch };
   const report = {
     machine,
-    settings: settingsOut,
+    settings: { ...settingsOut, handlerSettings },
     measuredAt: new Date(started).toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
     contenders: results,

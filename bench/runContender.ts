@@ -29,9 +29,10 @@ export interface RunSettings {
   readonly messages: number;
   /** Seconds of the fixed-rate part. */
   readonly latencySeconds: number;
+  /** Batch size of the runner contenders (for the tail). */
   readonly batchSize: number;
-  /** Only when set (`--window`, or in the example's config); otherwise the runner's default applies. */
-  readonly batchingWindowSeconds: number | undefined;
+  /** The example app's handler settings from `warren.config.ts`, as written (see `ChildSpec.handler`). */
+  readonly handlerSettings: Readonly<Record<string, unknown>>;
   readonly cpuRows: number;
   readonly singlePrefetch: number;
   /** Longest wait for any one step of the contender, in ms. */
@@ -139,12 +140,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       backlogCount: counts.throughput,
       timedCount: settings.messages,
       ...(def.handler === undefined ? {} : {
-        handler: {
-          entry: def.handler.entry,
-          export: def.handler.export,
-          batchSize: def.handler.batchSize ?? settings.batchSize,
-          ...(def.handler.batchingWindowSeconds ?? settings.batchingWindowSeconds) === undefined ? {} : { batchingWindowSeconds: def.handler.batchingWindowSeconds ?? settings.batchingWindowSeconds },
-        },
+        handler: { entry: def.handler.entry, export: def.handler.export, settings: { ...settings.handlerSettings, ...def.handler.settings } },
       }),
       ...(def.cpu === true ? { cpuRows: settings.cpuRows } : {}),
       ...(def.kind === 'single' ? { prefetch: settings.singlePrefetch } : {}),

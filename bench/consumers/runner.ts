@@ -15,12 +15,11 @@ export const startRunner: ConsumerFactory = async (spec) => {
   const keepProblem = (line: string) => { if (/"level":"(warn|error)"/.test(line) && problems.length < 20) problems.push(line); };
   const config = resolveConfig({
     handlers: [{
+      ...spec.handler.settings,
       name: 'bench',
       entry: spec.handler.entry,
       export: spec.handler.export,
       queue: spec.queue,
-      batchSize: spec.handler.batchSize,
-      ...(spec.handler.batchingWindowSeconds === undefined ? {} : { batchingWindowSeconds: spec.handler.batchingWindowSeconds }),
       concurrency: spec.workers,
     }],
     runner: { shutdownTimeoutSeconds: 10 },
