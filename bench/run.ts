@@ -117,9 +117,13 @@ async function main(): Promise<void> {
   const db = await BenchDatabase.open();
   const machine = await describeMachine(db, amqpUrl);
   const results: ContenderResult[] = [];
+  // Ctrl-C stops the contender running now, which still drops its database and queues, and skips the rest.
+  const interrupt = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => interrupt.abort(new Error(`interrupted by ${sig}`)));
   const failures: { name: string; error: string }[] = [];
   try {
     for (const [i, def] of contenders.entries()) {
+      if (interrupt.signal.aborted) break;
       const messages = Math.max(BENCH_DEFAULTS.minMessages, Math.round(def.messages * (options.quick ? BENCH_DEFAULTS.quickFraction : 1)));
       const settings: RunSettings = {
         amqpUrl,
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
       };
       const progress = progressLine(`[${i + 1}/${contenders.length}] ${def.name}:`);
       try {
-        const result = await runContender(def, settings, db, progress);
+        const result = await runContender(def, settings, db, progress, interrupt.signal);
         results.push(result);
         progress(`${result.messagesPerSecond} msg/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.connectionsOpened} connections, invariant ok\n`);
       } catch (error) {
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
   }
 
   const ratios = computeRatios(results, RATIOS);
-  const complete = failures.length === 0 && options.only === undefined;
+  const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length;
   const mode = options.quick ? 'quick' : 'default';
   const settingsOut = { code: codeVersion(), mode, workers: options.workers, batchSize, batchingWindowSeconds, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10, singlePrefetch: BENCH_DEFAULTS.singlePrefetch };
   const report = {

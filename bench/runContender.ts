@@ -100,7 +100,9 @@ class ChildLink {
   }
 }
 
-export async function runContender(def: ContenderDefinition, settings: RunSettings, db: BenchDatabase, progress: Progress): Promise<ContenderResult> {
+/** Runs `def`; when `signal` aborts (Ctrl-C), its process is killed and what it created is still dropped. */
+export async function runContender(def: ContenderDefinition, settings: RunSettings, db: BenchDatabase, progress: Progress, signal: AbortSignal): Promise<ContenderResult> {
+  signal.throwIfAborted();
   const database = await db.create(`warren_bench_${def.name.replace(/-/g, '_')}`);
   const queue = `warren-bench-${def.name}-${database.name.slice(-8)}`;
   const broker = def.kind === 'raw' ? undefined : await amqp.connect(settings.amqpUrl);
@@ -125,7 +127,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     const tail = settings.workers * settings.batchSize;
     const counts: Record<Phase, number> = { throughput: settings.messages + tail, latency: 0 };
     if (publisher !== undefined && to !== undefined) {
-      await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => progress(`publishing the backlog ${n}/${counts.throughput}`));
+      await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => { signal.throwIfAborted(); progress(`publishing the backlog ${n}/${counts.throughput}`); });
     }
 
     // 2. The timed part.
@@ -153,6 +155,8 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
+    const forked = child;
+    signal.addEventListener('abort', () => forked.kill('SIGKILL'), { once: true });
     const link = new ChildLink(child, settings.stepTimeoutMs);
     const ticker = setInterval(() => progress(`consuming the backlog ${link.processed}/${counts.throughput}`), 1_000);
     let throughput: Extract<FromChild, { type: 'throughput' }>;
