@@ -9,6 +9,9 @@ import { deadLetterQueueName, declareTopology } from '../runtime/topology.js';
 import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { ShardConsumer } from './ShardConsumer.js';
 import { WorkerHandle } from './WorkerHandle.js';
+import { OperationsServer } from './httpServer.js';
+import type { ShardView } from './metrics.js';
+import { checkReadiness, type Readiness } from './metricsStatus.js';
 import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 
@@ -69,6 +72,7 @@ export class Runner {
   private readonly workers: WorkerHandle[] = [];
   private readonly startedAt = Date.now();
   private stopped: Promise<RunnerSummary> | undefined;
+  private ops: OperationsServer | undefined;
 
   public constructor(
     public readonly config: ResolvedConfig,
@@ -99,6 +103,7 @@ export class Runner {
         this.shards.push(new ShardConsumer(handler, `${handler.queue}.${shard}`, worker, this.log.child({ worker: worker.spec.id })));
       }
     }
+    this.ops = await OperationsServer.start(this, { port: this.config.runner.metricsPort, log: this.log });
     try {
       await Promise.all(this.workers.map((w) => w.start()));
       const byVhost = new Map<string, ResolvedHandlerConfig[]>();
@@ -124,11 +129,13 @@ export class Runner {
     } catch (error) {
       await this.shutdownWorkers(2_000);
       await Promise.all(this.sessions.map((s) => s.close()));
+      await this.ops.close();
       throw error;
     }
     this.log.info('runner started', {
       handlers: this.config.handlers.map((h) => `${h.name} (queue ${h.queue}, ${h.concurrency} shard(s), batch ${h.batchSize})`),
       workers: this.workers.length,
+      status: `http://127.0.0.1:${this.ops.port}/ (also /metrics, /healthz, /readyz)`,
     });
   }
 
@@ -163,6 +170,19 @@ export class Runner {
   /** The worker handles, for tests and status views. */
   public get workerHandles(): readonly WorkerHandle[] { return this.workers; }
 
+  /** Each shard with its worker, for metrics and the status page. */
+  public get shardViews(): readonly ShardView[] {
+    return this.shards.map((consumer, i) => ({ handler: consumer.handler.name, queue: consumer.queue, consumer, worker: this.workers[i]! }));
+  }
+
+  /** The port of `/metrics`, `/healthz`, `/readyz` and the status page (the bound one when `runner.metricsPort` is 0). */
+  public get metricsPort(): number | undefined { return this.ops?.port; }
+
+  public get stopping(): boolean { return this.stopped !== undefined; }
+
+  /** What `/readyz` answers (see `checkReadiness`). */
+  public readiness(): Promise<Readiness> { return checkReadiness(this); }
+
   /**
    * Graceful stop: cancel consumers, let in-flight batches finish (bounded by `runner.shutdownTimeoutSeconds`),
    * requeue the rest, close every worker's DB connection, close RabbitMQ. Safe to call more than once.
@@ -179,6 +199,7 @@ export class Runner {
     await this.shutdownWorkers(5_000);
     await Promise.all(this.sessions.map((s) => s.close()));
     const summary = { ...this.snapshot(), uptimeMs: Date.now() - this.startedAt, shutdownTimedOut: results.some((r) => r.timedOut) };
+    await this.ops?.close();
     this.log.info('runner stopped', { ...summary });
     return summary;
   }

@@ -9,7 +9,7 @@ import type { ConnectionStats } from '../runtime/ConnectionManager.js';
 import type { RmqEvent } from '../runtime/event.js';
 import type { Logger } from '../runtime/logger.js';
 import { WorkerExitedError, WorkerStartError } from './errors.js';
-import type { FromWorker, SerializedError, ToWorker } from './protocol.js';
+import type { FromWorker, Pong, SerializedError, ToWorker } from './protocol.js';
 import type { BatchSummary } from '../runtime/defineHandler.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -32,6 +32,15 @@ export type BatchOutcome =
   | { readonly ok: true; readonly summary: BatchSummary; readonly ms: number }
   | { readonly ok: false; readonly error: SerializedError; readonly ms: number };
 
+/** Emitted as `'batch'` after every batch the worker was handed, whatever its outcome. */
+export interface BatchReport {
+  readonly messages: number;
+  readonly ok: boolean;
+  /** The worker's own timing of the invocation, or the time until the process died. */
+  readonly ms: number;
+  readonly summary?: BatchSummary;
+}
+
 interface Pending {
   readonly id: number;
   resolve(outcome: BatchOutcome): void;
@@ -47,6 +56,7 @@ export class WorkerHandle extends EventEmitter {
   private closing = false;
   private ready = false;
   private crashStreak = 0;
+  private readonly pings = new Map<number, { resolve(pong: Pong): void; reject(error: Error): void }>();
   /** Connections opened by earlier processes of this worker (replaced ones). */
   private priorConnects = 0;
   public db: ConnectionStats = NO_DB;
@@ -105,11 +115,42 @@ export class WorkerHandle extends EventEmitter {
   public run(event: RmqEvent): Promise<BatchOutcome> {
     const child = this.child;
     if (!this.isReady || child === undefined) return Promise.reject(new Error(`worker ${this.spec.id} is not ready`));
-    return new Promise<BatchOutcome>((resolve, reject) => {
+    const messages = Object.values(event.rmqMessagesByQueue).reduce((n, list) => n + list.length, 0);
+    const started = performance.now();
+    const outcome = new Promise<BatchOutcome>((resolve, reject) => {
       const id = this.nextId++;
       this.pending = { id, resolve, reject };
       const message: ToWorker = { type: 'batch', id, event };
       child.send(message);
+    });
+    outcome.then(
+      (o) => this.emit('batch', { messages, ok: o.ok, ms: o.ms, ...(o.ok ? { summary: o.summary } : {}) } satisfies BatchReport),
+      () => this.emit('batch', { messages, ok: false, ms: performance.now() - started } satisfies BatchReport),
+    );
+    return outcome;
+  }
+
+  /**
+   * Readiness probe over IPC (see `Pong`): the worker runs `SELECT 1` through its connection manager unless a batch is
+   * using the connection or none was opened yet. Rejects when the worker is not running or does not answer in time.
+   */
+  public ping(timeoutMs = 2_000): Promise<Pong> {
+    const child = this.child;
+    if (!this.ready || child === undefined || !child.connected) return Promise.reject(new Error(`worker ${this.spec.id} is not running`));
+    return new Promise<Pong>((resolve, reject) => {
+      const id = this.nextId++;
+      const timer = setTimeout(() => { this.pings.delete(id); reject(new Error(`worker ${this.spec.id} did not answer a ping within ${timeoutMs} ms`)); }, timeoutMs);
+      this.pings.set(id, {
+        resolve: (pong) => { clearTimeout(timer); resolve(pong); },
+        reject: (error) => { clearTimeout(timer); reject(error); },
+      });
+      try {
+        child.send({ type: 'ping', id } satisfies ToWorker);
+      } catch (error) {
+        clearTimeout(timer);
+        this.pings.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 
@@ -147,12 +188,18 @@ export class WorkerHandle extends EventEmitter {
       this.emit('idle');
     } else if (message.type === 'closed') {
       this.db = message.db;
+    } else if (message.type === 'pong') {
+      this.db = message.stats;
+      this.pings.get(message.id)?.resolve(message);
+      this.pings.delete(message.id);
     }
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: string | null): void {
     if (this.child !== child) return;
     this.ready = false;
+    for (const ping of this.pings.values()) ping.reject(new Error(`worker ${this.spec.id} is not running`));
+    this.pings.clear();
     this.priorConnects += this.db.connects;
     this.db = NO_DB;
     const pending = this.pending;

@@ -11,14 +11,30 @@ export interface SerializedError {
 
 export type ToWorker =
   | { readonly type: 'batch'; readonly id: number; readonly event: RmqEvent }
-  | { readonly type: 'close' };
+  | { readonly type: 'close' }
+  /** Readiness probe: answered at once, outside the batch queue (see `Pong`). */
+  | { readonly type: 'ping'; readonly id: number };
+
+/**
+ * A worker's answer to a ping. `db`: `ok` after `SELECT 1` succeeded through its connection manager; `busy` when a batch
+ * is using the connection (not queried, judged by `stats.connected`); `lazy` when no batch has opened it yet; `down`
+ * when `SELECT 1` failed (`error` says why).
+ */
+export interface Pong {
+  readonly type: 'pong';
+  readonly id: number;
+  readonly db: 'ok' | 'busy' | 'lazy' | 'down';
+  readonly stats: ConnectionStats;
+  readonly error?: SerializedError;
+}
 
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly error: SerializedError }
   | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly summary: BatchSummary; readonly db: ConnectionStats; readonly ms: number }
   | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly db: ConnectionStats; readonly ms: number }
-  | { readonly type: 'closed'; readonly db: ConnectionStats };
+  | { readonly type: 'closed'; readonly db: ConnectionStats }
+  | Pong;
 
 export function serializeError(error: unknown): SerializedError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };

@@ -21,6 +21,25 @@ function dbStats(): ConnectionStats {
   return peekProcessConnection()?.stats ?? NO_DB;
 }
 
+/**
+ * Readiness: `SELECT 1` through the process's connection manager (which replaces a dead connection, as the next batch
+ * would). Not while a batch holds the connection, and never opening the first connection: that one is opened lazily by
+ * the handler with its own options, as on Lambda.
+ */
+async function answerPing(id: number, busy: boolean): Promise<void> {
+  const manager = peekProcessConnection();
+  if (manager === undefined || busy) {
+    send({ type: 'pong', id, db: manager === undefined ? 'lazy' : 'busy', stats: dbStats() });
+    return;
+  }
+  try {
+    await manager.autocommit('SELECT 1');
+    send({ type: 'pong', id, db: 'ok', stats: dbStats() });
+  } catch (error) {
+    send({ type: 'pong', id, db: 'down', stats: dbStats(), error: serializeError(error) });
+  }
+}
+
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
   process.on('disconnect', () => process.exit(0)); // the runner is gone: nobody can ack our work
@@ -40,7 +59,10 @@ async function main(): Promise<void> {
   }
 
   let queue = Promise.resolve();
+  let batches = 0; // received and not yet answered
   process.on('message', (message: ToWorker) => {
+    if (message.type === 'ping') { void answerPing(message.id, batches > 0); return; }
+    if (message.type === 'batch') batches += 1;
     queue = queue.then(async () => {
       if (message.type === 'close') {
         const manager = peekProcessConnection();
@@ -57,6 +79,8 @@ async function main(): Promise<void> {
         send({ type: 'result', id: message.id, ok: true, summary: summary ?? { messages: 0, committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 }, db: dbStats(), ms: performance.now() - started });
       } catch (error) {
         send({ type: 'result', id: message.id, ok: false, error: serializeError(error), db: dbStats(), ms: performance.now() - started });
+      } finally {
+        batches -= 1;
       }
     });
   });

@@ -67,6 +67,12 @@ export interface RunnerConfig {
    * @default 7
    */
   readonly inboxRetentionDays?: number;
+  /**
+   * Port of the runner's operations endpoint on 127.0.0.1 (`WARREN_METRICS_HOST` to change the address): `/metrics`
+   * (Prometheus), `/healthz`, `/readyz` and the status page at `/`. 0 picks a free port.
+   * @default 9464
+   */
+  readonly metricsPort?: number;
 }
 
 /** The whole of `warren.config.ts`. */
@@ -101,6 +107,7 @@ export const RUNNER_DEFAULTS = {
   shutdownTimeoutSeconds: 30,
   deadLetter: 'rabbitmq',
   inboxRetentionDays: 7,
+  metricsPort: 9464,
 } as const;
 
 /** Identity function that gives `warren.config.ts` its types. */
@@ -110,7 +117,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
 
 const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
-const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays'];
+const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -208,6 +215,7 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
       shutdownTimeoutSeconds: seconds(runnerRaw.shutdownTimeoutSeconds, 'runner.shutdownTimeoutSeconds', 0, 3_600, RUNNER_DEFAULTS.shutdownTimeoutSeconds),
       deadLetter: text(runnerRaw.deadLetter, 'runner.deadLetter', /^(rabbitmq|sqs)$/, '"rabbitmq" or "sqs"', RUNNER_DEFAULTS.deadLetter) as 'rabbitmq' | 'sqs',
       inboxRetentionDays: seconds(runnerRaw.inboxRetentionDays, 'runner.inboxRetentionDays', 0.001, 3_650, RUNNER_DEFAULTS.inboxRetentionDays),
+      metricsPort: integer(runnerRaw.metricsPort, 'runner.metricsPort', 0, 65_535, RUNNER_DEFAULTS.metricsPort),
     },
   };
 }

@@ -33,6 +33,8 @@ import { createLogger, errorFields, type Logger } from './logger.js';
 import { processConnection } from './processConnection.js';
 import { validateBody } from './validate.js';
 import { ensureWarrenTables } from './warrenTables.js';
+import { withInvocationMetrics } from './emf.js';
+import { traceFields } from './traceparent.js';
 
 export interface HandlerContext {
   /** Runs a statement (`?` placeholders) inside this message's transaction. */
@@ -187,7 +189,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     }
   }
 
-  return async (event, context) => {
+  return withInvocationMetrics(name, async (event, context) => {
     // The open connection must not keep the invocation waiting for an empty event loop.
     if (context !== undefined) context.callbackWaitsForEmptyEventLoop = false;
     const db = processConnection({ logger: baseLog.child({ component: 'mysql' }), ...options.connection });
@@ -195,7 +197,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     const messages = decodeEvent(event) as WarrenMessage<TBody>[];
     const counts = { committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 };
     for (const message of messages) {
-      const log = baseLog.child({ queue: message.queue, messageId: message.messageId, correlationId: message.correlationId });
+      const log = baseLog.child({ queue: message.queue, messageId: message.messageId, correlationId: message.correlationId, ...traceFields(message.headers) });
       const started = Date.now();
       const outcome = await processOne(db, message, log, counts);
       if (outcome === 'committed') counts.committed += 1;
@@ -204,5 +206,5 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
       log.debug(`message ${outcome}`, { durationMs: Date.now() - started });
     }
     return { messages: messages.length, ...counts };
-  };
+  }); // one EMF line per invocation on Lambda (emf.ts)
 }

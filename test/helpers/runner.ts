@@ -14,10 +14,10 @@ export interface TestRunner {
   cleanup(): Promise<void>;
 }
 
-export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string>; deadLetter?: 'rabbitmq' | 'sqs' } = {}): Promise<TestRunner> {
+export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string>; deadLetter?: 'rabbitmq' | 'sqs'; metricsPort?: number } = {}): Promise<TestRunner> {
   const config = resolveConfig({
     handlers: handlers.map((h) => ({ ...h, queue: h.queue ?? uniqueName(`t_${h.name}`) })),
-    runner: { shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq' },
+    runner: { shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0 },
   });
   const lines: string[] = [];
   const sink = (line: string) => { lines.push(line); if (process.env.WARREN_TEST_VERBOSE) process.stdout.write(`${line}\n`); };

@@ -10,6 +10,9 @@ export interface TcpProxy {
   readonly accepted: number;
   /** Destroys every open connection (both sides). */
   dropAll(): void;
+  /** A server outage: drops every open connection and refuses (closes at once) new ones until `resume()`. */
+  pause(): void;
+  resume(): void;
   /** Silently stops forwarding on every open connection (a half-open link: no close is ever seen). */
   freezeAll(): void;
   /** Answers the next `n` connections with MySQL error 1040 instead of proxying them. */
@@ -30,8 +33,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let refuse = 0;
   let accepted = 0;
   const pairs: [net.Socket, net.Socket][] = [];
+  let paused = false;
   const server = net.createServer((client) => {
     accepted += 1;
+    if (paused) {
+      client.destroy();
+      return;
+    }
     if (refuse > 0) {
       refuse -= 1;
       client.end(tooManyConnectionsPacket());
@@ -54,6 +62,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     get accepted() { return accepted; },
     dropAll() { for (const s of sockets) s.destroy(); sockets.clear(); },
     refuseWithTooManyConnections(n: number) { refuse = n; },
+    pause() { paused = true; for (const s of sockets) s.destroy(); sockets.clear(); },
+    resume() { paused = false; },
     freezeAll() {
       for (const [client, upstream] of pairs.splice(0)) {
         client.unpipe(upstream);
