@@ -5,7 +5,7 @@ import type { ContenderResult } from './runContender.js';
 export interface RatioResult {
   readonly name: string;
   readonly value: number | null;
-  readonly target: number;
+  readonly target: number | null;
   readonly met: boolean | null;
 }
 
@@ -15,7 +15,7 @@ export function computeRatios(results: readonly ContenderResult[], ratios: reado
     const of = rate(r.of);
     const over = r.over === undefined ? 1 : rate(r.over);
     const value = of === undefined || over === undefined || over === 0 ? null : Math.round((of / over) * 100) / 100;
-    return { name: r.name, value, target: r.target, met: value === null ? null : value >= r.target };
+    return { name: r.name, value, target: r.target ?? null, met: value === null || r.target === undefined ? null : value >= r.target };
   });
 }
 
@@ -45,7 +45,7 @@ export function formatTable(results: readonly ContenderResult[]): string {
 
 export function formatRatios(ratios: readonly RatioResult[]): string {
   return ratios
-    .map((r) => `${r.name.padEnd(22)} ${r.value === null ? 'n/a' : String(r.value)} (target >= ${r.target}) ${r.met === null ? '' : r.met ? 'met' : 'MISSED'}`)
+    .map((r) => `${r.name.padEnd(22)} ${r.value === null ? 'n/a' : String(r.value)}${r.target === null ? ' (diagnostic)' : ` (target >= ${r.target})`} ${r.met === null ? '' : r.met ? 'met' : 'MISSED'}`)
     .join('\n');
 }
 

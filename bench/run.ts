@@ -39,19 +39,21 @@ const RESULTS = new URL('./results/', import.meta.url);
 
 function usage(): string {
   return [
-    'usage: npm run bench -- [--quick] [--workers N] [--only name,name] [--window seconds]',
+    'usage: npm run bench -- [--quick] [--scale factor] [--workers N] [--only name,name] [--window seconds]',
+    '  --scale multiplies every contender\'s message count (--quick: 0.1)',
     '',
     ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
   ].join('\n');
 }
 
-function parseOptions(): { quick: boolean; workers: number; only: string[] | undefined; window: number | undefined } {
+function parseOptions(): { quick: boolean; scale: number; workers: number; only: string[] | undefined; window: number | undefined } {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       workers: { type: 'string' },
       only: { type: 'string' },
       window: { type: 'string' },
+      scale: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -67,7 +69,9 @@ function parseOptions(): { quick: boolean; workers: number; only: string[] | und
     if (!CONTENDERS.some((c) => c.name === name)) throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}`);
   }
   const window = values.window === undefined ? undefined : Number(values.window); // validated as the config validates it
-  return { quick: values.quick, workers, only, window };
+  const scale = values.scale === undefined ? (values.quick ? BENCH_DEFAULTS.quickFraction : 1) : Number(values.scale);
+  if (!(scale > 0 && scale <= 100)) throw new Error(`--scale: expected a factor above 0 and at most 100, received ${values.scale}`);
+  return { quick: values.quick, scale, workers, only, window };
 }
 
 /** The commit measured, and the files of the measured code that differed from it (others work in the same tree). */
@@ -79,6 +83,10 @@ function codeVersion(): { commit: string; uncommitted: string[] } {
   } catch {
     return { commit: 'unknown', uncommitted: [] };
   }
+}
+
+function isDiagnostic(name: string): boolean {
+  return CONTENDERS.find((c) => c.name === name)?.diagnostic === true;
 }
 
 function progressLine(prefix: string): (text: string) => void {
@@ -124,7 +132,7 @@ async function main(): Promise<void> {
   try {
     for (const [i, def] of contenders.entries()) {
       if (interrupt.signal.aborted) break;
-      const messages = Math.max(BENCH_DEFAULTS.minMessages, Math.round(def.messages * (options.quick ? BENCH_DEFAULTS.quickFraction : 1)));
+      const messages = Math.max(BENCH_DEFAULTS.minMessages, Math.round(def.messages * options.scale));
       const settings: RunSettings = {
         amqpUrl,
         workers: options.workers,
@@ -151,15 +159,16 @@ async function main(): Promise<void> {
   }
 
   const ratios = computeRatios(results, RATIOS);
-  const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length;
+  const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length && (options.quick || options.scale === 1);
   const mode = options.quick ? 'quick' : 'default';
-  const settingsOut = { code: codeVersion(), mode, workers: options.workers, batchSize, batchingWindowSeconds, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10, singlePrefetch: BENCH_DEFAULTS.singlePrefetch };
+  const settingsOut = { code: codeVersion(), mode, scale: options.scale, workers: options.workers, batchSize, batchingWindowSeconds, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10, singlePrefetch: BENCH_DEFAULTS.singlePrefetch };
   const report = {
     machine,
     settings: { ...settingsOut, handlerSettings },
     measuredAt: new Date(started).toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
-    contenders: results,
+    contenders: results.filter((r) => !isDiagnostic(r.name)),
+    diagnostics: results.filter((r) => isDiagnostic(r.name)),
     ratios,
     ...(failures.length > 0 ? { failures } : {}),
   };
@@ -167,7 +176,7 @@ async function main(): Promise<void> {
   await mkdir(RESULTS, { recursive: true });
   const base = complete ? 'latest' : 'partial';
   await writeFile(new URL(`${base}.json`, RESULTS), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(new URL(`${base}.svg`, RESULTS), barChartSvg(results, subtitle));
+  await writeFile(new URL(`${base}.svg`, RESULTS), barChartSvg(report.contenders, subtitle));
 
   console.log(`\nWarren bench: ${subtitle}; MariaDB ${machine.mariadb}, ${machine.rabbitmq}, Node ${machine.node}`);
   console.log(`batch size ${batchSize}, window ${batchingWindowSeconds} s; CPU variant ${cpu.rows} rows = ${cpu.ms.toFixed(1)} ms/message; took ${report.durationSeconds} s\n`);
