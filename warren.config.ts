@@ -10,6 +10,7 @@ export default defineConfig({
       vhost: '/',
       batchSize: 50,
       concurrency: 4,
+      publishes: [{ exchange: 'orders.events', type: 'topic' }],
     },
   ],
 });

@@ -2,7 +2,8 @@
  * Example handler: records each order once and keeps a running total per SKU.
  * Publishers send `{"orderId": string, "sku": string, "quantity": positive integer}` to exchange `orders` with the
  * orderId as routing key and message_id. The schema types and checks the body (an invalid one is dead-lettered to
- * `orders.dlq` with the failing field); the inbox makes a redelivered order change nothing.
+ * `orders.dlq` with the failing field); the inbox makes a redelivered order change nothing; each new order is announced
+ * as `order.accepted` on the topic exchange `orders.events` through the outbox.
  */
 import { z } from 'zod';
 import { defineHandler, PermanentInputError, type QueryFn } from '../runtime/index.js';
@@ -34,11 +35,51 @@ export async function recordOrder(query: QueryFn, order: Order): Promise<boolean
   return true;
 }
 
+/** Where accepted orders are announced (a topic exchange, listed under `publishes` in warren.config.ts). */
+export const ORDER_EVENTS = { exchange: 'orders.events', accepted: 'order.accepted' } as const;
+
 export const handler = defineHandler({
   schema: orderSchema,
   // The inbox key is the AMQP message_id; a message without one is keyed by a hash of its body.
   onMissingKey: 'hash-body',
-  async handle(message, { query, log }) {
-    if (!(await recordOrder(query, message.body))) log.debug('order row already existed; nothing to do', { orderId: message.body.orderId });
+  async handle(message, { query, log, publish }) {
+    if (!(await recordOrder(query, message.body))) {
+      log.debug('order row already existed; nothing to do', { orderId: message.body.orderId });
+      return;
+    }
+    // Written to the outbox in this transaction, sent after the commit: exactly one event per distinct order.
+    await publish(ORDER_EVENTS.exchange, ORDER_EVENTS.accepted, { ...message.body, acceptedAt: new Date().toISOString() });
+  },
+});
+
+/**
+ * The same effect in batch mode: one transaction per batch and multi-row statements (one SELECT, up to three
+ * INSERTs) instead of several statements per message. Keys are sorted so concurrent shards lock rows in one order.
+ * If anything fails, Warren rolls the batch back and runs it again message by message.
+ */
+export const batchHandler = defineHandler({
+  schema: orderSchema,
+  onMissingKey: 'hash-body',
+  async handleBatch(messages, { query, publish }) {
+    const byId = new Map<string, (typeof messages)[number]>();
+    for (const m of messages) if (!byId.has(m.body.orderId)) byId.set(m.body.orderId, m);
+    const ids = [...byId.keys()].sort();
+    const { rows } = await query<{ order_id: string }>(`SELECT order_id FROM orders WHERE order_id IN (${ids.map(() => '?').join(', ')})`, ids);
+    const existing = new Set(rows.map((r) => r.order_id));
+    const fresh = ids.filter((id) => !existing.has(id)).map((id) => byId.get(id)!);
+    if (fresh.length === 0) return;
+    const inserted = await query(
+      `INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES ${fresh.map(() => '(?, ?, ?)').join(', ')}`,
+      fresh.flatMap((m) => [m.body.orderId, m.body.sku, m.body.quantity]),
+    );
+    if (inserted.affectedRows !== fresh.length) throw new Error('an order of this batch was inserted concurrently; retrying message by message');
+    const totals = new Map<string, number>();
+    for (const m of fresh) totals.set(m.body.sku, (totals.get(m.body.sku) ?? 0) + m.body.quantity);
+    const skus = [...totals.keys()].sort();
+    await query(
+      `INSERT INTO sku_totals (sku, quantity_total) VALUES ${skus.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE quantity_total = quantity_total + VALUES(quantity_total)`,
+      skus.flatMap((sku) => [sku, totals.get(sku)!]),
+    );
+    for (const m of fresh) await publish(m, ORDER_EVENTS.exchange, ORDER_EVENTS.accepted, { ...m.body, acceptedAt: new Date().toISOString() });
   },
 });

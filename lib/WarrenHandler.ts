@@ -89,6 +89,12 @@ export class WarrenHandler extends Construct {
         [DB_ENV.name]: props.database.databaseName,
         [DB_ENV.iamAuth]: 'true',
         [DB_ENV.tls]: 'true',
+        // ctx.publish(): the outbox is flushed after each commit over one AMQPS connection per environment.
+        ...(h.publishes.length === 0 ? {} : {
+          WARREN_AMQP_ENDPOINT: props.broker.amqpsEndpoint,
+          WARREN_AMQP_SECRET_ARN: props.broker.secret.secretArn,
+          WARREN_AMQP_VHOST: h.vhost,
+        }),
       },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });

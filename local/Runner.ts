@@ -13,6 +13,7 @@ import { OperationsServer } from './httpServer.js';
 import type { ShardView } from './metrics.js';
 import { checkReadiness, type Readiness } from './metricsStatus.js';
 import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
+import { OutboxRelay } from './OutboxRelay.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 
 export interface RunnerOptions {
@@ -20,6 +21,8 @@ export interface RunnerOptions {
   readonly amqpUrl?: string;
   /** @default process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test' */
   readonly databaseUrl?: string;
+  /** Broker that `ctx.publish()` messages go to (workers' flushes and the relay). @default amqpUrl */
+  readonly publishAmqpUrl?: string;
   /** Root that handler `entry` paths are relative to. @default process.cwd() */
   readonly projectRoot?: string;
   /** @default a JSON logger on stdout */
@@ -73,6 +76,7 @@ export class Runner {
   private readonly startedAt = Date.now();
   private stopped: Promise<RunnerSummary> | undefined;
   private ops: OperationsServer | undefined;
+  private relay: OutboxRelay | undefined;
 
   public constructor(
     public readonly config: ResolvedConfig,
@@ -82,6 +86,7 @@ export class Runner {
   }
 
   private get amqpUrl(): string { return this.options.amqpUrl ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL; }
+  private get publishAmqpUrl(): string { return this.options.publishAmqpUrl ?? this.amqpUrl; }
   private get databaseUrl(): string { return this.options.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL; }
 
   /** Forks every worker, connects to RabbitMQ, declares the topology and starts consuming. */
@@ -132,6 +137,10 @@ export class Runner {
       await this.ops.close();
       throw error;
     }
+    if (this.config.handlers.some((h) => h.publishes.length > 0)) {
+      this.relay = new OutboxRelay(this.config.handlers, this.databaseUrl, (vhost) => urlForVhost(this.publishAmqpUrl, vhost), this.log);
+      this.relay.start();
+    }
     this.log.info('runner started', {
       handlers: this.config.handlers.map((h) => `${h.name} (queue ${h.queue}, ${h.concurrency} shard(s), batch ${h.batchSize})`),
       workers: this.workers.length,
@@ -141,8 +150,9 @@ export class Runner {
 
   /** Where a handler's workers dead-letter: `<queue>.dlq` on RabbitMQ, or an SQS queue `<queue>-dlq` (created here). */
   private async deadLetterEnv(handler: ResolvedHandlerConfig): Promise<Record<string, string>> {
-    if (this.config.runner.deadLetter === 'sqs') return { WARREN_DLQ_URL: await ensureSqsDeadLetterQueue(handler.queue) };
-    return { WARREN_DLQ_AMQP_URL: urlForVhost(this.amqpUrl, handler.vhost), WARREN_DLQ_QUEUE: deadLetterQueueName(handler.queue) };
+    const publish = { WARREN_PUBLISH_AMQP_URL: urlForVhost(this.publishAmqpUrl, handler.vhost) };
+    if (this.config.runner.deadLetter === 'sqs') return { ...publish, WARREN_DLQ_URL: await ensureSqsDeadLetterQueue(handler.queue) };
+    return { ...publish, WARREN_DLQ_AMQP_URL: urlForVhost(this.amqpUrl, handler.vhost), WARREN_DLQ_QUEUE: deadLetterQueueName(handler.queue) };
   }
 
   public snapshot(): RunnerSnapshot {
@@ -197,6 +207,7 @@ export class Runner {
     this.log.info('stopping: cancelling consumers and waiting for in-flight batches', { timeoutMs });
     const results = await Promise.all(this.shards.map((s) => s.stop(timeoutMs)));
     await this.shutdownWorkers(5_000);
+    await this.relay?.stop();
     await Promise.all(this.sessions.map((s) => s.close()));
     const summary = { ...this.snapshot(), uptimeMs: Date.now() - this.startedAt, shutdownTimedOut: results.some((r) => r.timedOut) };
     await this.ops?.close();

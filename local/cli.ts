@@ -18,9 +18,12 @@ import { Runner, urlForVhost } from './Runner.js';
 import amqp from 'amqplib';
 import { ConnectionManager } from '../runtime/ConnectionManager.js';
 import { pruneInbox } from '../runtime/inbox.js';
+import { pruneOutbox } from '../runtime/outbox/outbox.js';
 import { ensureWarrenTables } from '../runtime/warrenTables.js';
 import { deadLetterQueueName } from '../runtime/topology.js';
-import { listDeadLetters, replayDeadLetters } from './deadLetters.js';
+import { listDeadLetters, replayDeadLetters, type DeadLetterEntry } from './deadLetters.js';
+import { listSqsDeadLetters, replaySqsDeadLetters } from './sqsDeadLetters.js';
+import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
 
 const USAGE = `usage:
   warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
@@ -29,7 +32,7 @@ const USAGE = `usage:
   warren migrate [--config warren.config.ts]                        apply the config's SQL files
   warren dlq list   [--handler orders]                               show dead letters with their reasons
   warren dlq replay [--handler orders] (--all | --id MESSAGE_ID...)  send dead letters back to their shard queue
-  warren prune   [--days 7]                                         delete inbox rows older than the window
+  warren prune   [--days 7]                                         delete inbox and sent outbox rows older than the window
 environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL})`;
 
 const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
@@ -52,7 +55,7 @@ async function start(configPath: string, only: string[]): Promise<number> {
   log.info('migrating', { database: redactUrl(databaseUrl), files: config.migrations });
   await migrate(databaseUrl, config.migrations, process.cwd(), log);
   const pruned = await prune(config.runner.inboxRetentionDays);
-  if (pruned > 0) log.info('pruned old inbox rows', { rows: pruned, olderThanDays: config.runner.inboxRetentionDays });
+  if (pruned > 0) log.info('pruned old inbox and sent outbox rows', { rows: pruned, olderThanDays: config.runner.inboxRetentionDays });
   const runner = new Runner(config, { amqpUrl, databaseUrl, logger: log, onWorkerOutput: console.workerOutput });
   await runner.start();
   log.info('processing messages; Ctrl-C to stop', { broker: redactUrl(amqpUrl) });
@@ -106,7 +109,7 @@ async function prune(days: number): Promise<number> {
   const db = new ConnectionManager({ url: databaseUrl, logger: createLogger({ component: 'prune' }, { level: 'warn' }) });
   try {
     await ensureWarrenTables(db);
-    return await pruneInbox(db, days * 86_400);
+    return (await pruneInbox(db, days * 86_400)) + (await pruneOutbox(db, days * 86_400));
   } finally {
     await db.close();
   }
@@ -117,9 +120,10 @@ async function deadLetters(configPath: string, handlerName: string, action: stri
   const handler = config.handlers.find((h) => h.name === handlerName);
   if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
   const url = urlForVhost(amqpUrl, handler.vhost);
-  const queue = deadLetterQueueName(handler.queue);
+  const sqs = config.runner.deadLetter === 'sqs' ? await ensureSqsDeadLetterQueue(handler.queue) : undefined;
+  const queue = sqs ?? deadLetterQueueName(handler.queue);
   if (action === 'list') {
-    const entries = await listDeadLetters(url, queue);
+    const entries = sqs === undefined ? await listDeadLetters(url, queue) : await listSqsDeadLetters(sqs);
     if (entries.length === 0) process.stdout.write(`${queue} is empty\n`);
     for (const e of entries) {
       process.stdout.write(`${e.messageId ?? '(no message id)'}  ${e.errorClass} (${e.kind}, ${e.deliveries} deliver${e.deliveries === 1 ? 'y' : 'ies'}) from ${e.sourceQueue} at ${e.deadLetteredAt}\n    reason: ${e.reason}\n    body: ${e.body}\n`);
@@ -128,7 +132,8 @@ async function deadLetters(configPath: string, handlerName: string, action: stri
   }
   if (action === 'replay') {
     if (!all && ids.length === 0) throw new WarrenError('dlq replay needs --all or one or more --id MESSAGE_ID');
-    const replayed = await replayDeadLetters(url, queue, (e) => all || (e.messageId !== null && ids.includes(e.messageId)));
+    const pick = (e: DeadLetterEntry) => all || (e.messageId !== null && ids.includes(e.messageId));
+    const replayed = sqs === undefined ? await replayDeadLetters(url, queue, pick) : await replaySqsDeadLetters(sqs, amqpUrl, pick);
     process.stdout.write(`replayed ${replayed.length} dead letter(s) from ${queue}\n`);
     return 0;
   }
@@ -162,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
       const days = values.days === undefined ? config.runner.inboxRetentionDays : Number(values.days);
       if (!Number.isFinite(days) || days <= 0) throw new WarrenError(`--days expects a positive number, received ${JSON.stringify(values.days)}`);
       const deleted = await prune(days);
-      process.stdout.write(`pruned ${deleted} inbox row(s) older than ${days} day(s)\n`);
+      process.stdout.write(`pruned ${deleted} inbox and sent outbox row(s) older than ${days} day(s)\n`);
       return 0;
     }
     case 'migrate': {

@@ -8,6 +8,7 @@ import type { RmqHandler } from '../runtime/defineHandler.js';
 import type { InvocationContext } from '../runtime/event.js';
 import { closeProcessConnection, peekProcessConnection } from '../runtime/processConnection.js';
 import { closeDeadLetterSink } from '../runtime/deadLetter/fromEnv.js';
+import { closeProcessPublisher } from '../runtime/outbox/Publisher.js';
 import type { ConnectionStats } from '../runtime/ConnectionManager.js';
 import { serializeError, type FromWorker, type ToWorker } from './protocol.js';
 
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
         const manager = peekProcessConnection();
         await closeProcessConnection().catch(() => undefined);
         await closeDeadLetterSink().catch(() => undefined);
+        await closeProcessPublisher().catch(() => undefined);
         send({ type: 'closed', db: manager?.stats ?? NO_DB });
         process.disconnect?.();
         process.exit(0);

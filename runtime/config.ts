@@ -46,6 +46,18 @@ export interface HandlerConfig {
    * @default 60
    */
   readonly timeoutSeconds?: number;
+  /**
+   * Exchanges this handler publishes to with `ctx.publish()`; declared (durable) with the rest of the topology.
+   * @default []
+   */
+  readonly publishes?: readonly PublishedExchange[];
+}
+
+/** An exchange a handler publishes follow-up messages to. */
+export interface PublishedExchange {
+  readonly exchange: string;
+  /** @default 'topic' */
+  readonly type?: 'topic' | 'direct' | 'fanout' | 'headers';
 }
 
 /** Settings of the local runner only. */
@@ -86,7 +98,7 @@ export interface WarrenConfig {
   readonly runner?: RunnerConfig;
 }
 
-export type ResolvedHandlerConfig = Required<HandlerConfig>;
+export type ResolvedHandlerConfig = Required<Omit<HandlerConfig, 'publishes'>> & { readonly publishes: readonly Required<PublishedExchange>[] };
 export interface ResolvedConfig {
   readonly handlers: readonly ResolvedHandlerConfig[];
   readonly migrations: readonly string[];
@@ -101,6 +113,7 @@ export const HANDLER_DEFAULTS = {
   batchingWindowSeconds: 0.5,
   concurrency: 1,
   timeoutSeconds: 60,
+  publishes: [],
 } as const;
 
 export const RUNNER_DEFAULTS = {
@@ -115,7 +128,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
   return config;
 }
 
-const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds'];
+const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'publishes'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
 const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
@@ -180,7 +193,21 @@ function resolveHandler(raw: unknown, at: string): ResolvedHandlerConfig {
       : integer(raw.batchingWindowSeconds, `${at}.batchingWindowSeconds`, 0, 300, HANDLER_DEFAULTS.batchingWindowSeconds),
     concurrency: integer(raw.concurrency, `${at}.concurrency`, 1, 1_000, HANDLER_DEFAULTS.concurrency),
     timeoutSeconds: seconds(raw.timeoutSeconds, `${at}.timeoutSeconds`, 1, 840, HANDLER_DEFAULTS.timeoutSeconds),
+    publishes: resolvePublishes(raw.publishes, `${at}.publishes`),
   };
+}
+
+function resolvePublishes(raw: unknown, at: string): Required<PublishedExchange>[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(at, `expected an array of { exchange, type }, received ${describe(raw)}`);
+  return raw.map((entry: unknown, i: number) => {
+    if (!isRecord(entry)) throw new ConfigError(`${at}[${i}]`, `expected an object, received ${describe(entry)}`);
+    rejectUnknownKeys(entry, ['exchange', 'type'], `${at}[${i}]`);
+    return {
+      exchange: text(entry.exchange, `${at}[${i}].exchange`, QUEUE_PATTERN, 'an exchange name of letters, digits, "_", ".", ":" or "-"'),
+      type: text(entry.type, `${at}[${i}].type`, /^(topic|direct|fanout|headers)$/, '"topic", "direct", "fanout" or "headers"', 'topic') as Required<PublishedExchange>['type'],
+    };
+  });
 }
 
 /** Validates a config object, applies the defaults and throws a `ConfigError` naming the first bad field. */

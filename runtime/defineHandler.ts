@@ -28,10 +28,13 @@ import { DEAD_LETTER_HEADERS, type DeadLetterSink } from './deadLetter/types.js'
 import { decodeEvent, setBody, type WarrenMessage } from './decode.js';
 import { DeadLetterError } from './errors.js';
 import type { InvocationContext, RmqEvent } from './event.js';
-import { claim, isKnown, markDeadLettered, messageKey, recordFailure, type KeyFunction, type MissingKeyPolicy } from './inbox.js';
+import { claim, inboxOutcome, markDeadLettered, messageKey, recordFailure, type KeyFunction, type MissingKeyPolicy } from './inbox.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
 import { processConnection } from './processConnection.js';
 import { validateBody } from './validate.js';
+import { batchContext, runBatchTransaction, type BatchContext, type BatchFunction, type Prepared } from './batchMode.js';
+import { flushOutbox, OutboxBuffer, publishDefaults, type PublishFn } from './outbox/outbox.js';
+import { processPublisher, type Publisher } from './outbox/Publisher.js';
 import { ensureWarrenTables } from './warrenTables.js';
 import { withInvocationMetrics } from './emf.js';
 import { traceFields } from './traceparent.js';
@@ -43,9 +46,33 @@ export interface HandlerContext {
   readonly log: Logger;
   /** 1 on the first try within this invocation, then 2, 3, ... for in-invocation retries of transient errors. */
   readonly attempt: number;
+  /**
+   * Publishes a follow-up message exactly once: it is written to the outbox in this transaction and sent after the
+   * commit (nothing is sent if the handler throws). Its message_id is `<this message's key>/<n>` for the n-th publish.
+   * The exchange must exist: list it in the handler's `publishes` in warren.config.ts.
+   */
+  readonly publish: PublishFn;
 }
 
-export interface HandlerOptions<TBody> {
+/** A handler has either `handle` (one message per transaction) or `handleBatch` (the batch in one transaction). */
+export type HandlerFunctions<TBody> =
+  | {
+    /** Handles one message inside its own transaction. Throw `PermanentError` to dead-letter it. */
+    handle(message: WarrenMessage<TBody>, ctx: HandlerContext): Promise<void>;
+    readonly handleBatch?: never;
+  }
+  | {
+    /**
+     * Handles the whole batch inside one transaction (multi-row statements). If it throws, the batch is rolled back and
+     * run again one message at a time, `handleBatch([message])` per transaction, so one poison message fails alone.
+     */
+    handleBatch(messages: WarrenMessage<TBody>[], ctx: BatchContext): Promise<void>;
+    readonly handle?: never;
+  };
+
+export type HandlerOptions<TBody> = HandlerSettings<TBody> & HandlerFunctions<TBody>;
+
+export interface HandlerSettings<TBody> {
   /**
    * Name used in logs, the inbox and dead letters.
    * @default process.env.WARREN_HANDLER ?? 'handler'
@@ -53,8 +80,6 @@ export interface HandlerOptions<TBody> {
   readonly name?: string;
   /** Validates (and types) the JSON body; an invalid body is dead-lettered with the failing fields. @default none */
   readonly schema?: StandardSchemaV1<unknown, TBody>;
-  /** Handles one message inside its own transaction. Throw `PermanentError` to dead-letter it. */
-  handle(message: WarrenMessage<TBody>, ctx: HandlerContext): Promise<void>;
   /**
    * Exactly-once effects through the inbox table. Turn off only for handlers whose effects are idempotent anyway.
    * @default true
@@ -87,6 +112,13 @@ export interface HandlerOptions<TBody> {
   readonly deadLetter?: DeadLetterSink;
   /** Options for the process's connection (used by the first handler that opens it). */
   readonly connection?: ConnectionManagerOptions;
+  /** Where outbox rows are published after the commit. @default the process's publisher (see `outbox/Publisher.ts`) */
+  readonly publisher?: Publisher;
+  /**
+   * An invocation that published nothing still flushes rows left behind (by a crash) at most this often.
+   * @default 10_000
+   */
+  readonly outboxLeftoverCheckMs?: number;
 }
 
 export const HANDLER_RUNTIME_DEFAULTS = {
@@ -96,6 +128,7 @@ export const HANDLER_RUNTIME_DEFAULTS = {
   maxDeliveries: 5,
   retryBackoffBaseMs: 50,
   retryBackoffMaxMs: 1_000,
+  outboxLeftoverCheckMs: 10_000,
 } as const;
 
 /** What one invocation did; the Lambda runtime ignores it, the local runner reports it. */
@@ -106,6 +139,8 @@ export interface BatchSummary {
   readonly deadLettered: number;
   /** In-invocation retries of transient errors. */
   readonly retries: number;
+  /** Outbox messages published after the commits (this invocation's and any left behind). */
+  readonly published?: number;
 }
 
 export type RmqHandler = (event: RmqEvent, context?: InvocationContext) => Promise<BatchSummary>;
@@ -116,9 +151,16 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
   const name = options.name ?? process.env.WARREN_HANDLER ?? 'handler';
   const o = { ...HANDLER_RUNTIME_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as HandlerOptions<TBody> & typeof HANDLER_RUNTIME_DEFAULTS;
   const baseLog = createLogger({ handler: name });
+  let lastLeftoverCheck = Date.now();
 
   async function deadLetter(db: ConnectionManager, message: WarrenMessage, key: string | null, error: unknown, deliveries: number, log: Logger): Promise<Outcome> {
-    if (o.inbox && key !== null && (await isKnown(db, name, key))) return 'deduplicated';
+    if (o.inbox && key !== null) {
+      // Already handled, or already dead-lettered by an earlier delivery: don't write a second letter. A replay that
+      // fails again is dead-lettered again.
+      const known = await inboxOutcome(db, name, key);
+      const replayed = message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
+      if (known === 'processed' || (known === 'dead-lettered' && !replayed)) return 'deduplicated';
+    }
     const sink = o.deadLetter ?? deadLetterSinkFromEnv();
     const err = error instanceof Error ? error : new Error(String(error));
     if (sink === undefined) {
@@ -144,25 +186,46 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     return 'dead-lettered';
   }
 
-  async function processOne(db: ConnectionManager, message: WarrenMessage<TBody>, log: Logger, counts: { retries: number }): Promise<Outcome> {
+  /** Finds the inbox key and validates the body; a permanent problem dead-letters the message at once. */
+  async function prepare(db: ConnectionManager, message: WarrenMessage<TBody>, log: Logger): Promise<{ key: string | null } | { outcome: Outcome }> {
     let key: string | null = null;
     try {
       if (o.inbox) key = messageKey(message, o.key, o.onMissingKey);
       if (o.schema !== undefined) setBody(message, await validateBody(o.schema, message.body));
+      return { key };
     } catch (error) {
-      if (classifyError(error, o.classify) === 'permanent') return deadLetter(db, message, key, error, 1, log);
+      if (classifyError(error, o.classify) === 'permanent') return { outcome: await deadLetter(db, message, key, error, 1, log) };
       throw error;
     }
+  }
+
+  const fallbackKey = (m: WarrenMessage) => messageKey(m, o.key, o.onMissingKey);
+
+  async function processOne(db: ConnectionManager, message: WarrenMessage<TBody>, log: Logger, counts: { retries: number; outboxWrites: number }): Promise<Outcome> {
+    const prepared = await prepare(db, message, log);
+    if ('outcome' in prepared) return prepared.outcome;
+    const { key } = prepared;
     const replayed = message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
     for (let attempt = 1; ; attempt += 1) {
       const attemptLog = attempt === 1 ? log : log.child({ attempt });
+      let writes = 0;
       try {
-        return await db.transaction(async (query): Promise<Outcome> => {
+        const outcome = await db.transaction(async (query): Promise<Outcome> => {
           if (key !== null && !(await claim(query, name, key, replayed))) return 'deduplicated';
           if (key !== null && message.redelivered) await query('DELETE FROM warren_deliveries WHERE handler = ? AND message_key = ?', [name, key]);
-          await o.handle(message, { query, log: attemptLog, attempt });
+          const outbox = new OutboxBuffer(name);
+          if (o.handleBatch !== undefined) {
+            await o.handleBatch([message], batchContext(query, outbox, [{ message, key }], attemptLog, attempt, fallbackKey));
+          } else {
+            const publish = outbox.writer(key ?? fallbackKey(message), publishDefaults(message));
+            await o.handle(message, { query, log: attemptLog, attempt, publish });
+          }
+          await outbox.write(query);
+          writes = outbox.size;
           return 'committed';
         });
+        counts.outboxWrites += writes;
+        return outcome;
       } catch (error) {
         if (classifyError(error, o.classify) === 'permanent') return deadLetter(db, message, key, error, 1, attemptLog);
         if (attempt < o.attempts) {
@@ -193,18 +256,70 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     // The open connection must not keep the invocation waiting for an empty event loop.
     if (context !== undefined) context.callbackWaitsForEmptyEventLoop = false;
     const db = processConnection({ logger: baseLog.child({ component: 'mysql' }), ...options.connection });
-    if (o.inbox) await ensureWarrenTables(db);
+    await ensureWarrenTables(db);
     const messages = decodeEvent(event) as WarrenMessage<TBody>[];
-    const counts = { committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 };
-    for (const message of messages) {
-      const log = baseLog.child({ queue: message.queue, messageId: message.messageId, correlationId: message.correlationId, ...traceFields(message.headers) });
-      const started = Date.now();
-      const outcome = await processOne(db, message, log, counts);
-      if (outcome === 'committed') counts.committed += 1;
-      else if (outcome === 'deduplicated') counts.deduplicated += 1;
-      else counts.deadLettered += 1;
-      log.debug(`message ${outcome}`, { durationMs: Date.now() - started });
+    const counts = { committed: 0, deduplicated: 0, deadLettered: 0, retries: 0, outboxWrites: 0 };
+    try {
+      const oneByOne = o.handleBatch !== undefined && messages.length > 1 ? await processAsBatch(db, messages, o.handleBatch, counts) : messages;
+      for (const message of oneByOne) {
+        const log = baseLog.child({ queue: message.queue, messageId: message.messageId, correlationId: message.correlationId, ...traceFields(message.headers) });
+        const started = Date.now();
+        const outcome = await processOne(db, message, log, counts);
+        if (outcome === 'committed') counts.committed += 1;
+        else if (outcome === 'deduplicated') counts.deduplicated += 1;
+        else counts.deadLettered += 1;
+        log.debug(`message ${outcome}`, { durationMs: Date.now() - started });
+      }
+    } catch (error) {
+      // Messages committed before the failure still announce their work now, not at the next flush.
+      if (counts.outboxWrites > 0) await flushAfterCommit(db, true);
+      throw error;
     }
-    return { messages: messages.length, ...counts };
+    const published = await flushAfterCommit(db, counts.outboxWrites > 0);
+    const { outboxWrites: _writes, ...summary } = counts;
+    return { messages: messages.length, ...summary, published };
   }); // one EMF line per invocation on Lambda (emf.ts)
+
+  /**
+   * Batch mode: prepares every message (dead-lettering permanent failures at once), then runs the rest in one
+   * transaction. Returns the messages still to process one by one: none when the batch committed, all the prepared
+   * ones when its transaction failed and was rolled back (or when a replayed dead letter is among them).
+   */
+  async function processAsBatch(db: ConnectionManager, messages: WarrenMessage<TBody>[], fn: BatchFunction<TBody>, counts: { committed: number; deduplicated: number; deadLettered: number; outboxWrites: number }): Promise<WarrenMessage<TBody>[]> {
+    const prepared: Prepared<TBody>[] = [];
+    for (const message of messages) {
+      const p = await prepare(db, message, baseLog.child({ queue: message.queue, messageId: message.messageId }));
+      if (!('outcome' in p)) prepared.push({ message, key: p.key });
+      else if (p.outcome === 'dead-lettered') counts.deadLettered += 1;
+      else counts.deduplicated += 1;
+    }
+    const rest = prepared.map((p) => p.message);
+    if (prepared.some((p) => p.message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined)) return rest;
+    const started = Date.now();
+    try {
+      const result = await runBatchTransaction(db, name, prepared, fn, baseLog.child({ queue: messages[0]?.queue, batch: prepared.length }), fallbackKey);
+      counts.committed += result.committed;
+      counts.deduplicated += result.deduplicated;
+      counts.outboxWrites += result.outboxWrites;
+      baseLog.debug('batch committed', { messages: prepared.length, committed: result.committed, durationMs: Date.now() - started });
+      return [];
+    } catch (error) {
+      baseLog.warn('batch transaction failed; processing the batch message by message', { messages: prepared.length, ...errorFields(error) });
+      return rest;
+    }
+  }
+
+  /** Publishes this invocation's outbox rows (and any left behind). A failure is logged, never thrown: the rows stay. */
+  async function flushAfterCommit(db: ConnectionManager, wrote: boolean): Promise<number> {
+    const now = Date.now();
+    if (!wrote && now - lastLeftoverCheck < o.outboxLeftoverCheckMs) return 0;
+    lastLeftoverCheck = now;
+    try {
+      return await flushOutbox(db, o.publisher ?? processPublisher(), name);
+    } catch (error) {
+      if (!wrote && (error as { code?: string }).code === 'ER_NO_SUCH_TABLE') return 0;
+      baseLog.warn('outbox flush failed; the rows stay and are published by a later invocation or the relay', errorFields(error));
+      return 0;
+    }
+  }
 }

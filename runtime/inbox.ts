@@ -40,10 +40,10 @@ export async function claim(query: QueryFn, handler: string, key: string, replay
   return true;
 }
 
-/** True when the key is already in the inbox (processed or dead-lettered). */
-export async function isKnown(db: ConnectionManager, handler: string, key: string): Promise<boolean> {
-  const { rows } = await db.autocommit('SELECT 1 AS known FROM warren_inbox WHERE handler = ? AND message_key = ?', [handler, key]);
-  return rows.length > 0;
+/** The key's outcome in the inbox, or null when it is not there. */
+export async function inboxOutcome(db: ConnectionManager, handler: string, key: string): Promise<'processed' | 'dead-lettered' | null> {
+  const { rows } = await db.autocommit<{ outcome: 'processed' | 'dead-lettered' }>('SELECT outcome FROM warren_inbox WHERE handler = ? AND message_key = ?', [handler, key]);
+  return rows[0]?.outcome ?? null;
 }
 
 /** Records that the key went to the dead-letter queue, so a redelivery does not send it there again. */

@@ -5,6 +5,7 @@
  *   publisher --(routing key = message key)--> exchange `<queue>` (x-consistent-hash)
  *       --> `<queue>.0` .. `<queue>.<N-1>` (durable, one consumer each: a worker locally, a trigger on AWS)
  *   `<queue>.dlq` (durable): dead letters, with the reason in x-warren-* headers
+ *   the exchanges listed in `publishes` (durable), for `ctx.publish()`
  */
 import type { ChannelModel } from 'amqplib';
 import type { ResolvedHandlerConfig } from './config.js';
@@ -41,7 +42,7 @@ function explainExchangeError(error: unknown): Error {
  * larger `concurrency` are unbound so no new message reaches them; their messages stay for you to move.
  * Returns the names of such leftover queues.
  */
-export async function declareTopology(connection: ChannelModel, handler: Pick<ResolvedHandlerConfig, 'queue' | 'concurrency'>): Promise<{ plan: TopologyPlan; orphans: string[] }> {
+export async function declareTopology(connection: ChannelModel, handler: Pick<ResolvedHandlerConfig, 'queue' | 'concurrency'> & Partial<Pick<ResolvedHandlerConfig, 'publishes'>>): Promise<{ plan: TopologyPlan; orphans: string[] }> {
   const plan = topologyPlan(handler);
   const channel = await connection.createChannel();
   try {
@@ -55,6 +56,7 @@ export async function declareTopology(connection: ChannelModel, handler: Pick<Re
       await channel.bindQueue(shard, plan.exchange, '1');
     }
     await channel.assertQueue(plan.deadLetterQueue, { durable: true });
+    for (const { exchange, type } of handler.publishes ?? []) await channel.assertExchange(exchange, type, { durable: true });
   } finally {
     await channel.close().catch(() => undefined);
   }

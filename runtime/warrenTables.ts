@@ -2,6 +2,7 @@
  * Warren's own tables, created on first use in every process (CREATE TABLE IF NOT EXISTS is cheap and idempotent):
  * - `warren_inbox`: one row per handled (or dead-lettered) message key, written in the handler's own transaction.
  * - `warren_deliveries`: failed deliveries per message key, written outside the rolled-back transaction.
+ * - `warren_outbox`: messages a handler published, written in its transaction, sent after the commit.
  */
 import type { ConnectionManager } from './ConnectionManager.js';
 
@@ -21,6 +22,18 @@ export const WARREN_TABLES_SQL = [
     last_error   VARCHAR(1000) NOT NULL,
     updated_at   TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
     PRIMARY KEY (handler, message_key)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS warren_outbox (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    handler     VARCHAR(64)   NOT NULL,
+    exchange    VARCHAR(255)  NOT NULL,
+    routing_key VARCHAR(255)  NOT NULL,
+    message_id  VARCHAR(255)  NOT NULL,
+    body        MEDIUMBLOB    NOT NULL,
+    properties  TEXT          NOT NULL,
+    created_at  TIMESTAMP(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    sent_at     TIMESTAMP(3)  NULL,
+    KEY warren_outbox_unsent (handler, sent_at, id)
   ) ENGINE=InnoDB`,
 ] as const;
 

@@ -14,7 +14,7 @@ export interface TestRunner {
   cleanup(): Promise<void>;
 }
 
-export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string>; deadLetter?: 'rabbitmq' | 'sqs'; metricsPort?: number } = {}): Promise<TestRunner> {
+export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string>; deadLetter?: 'rabbitmq' | 'sqs'; publishAmqpUrl?: string; metricsPort?: number } = {}): Promise<TestRunner> {
   const config = resolveConfig({
     handlers: handlers.map((h) => ({ ...h, queue: h.queue ?? uniqueName(`t_${h.name}`) })),
     runner: { shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0 },
@@ -25,6 +25,7 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
     amqpUrl: options.amqpUrl ?? AMQP_URL,
     databaseUrl: db.url,
     workerEnv: options.workerEnv ?? {},
+    ...(options.publishAmqpUrl === undefined ? {} : { publishAmqpUrl: options.publishAmqpUrl }),
     logger: createLogger({ component: 'runner' }, { sink }),
     onWorkerOutput: (line, worker) => sink(`${worker} ${line}`),
   });
@@ -36,7 +37,7 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
     queueOf: (name) => config.handlers.find((h) => h.name === name)?.queue ?? '',
     async cleanup() {
       await runner.stop().catch(() => undefined);
-      for (const h of config.handlers) await deleteTopology(h.queue, h.concurrency);
+      for (const h of config.handlers) await deleteTopology(h.queue, h.concurrency, AMQP_URL, h.publishes.map((p) => p.exchange));
     },
   };
 }

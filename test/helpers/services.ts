@@ -65,13 +65,14 @@ export async function orderInvariant(db: TestDatabase): Promise<{ orders: number
 }
 
 /** Deletes a handler's exchange and its shard queues (and the dead-letter queue). */
-export async function deleteTopology(queue: string, shards: number, url = AMQP_URL): Promise<void> {
+export async function deleteTopology(queue: string, shards: number, url = AMQP_URL, exchanges: readonly string[] = []): Promise<void> {
   const connection = await amqp.connect(url);
   try {
     const channel = await connection.createChannel();
     for (let i = 0; i < shards + 2; i += 1) await channel.deleteQueue(`${queue}.${i}`).catch(() => undefined);
     await channel.deleteQueue(`${queue}.dlq`).catch(() => undefined);
     await channel.deleteExchange(queue).catch(() => undefined);
+    for (const exchange of exchanges) await channel.deleteExchange(exchange).catch(() => undefined);
     await channel.close().catch(() => undefined);
   } finally {
     await connection.close().catch(() => undefined);

@@ -9,7 +9,7 @@ import type { WarrenStack } from '../../lib/WarrenStack.js';
 const root = resolve(import.meta.dirname, '../..');
 const config: ResolvedConfig = resolveConfig({
   handlers: [
-    { name: 'orders', entry: 'functions/orders.ts', queue: 'orders', batchSize: 50, batchingWindowSeconds: 2, concurrency: 4, timeoutSeconds: 30 },
+    { name: 'orders', entry: 'functions/orders.ts', queue: 'orders', batchSize: 50, batchingWindowSeconds: 2, concurrency: 4, timeoutSeconds: 30, publishes: [{ exchange: 'orders.events', type: 'topic' }] },
     { name: 'audit', entry: 'functions/orders.ts', queue: 'audit-events', vhost: 'jobs', batchSize: 10, concurrency: 2 },
   ],
 });
@@ -99,6 +99,22 @@ describe('WarrenStack: functions', () => {
           WARREN_DB_TLS: 'true',
         },
       },
+    });
+  });
+
+  it('tells a handler that publishes where the broker and its secret are, and only that handler', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          WARREN_HANDLER: 'orders',
+          WARREN_AMQP_ENDPOINT: Match.anyValue(),
+          WARREN_AMQP_SECRET_ARN: Match.anyValue(),
+          WARREN_AMQP_VHOST: '/',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { WARREN_HANDLER: 'audit', WARREN_AMQP_ENDPOINT: Match.absent() } },
     });
   });
 

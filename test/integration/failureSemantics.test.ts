@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
 import { listDeadLetters, replayDeadLetters } from '../../local/deadLetters.js';
+import { invalidSamples, samples } from '../../functions/samples.js';
 import { ConnectionManager } from '../../runtime/ConnectionManager.js';
 import { pruneInbox } from '../../runtime/inbox.js';
 import { createLogger } from '../../runtime/logger.js';
@@ -125,6 +126,21 @@ describe('Poison messages (dead-letter queue)', () => {
     expect(r.runner.snapshot().received).toBe(100);
     expect(await queueDepths([`${exchange}.0`])).toEqual([0]);
     expect(r.lines.filter((l) => l.includes('message dead-lettered'))).toHaveLength(3);
+  });
+
+  it('sends the example app\'s invalid samples (not JSON, a missing field, a bad quantity) to orders.dlq while valid ones commit and the shards drain', async () => {
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 }]);
+    const exchange = running.queueOf('orders');
+    const bad = invalidSamples.orders!.map((make, i) => make(i, 'inv'));
+    const good = Array.from({ length: 20 }, (_, i) => samples.orders!(i, 'inv'));
+    await publishRaw(exchange, [...bad, ...good].map((m) => ({ body: m.raw ?? JSON.stringify(m.body), messageId: m.key, key: m.key })));
+    await waitFor('23 acked', () => running!.runner.snapshot().acked >= 23, 20_000);
+    const letters = await listDeadLetters(AMQP_URL, `${exchange}.dlq`);
+    expect(letters.map((l) => l.errorClass).sort()).toEqual(['DecodeError', 'SchemaValidationError', 'SchemaValidationError']);
+    const reasons = letters.map((l) => l.reason).join('\n');
+    for (const part of ['it is not JSON', 'failed validation: sku: ', 'failed validation: quantity: ']) expect(reasons).toContain(part);
+    expect(running.runner.snapshot()).toMatchObject({ committed: 20, deadLettered: 3, failedBatches: 0 });
+    expect(await queueDepths([`${exchange}.0`, `${exchange}.1`])).toEqual([0, 0]);
   });
 
   it('replays a dead letter after the cause is fixed, and it is processed exactly once', async () => {

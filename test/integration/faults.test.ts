@@ -95,7 +95,7 @@ describe('Faults: stopping', () => {
     const queue = uniqueName('t_sigterm');
     const configFile = join(tmpdir(), `${queue}.config.mjs`);
     const handlers = [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', queue, concurrency: 2, batchSize: 50, batchingWindowSeconds: 0 }];
-    await writeFile(configFile, `export default ${JSON.stringify({ migrations: ['functions/schema.sql'], handlers, runner: { shutdownTimeoutSeconds: 20 } })};\n`);
+    await writeFile(configFile, `export default ${JSON.stringify({ migrations: ['functions/schema.sql'], handlers, runner: { shutdownTimeoutSeconds: 20, metricsPort: 0 } })};\n`);
     const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'start', '--config', configFile], {
       env: { ...process.env, DATABASE_URL: db.url, WARREN_TEST_DELAY_MS: '5' },
       stdio: ['ignore', 'pipe', 'pipe'],

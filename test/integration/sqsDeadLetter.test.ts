@@ -4,9 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqsSink, SQS_ATTRIBUTES as A } from '../../runtime/deadLetter/SqsSink.js';
 import type { DeadLetter } from '../../runtime/deadLetter/types.js';
 import { sqsDeadLetterQueueName } from '../../local/sqsDeadLetterQueue.js';
+import { listSqsDeadLetters, replaySqsDeadLetters } from '../../local/sqsDeadLetters.js';
 import { publishRaw } from '../helpers/amqp.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
-import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
+import { AMQP_URL, createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
 
 type Server = Awaited<ReturnType<typeof startFauxqs>>;
 let server: Server;
@@ -100,5 +101,25 @@ describe('Runner with runner.deadLetter = "sqs"', () => {
     expect(messages?.[0]?.MessageAttributes?.[A.errorClass]?.StringValue).toBe('SchemaValidationError');
     expect(messages?.[0]?.MessageAttributes?.[A.errorMessage]?.StringValue).toContain('quantity');
     expect(running.runner.snapshot()).toMatchObject({ committed: 1, deadLettered: 1 });
+  });
+
+  it('lists SQS dead letters without removing them, and a replayed letter that fails again is dead-lettered again', async () => {
+    db = await createTestDatabase();
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }], { deadLetter: 'sqs' });
+    const exchange = running.queueOf('orders');
+    // dead-lettered by the schema: no sku
+    await publishRaw(exchange, [{ body: JSON.stringify({ orderId: 'fix-1', quantity: 1 }), messageId: 'fix-1' }]);
+    await waitFor('dead-lettered', () => running!.runner.snapshot().deadLettered === 1, 20_000);
+    const { QueueUrl: queueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: sqsDeadLetterQueueName(exchange) }));
+    const listed = await listSqsDeadLetters(queueUrl!);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ messageId: 'fix-1', errorClass: 'SchemaValidationError', sourceQueue: `${exchange}.0`, kind: 'permanent' });
+    expect(await listSqsDeadLetters(queueUrl!)).toHaveLength(1); // still there
+    // replaying it sends it back to its shard queue; the handler still refuses it, so it comes back here, once
+    const replayed = await replaySqsDeadLetters(queueUrl!, AMQP_URL);
+    expect(replayed.map((e) => e.messageId)).toEqual(['fix-1']);
+    await waitFor('the replay handled', () => running!.runner.snapshot().acked >= 2, 20_000);
+    expect(await listSqsDeadLetters(queueUrl!)).toHaveLength(1);
+    expect(running.runner.snapshot().deadLettered).toBe(2);
   });
 });

@@ -73,6 +73,13 @@ describe('Function: toSqsMessage()', () => {
 
 describe('Constant: HANDLER_RUNTIME_DEFAULTS', () => {
   it('pins every default of defineHandler()', () => {
-    expect(HANDLER_RUNTIME_DEFAULTS).toEqual({ inbox: true, onMissingKey: 'dead-letter', attempts: 3, maxDeliveries: 5, retryBackoffBaseMs: 50, retryBackoffMaxMs: 1_000 });
+    expect(HANDLER_RUNTIME_DEFAULTS).toEqual({ inbox: true, onMissingKey: 'dead-letter', attempts: 3, maxDeliveries: 5, retryBackoffBaseMs: 50, retryBackoffMaxMs: 1_000, outboxLeftoverCheckMs: 10_000 });
+  });
+});
+
+describe('Constant: RELAY_DEFAULTS', () => {
+  it('pins the local outbox relay defaults', async () => {
+    const { RELAY_DEFAULTS } = await import('../../local/OutboxRelay.js');
+    expect(RELAY_DEFAULTS).toEqual({ intervalMs: 1_000, minAgeMs: 2_000 });
   });
 });

@@ -1,0 +1,106 @@
+/**
+ * Batch mode: a handler that declares `handleBatch(messages, ctx)` gets the whole batch in ONE transaction, so it can
+ * use multi-row statements. The inbox claims every key of the batch in that same transaction (one SELECT, one
+ * multi-row INSERT), so the guarantees are those of per-message mode. If the batch transaction fails for any reason,
+ * Warren rolls it back and processes the batch again message by message (`handleBatch([message])` each in its own
+ * transaction), where a poison message is dead-lettered alone and transient errors are retried per message.
+ */
+import type { QueryFn } from './ConnectionManager.js';
+import type { ConnectionManager } from './ConnectionManager.js';
+import type { WarrenMessage } from './decode.js';
+import { WarrenError } from './errors.js';
+import type { Logger } from './logger.js';
+import { OutboxBuffer, publishDefaults, type PublishFn, type PublishProperties } from './outbox/outbox.js';
+
+export interface BatchContext {
+  /** Runs a statement (`?` placeholders) inside the batch's transaction. */
+  readonly query: QueryFn;
+  readonly log: Logger;
+  /** 1 for the batch transaction; per-message fallback calls get 1, 2, ... like `handle`. */
+  readonly attempt: number;
+  /** Publishes a follow-up for `source` through the outbox; its message_id is `<source's key>/<n>`. */
+  publish(source: WarrenMessage, exchange: string, routingKey: string, body: unknown, properties?: PublishProperties): Promise<void>;
+}
+
+export type BatchFunction<TBody> = (messages: WarrenMessage<TBody>[], ctx: BatchContext) => Promise<void>;
+
+/** Thrown inside the batch transaction when another delivery claimed one of its keys meanwhile; causes the fallback. */
+export class ConcurrentClaimError extends WarrenError {
+  public constructor() {
+    super('Another delivery claimed a key of this batch at the same time; processing the batch message by message');
+    this.name = 'ConcurrentClaimError';
+  }
+}
+
+export interface Prepared<TBody> {
+  readonly message: WarrenMessage<TBody>;
+  /** The inbox key, or null with the inbox off. */
+  readonly key: string | null;
+}
+
+/** Builds the context a batch function sees, for the given messages and their keys, on the given transaction. */
+export function batchContext(query: QueryFn, outbox: OutboxBuffer, prepared: readonly Prepared<unknown>[], log: Logger, attempt: number, fallbackKey: (m: WarrenMessage) => string): BatchContext {
+  const writers = new Map<WarrenMessage, PublishFn>();
+  for (const { message, key } of prepared) writers.set(message, outbox.writer(key ?? fallbackKey(message), publishDefaults(message)));
+  return {
+    query,
+    log,
+    attempt,
+    publish: async (source, exchange, routingKey, body, properties) => {
+      const writer = writers.get(source);
+      if (writer === undefined) throw new WarrenError('ctx.publish(source, ...): source must be one of the messages handed to handleBatch');
+      await writer(exchange, routingKey, body, properties);
+    },
+  };
+}
+
+export interface BatchResult {
+  readonly committed: number;
+  readonly deduplicated: number;
+  readonly outboxWrites: number;
+}
+
+/**
+ * Runs the prepared messages in one transaction. Resolves with what it did, or rejects (rolled back) so the caller can
+ * fall back to per-message processing.
+ */
+export async function runBatchTransaction<TBody>(db: ConnectionManager, handler: string, prepared: readonly Prepared<TBody>[], fn: BatchFunction<TBody>, log: Logger, fallbackKey: (m: WarrenMessage) => string): Promise<BatchResult> {
+  return db.transaction(async (query) => {
+    const keyed = prepared.filter((p) => p.key !== null);
+    const keys = keyed.map((p) => p.key as string);
+    const known = new Set<string>();
+    if (keys.length > 0) {
+      const { rows } = await query<{ message_key: string }>(
+        `SELECT message_key FROM warren_inbox WHERE handler = ? AND message_key IN (${keys.map(() => '?').join(', ')})`,
+        [handler, ...keys],
+      );
+      for (const r of rows) known.add(r.message_key);
+    }
+    const fresh: Prepared<TBody>[] = [];
+    const claimed = new Set<string>();
+    for (const p of prepared) {
+      if (p.key === null) { fresh.push(p); continue; }
+      if (known.has(p.key) || claimed.has(p.key)) continue; // processed before, or twice in this batch
+      claimed.add(p.key);
+      fresh.push(p);
+    }
+    const deduplicated = prepared.length - fresh.length;
+    if (fresh.length === 0) return { committed: 0, deduplicated, outboxWrites: 0 };
+    if (claimed.size > 0) {
+      const claimKeys = [...claimed];
+      const inserted = await query(
+        `INSERT IGNORE INTO warren_inbox (handler, message_key) VALUES ${claimKeys.map(() => '(?, ?)').join(', ')}`,
+        claimKeys.flatMap((k) => [handler, k]),
+      );
+      if (inserted.affectedRows !== claimKeys.length) throw new ConcurrentClaimError();
+      const redelivered = fresh.filter((p) => p.key !== null && p.message.redelivered).map((p) => p.key as string);
+      if (redelivered.length > 0) {
+        await query(`DELETE FROM warren_deliveries WHERE handler = ? AND message_key IN (${redelivered.map(() => '?').join(', ')})`, [handler, ...redelivered]);
+      }
+    }
+    const outbox = new OutboxBuffer(handler);
+    await fn(fresh.map((p) => p.message), batchContext(query, outbox, fresh, log, 1, fallbackKey));
+    await outbox.write(query);
+    return { committed: fresh.length, deduplicated, outboxWrites: outbox.size };
+  });
+}

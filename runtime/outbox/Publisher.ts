@@ -1,0 +1,99 @@
+/**
+ * The process's one RabbitMQ publishing connection (like its one MySQL connection): opened lazily with a bounded
+ * connect time, a confirm channel, and forgotten when it closes so the next flush reconnects (after a broker restart).
+ *
+ * Where it connects, in order: WARREN_PUBLISH_AMQP_URL (the local runner sets it); WARREN_AMQP_ENDPOINT +
+ * WARREN_AMQP_SECRET_ARN (+ WARREN_AMQP_VHOST) on AWS, the credentials read from Secrets Manager.
+ */
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { WarrenError } from '../errors.js';
+import { redactUrl } from '../logger.js';
+
+export interface OutgoingMessage {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly body: Buffer;
+  readonly properties: amqp.Options.Publish;
+}
+
+/** Publishes with publisher confirms; resolves when the broker confirmed every message. */
+export interface Publisher {
+  readonly destination: string;
+  publish(messages: readonly OutgoingMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type UrlProvider = () => Promise<string>;
+
+export class AmqpPublisher implements Publisher {
+  private connection: ChannelModel | undefined;
+  private channel: Promise<ConfirmChannel> | undefined;
+  private lastUrl = '';
+
+  public constructor(private readonly url: UrlProvider, private readonly connectTimeoutMs = 5_000) {}
+
+  public get destination(): string { return this.lastUrl === '' ? 'rabbitmq (not connected yet)' : redactUrl(this.lastUrl); }
+
+  public async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const channel = await this.open();
+    for (const m of messages) channel.publish(m.exchange, m.routingKey, m.body, m.properties);
+    await channel.waitForConfirms();
+  }
+
+  public async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.channel = undefined;
+    await connection?.close().catch(() => undefined);
+  }
+
+  private open(): Promise<ConfirmChannel> {
+    this.channel ??= (async () => {
+      const url = await this.url();
+      this.lastUrl = url;
+      const connection = await amqp.connect(url, { timeout: this.connectTimeoutMs });
+      connection.on('error', () => undefined);
+      connection.once('close', () => { if (this.connection === connection) { this.connection = undefined; this.channel = undefined; } });
+      this.connection = connection;
+      const channel = await connection.createConfirmChannel();
+      channel.on('error', () => undefined); // e.g. 404 for a missing exchange: the channel closes, the flush fails
+      channel.once('close', () => { this.channel = undefined; });
+      return channel;
+    })().catch((error: unknown) => { this.channel = undefined; throw error; });
+    return this.channel;
+  }
+}
+
+/** The AMQP URL for publishing, from the environment (see the file comment). */
+export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.WARREN_PUBLISH_AMQP_URL) return env.WARREN_PUBLISH_AMQP_URL;
+  if (env.WARREN_AMQP_ENDPOINT && env.WARREN_AMQP_SECRET_ARN) {
+    const { readSecretsManagerCredentials } = await import('../topologyResource.js');
+    const { username, password } = await readSecretsManagerCredentials(env.WARREN_AMQP_SECRET_ARN);
+    const url = new URL(env.WARREN_AMQP_ENDPOINT);
+    url.username = encodeURIComponent(username);
+    url.password = encodeURIComponent(password);
+    const vhost = env.WARREN_AMQP_VHOST ?? '/';
+    url.pathname = vhost === '/' ? '' : `/${encodeURIComponent(vhost)}`;
+    return url.toString();
+  }
+  throw new WarrenError('ctx.publish() needs a broker to publish to: set WARREN_PUBLISH_AMQP_URL (the local runner does), or WARREN_AMQP_ENDPOINT and WARREN_AMQP_SECRET_ARN (the CDK stack does)');
+}
+
+const KEY = Symbol.for('warren.publisher');
+type Holder = { [KEY]?: Publisher };
+
+/** The process's publisher. */
+export function processPublisher(): Publisher {
+  const holder = globalThis as Holder;
+  holder[KEY] ??= new AmqpPublisher(() => publishUrlFromEnv());
+  return holder[KEY];
+}
+
+export async function closeProcessPublisher(): Promise<void> {
+  const holder = globalThis as Holder;
+  const publisher = holder[KEY];
+  delete holder[KEY];
+  await publisher?.close();
+}
