@@ -1,22 +1,23 @@
 /**
  * Dead letters to a RabbitMQ queue (`<queue>.dlq` by default locally): the original body and properties, the reason in
- * `x-warren-*` headers. One lazily opened connection per process, reopened after it closes; publisher confirms.
+ * `x-warren-*` headers, through an `AmqpPublisher` (one lazily opened connection, reopened after it closes; confirms).
  */
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type amqp from 'amqplib';
+import { AmqpPublisher } from '../outbox/Publisher.js';
 import { decodeHeaderValue } from '../decode.js';
 import { redactUrl } from '../logger.js';
 import { DEAD_LETTER_HEADERS as H, type DeadLetter, type DeadLetterSink } from './types.js';
 
 export class RabbitMqSink implements DeadLetterSink {
-  private connection: ChannelModel | undefined;
-  private channel: Promise<ConfirmChannel> | undefined;
+  private readonly publisher: AmqpPublisher;
 
-  public constructor(private readonly url: string, private readonly queue: string) {}
+  public constructor(private readonly url: string, private readonly queue: string) {
+    this.publisher = new AmqpPublisher(async () => url, 5_000, (channel) => channel.assertQueue(queue, { durable: true }));
+  }
 
   public get destination(): string { return `rabbitmq queue ${this.queue} at ${redactUrl(this.url)}`; }
 
   public async send(letter: DeadLetter): Promise<void> {
-    const channel = await this.open();
     const p = letter.properties;
     const original: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(p.headers ?? {})) original[k] = decodeHeaderValue(v);
@@ -32,39 +33,16 @@ export class RabbitMqSink implements DeadLetterSink {
       [H.deadLetteredAt]: letter.deadLetteredAt,
       ...(letter.messageKey === null ? {} : { [H.messageKey]: letter.messageKey }),
     };
-    await new Promise<void>((resolve, reject) => {
-      channel.sendToQueue(this.queue, letter.data, {
-        persistent: true,
-        headers,
-        ...(p.messageId === null ? {} : { messageId: p.messageId }),
-        ...(p.correlationId === null ? {} : { correlationId: p.correlationId }),
-        ...(p.contentType === null ? {} : { contentType: p.contentType }),
-        ...(p.contentEncoding === null ? {} : { contentEncoding: p.contentEncoding }),
-        ...(p.type === null ? {} : { type: p.type }),
-        ...(p.appId === null ? {} : { appId: p.appId }),
-      }, (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()));
-    });
+    const properties: amqp.Options.Publish = { persistent: true, headers };
+    for (const key of ['messageId', 'correlationId', 'contentType', 'contentEncoding', 'type', 'appId'] as const) {
+      const value = p[key];
+      if (value !== null) properties[key] = value;
+    }
+    // The default exchange routes by queue name.
+    await this.publisher.publish([{ exchange: '', routingKey: this.queue, body: letter.data, properties }]);
   }
 
   public async close(): Promise<void> {
-    const connection = this.connection;
-    this.connection = undefined;
-    this.channel = undefined;
-    await connection?.close().catch(() => undefined);
-  }
-
-  private open(): Promise<ConfirmChannel> {
-    this.channel ??= (async () => {
-      const connection = await amqp.connect(this.url);
-      connection.on('error', () => undefined);
-      connection.once('close', () => { if (this.connection === connection) { this.connection = undefined; this.channel = undefined; } });
-      this.connection = connection;
-      const channel = await connection.createConfirmChannel();
-      channel.on('error', () => undefined);
-      channel.once('close', () => { this.channel = undefined; });
-      await channel.assertQueue(this.queue, { durable: true });
-      return channel;
-    })().catch((error: unknown) => { this.channel = undefined; throw error; });
-    return this.channel;
+    await this.publisher.close();
   }
 }

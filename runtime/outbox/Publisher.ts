@@ -30,7 +30,12 @@ export class AmqpPublisher implements Publisher {
   private channel: Promise<ConfirmChannel> | undefined;
   private lastUrl = '';
 
-  public constructor(private readonly url: UrlProvider, private readonly connectTimeoutMs = 5_000) {}
+  /** `setup` runs on every new channel, e.g. to assert the queue a sink writes to. */
+  public constructor(
+    private readonly url: UrlProvider,
+    private readonly connectTimeoutMs = 5_000,
+    private readonly setup: (channel: ConfirmChannel) => Promise<unknown> = async () => undefined,
+  ) {}
 
   public get destination(): string { return this.lastUrl === '' ? 'rabbitmq (not connected yet)' : redactUrl(this.lastUrl); }
 
@@ -59,6 +64,7 @@ export class AmqpPublisher implements Publisher {
       const channel = await connection.createConfirmChannel();
       channel.on('error', () => undefined); // e.g. 404 for a missing exchange: the channel closes, the flush fails
       channel.once('close', () => { this.channel = undefined; });
+      await this.setup(channel);
       return channel;
     })().catch((error: unknown) => { this.channel = undefined; throw error; });
     return this.channel;
