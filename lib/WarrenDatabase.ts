@@ -8,6 +8,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DB_ENV } from '../runtime/rdsIam.js';
 
 /** An existing RDS MySQL instance. The secret holds `{"username", "password"}` of `user`, which the proxy logs in as. */
 export interface ExistingDatabase {
@@ -139,6 +140,18 @@ export class WarrenDatabase extends Construct {
   }
 
   /** Lets `fn` reach the proxy and connect as the database user with an IAM token. */
+  /** The WARREN_DB_* variables a function needs to reach the proxy with IAM auth over TLS (see runtime/rdsIam.ts). */
+  public environment(): Record<string, string> {
+    return {
+      [DB_ENV.host]: this.proxy.endpoint,
+      [DB_ENV.port]: String(this.port),
+      [DB_ENV.user]: this.user,
+      [DB_ENV.name]: this.databaseName,
+      [DB_ENV.iamAuth]: 'true',
+      [DB_ENV.tls]: 'true',
+    };
+  }
+
   public allowFunction(fn: ec2.IConnectable & iam.IGrantable): void {
     this.proxy.connections.allowFrom(fn, ec2.Port.tcp(this.port), 'Warren function');
     this.proxy.grantConnect(fn, this.user);

@@ -15,7 +15,6 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import { shardQueues, type ResolvedHandlerConfig } from '../runtime/config.js';
-import { DB_ENV } from '../runtime/rdsIam.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
 import { WarrenFunction } from './WarrenFunction.js';
@@ -83,12 +82,7 @@ export class WarrenHandler extends Construct {
       environment: {
         WARREN_HANDLER: h.name,
         [DLQ_URL_ENV]: this.deadLetterQueue.queueUrl,
-        [DB_ENV.host]: props.database.proxy.endpoint,
-        [DB_ENV.port]: String(props.database.port),
-        [DB_ENV.user]: props.database.user,
-        [DB_ENV.name]: props.database.databaseName,
-        [DB_ENV.iamAuth]: 'true',
-        [DB_ENV.tls]: 'true',
+        ...props.database.environment(),
         // ctx.publish(): the outbox is flushed after each commit over one AMQPS connection per environment.
         ...(h.publishes.length === 0 ? {} : {
           WARREN_AMQP_ENDPOINT: props.broker.amqpsEndpoint,

@@ -1,6 +1,6 @@
 /**
  * The Warren stack, read top to bottom: budget check, network, broker, database + proxy, topology, one WarrenHandler
- * per handler of `warren.config.ts`, then the proxy alarms. Env-agnostic and lookup-free, so `cdk synth` needs no AWS
+ * per handler of `warren.config.ts`, the outbox relay (when a handler publishes), then the proxy alarms. Env-agnostic and lookup-free, so `cdk synth` needs no AWS
  * account.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
@@ -17,6 +17,7 @@ import { WarrenDatabase, type ExistingDatabase } from './WarrenDatabase.js';
 import { WarrenHandler } from './WarrenHandler.js';
 import { WarrenNetwork, type ExistingNetwork } from './WarrenNetwork.js';
 import { WarrenTopology } from './WarrenTopology.js';
+import { WARREN_RELAY_DEFAULTS, WarrenOutboxRelay } from './WarrenOutboxRelay.js';
 
 export interface WarrenStackProps extends StackProps {
   /** The resolved `warren.config.ts` (the same file the local runner reads). */
@@ -86,6 +87,8 @@ export class WarrenStack extends Stack {
   public readonly database: WarrenDatabase;
   public readonly topology: WarrenTopology;
   public readonly handlers: WarrenHandler[];
+  /** Present when a handler declares `publishes`. */
+  public readonly outboxRelay?: WarrenOutboxRelay;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
   public constructor(scope: Construct, id: string, props: WarrenStackProps) {
@@ -95,7 +98,11 @@ export class WarrenStack extends Stack {
     const maxConnections = wholeNumber('maxConnections', props.maxConnections ?? WARREN_STACK_DEFAULTS.maxConnections, 10, 100_000);
     const maxConnectionsPercent = wholeNumber('maxConnectionsPercent', props.maxConnectionsPercent ?? WARREN_STACK_DEFAULTS.maxConnectionsPercent, 1, 100);
     const reclaimAllowance = wholeNumber('reclaimAllowance', props.reclaimAllowance ?? WARREN_STACK_DEFAULTS.reclaimAllowance, 0, 100);
-    this.budget = checkConnectionBudget(props.config.handlers, { maxConnections, maxConnectionsPercent, reclaimAllowance });
+    const publishers = props.config.handlers.filter((h) => h.publishes.length > 0);
+    this.budget = checkConnectionBudget(props.config.handlers, {
+      maxConnections, maxConnectionsPercent, reclaimAllowance,
+      extra: publishers.length === 0 ? [] : [{ name: 'outbox relay', connections: WARREN_RELAY_DEFAULTS.connections }],
+    });
 
     // 2. Network, broker, database behind RDS Proxy.
     this.network = new WarrenNetwork(this, 'Network', {
@@ -144,7 +151,20 @@ export class WarrenStack extends Stack {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     }));
 
-    // 5. Proxy alarms: client connections near the budget, any pinned session.
+    // 5. The outbox relay, when a handler publishes.
+    if (publishers.length > 0) {
+      this.outboxRelay = new WarrenOutboxRelay(this, 'OutboxRelay', {
+        projectRoot: props.projectRoot,
+        handlers: publishers,
+        vpc,
+        subnets,
+        broker: this.broker,
+        database: this.database,
+        ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      });
+    }
+
+    // 6. Proxy alarms: client connections near the budget, any pinned session.
     const proxyMetric = (metricName: string) => new cloudwatch.Metric({
       namespace: 'AWS/RDS',
       metricName,
@@ -169,7 +189,7 @@ export class WarrenStack extends Stack {
       }),
     );
 
-    // 6. Alarm actions, when a topic is given.
+    // 7. Alarm actions, when a topic is given.
     if (props.alarmTopicArn !== undefined) {
       const action = new actions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn));
       for (const alarm of [...this.alarms, ...this.handlers.flatMap((h) => h.alarms)]) alarm.addAlarmAction(action);

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import type { ResolvedConfig, ResolvedHandlerConfig } from '../runtime/config.js';
 import { createLogger, errorFields, type Logger } from '../runtime/logger.js';
+import { urlForVhost } from '../runtime/amqpUrl.js';
 import { deadLetterQueueName, declareTopology } from '../runtime/topology.js';
 import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { ShardConsumer } from './ShardConsumer.js';
@@ -61,12 +62,7 @@ export interface RunnerSummary extends RunnerSnapshot {
   readonly shutdownTimedOut: boolean;
 }
 
-/** Builds the AMQP URL for a virtual host (amqplib reads the vhost from the path). */
-export function urlForVhost(url: string, vhost: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = vhost === '/' ? '' : `/${encodeURIComponent(vhost)}`;
-  return parsed.toString();
-}
+export { urlForVhost };
 
 export class Runner {
   private readonly log: Logger;

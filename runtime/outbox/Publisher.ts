@@ -8,6 +8,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { WarrenError } from '../errors.js';
 import { redactUrl } from '../logger.js';
+import { urlForVhost } from '../amqpUrl.js';
 
 export interface OutgoingMessage {
   readonly exchange: string;
@@ -80,9 +81,7 @@ export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = process.env): P
     const url = new URL(env.WARREN_AMQP_ENDPOINT);
     url.username = encodeURIComponent(username);
     url.password = encodeURIComponent(password);
-    const vhost = env.WARREN_AMQP_VHOST ?? '/';
-    url.pathname = vhost === '/' ? '' : `/${encodeURIComponent(vhost)}`;
-    return url.toString();
+    return urlForVhost(url.toString(), env.WARREN_AMQP_VHOST ?? '/');
   }
   throw new WarrenError('ctx.publish() needs a broker to publish to: set WARREN_PUBLISH_AMQP_URL (the local runner does), or WARREN_AMQP_ENDPOINT and WARREN_AMQP_SECRET_ARN (the CDK stack does)');
 }

@@ -25,6 +25,13 @@ describe('Function: connectionBudget()', () => {
     expect(() => checkConnectionBudget(tooMany.handlers, { maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1 })).not.toThrow();
   });
 
+  it('counts the outbox relay as one more connection, named in the message', () => {
+    const withRelay = resolveConfig({ handlers: [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 53, publishes: [{ exchange: 'orders.events' }] }] });
+    const act = () => new WarrenStack(new App(), 'Relay', { config: withRelay, projectRoot: process.cwd() });
+    expect(act).toThrow('the handlers need 55 connections [orders 54 (53 shards + 1 reclaim allowance), outbox relay 1] but the proxy may open only 54');
+    expect(connectionBudget(withRelay.handlers, { maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1, extra: [{ name: 'outbox relay', connections: 1 }] }).needed).toBe(55);
+  });
+
   it('pins the stack defaults: max_connections 60, 90 percent for the proxy, one reclaim allowance per handler', () => {
     expect(WARREN_STACK_DEFAULTS).toEqual({ maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1, clientConnectionsAlarmRatio: 0.8 });
   });

@@ -118,6 +118,20 @@ describe('WarrenStack: functions', () => {
     });
   });
 
+  it('runs the outbox relay every minute, one at a time, for the handlers that publish', () => {
+    const relays = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { WARREN_HANDLER: 'outbox-relay' } } } });
+    expect(Object.keys(relays)).toHaveLength(1);
+    const [id, relay] = Object.entries(relays)[0]!;
+    const props = (relay as { Properties: { ReservedConcurrentExecutions: number; Environment: { Variables: Record<string, unknown> } } }).Properties;
+    expect(props.ReservedConcurrentExecutions).toBe(1);
+    expect(JSON.parse(String(props.Environment.Variables.WARREN_RELAY_HANDLERS))).toEqual([{ name: 'orders', vhost: '/' }]);
+    expect(props.Environment.Variables).toMatchObject({ WARREN_DB_IAM_AUTH: 'true', WARREN_AMQP_ENDPOINT: expect.anything(), WARREN_AMQP_SECRET_ARN: expect.anything() });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] } })],
+    });
+  });
+
   it('gives every function log group a retention', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
     expect(groups.length).toBeGreaterThanOrEqual(4);

@@ -1,0 +1,53 @@
+import amqp from 'amqplib';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeProcessConnection } from '../../runtime/processConnection.js';
+import { drainQueue } from '../helpers/amqp.js';
+import { AMQP_URL, createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
+
+let db: TestDatabase;
+const exchange = uniqueName('relay_ev');
+const tapQueue = uniqueName('relay_tap');
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, 'topic', { durable: false });
+  await channel.assertQueue(tapQueue, { durable: false });
+  await channel.bindQueue(tapQueue, exchange, '#');
+  await connection.close();
+  Object.assign(process.env, { DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_RELAY_HANDLERS: JSON.stringify([{ name: 'orders', vhost: '/' }]), WARREN_RELAY_MIN_AGE_MS: '1000' });
+});
+afterAll(async () => {
+  await closeProcessConnection();
+  for (const key of ['DATABASE_URL', 'WARREN_PUBLISH_AMQP_URL', 'WARREN_RELAY_HANDLERS', 'WARREN_RELAY_MIN_AGE_MS']) {
+    if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  }
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  await channel.deleteQueue(tapQueue);
+  await channel.deleteExchange(exchange);
+  await connection.close();
+  await db.drop();
+});
+
+describe('Function: the scheduled outbox relay (runtime/relayFunction.ts)', () => {
+  it('publishes old unsent rows of its handlers in order, leaves young ones to their invocation, and marks them sent', async () => {
+    const { handler } = await import('../../runtime/relayFunction.js');
+    expect(await handler()).toEqual({ published: 0 }); // creates the tables, nothing to do
+    const insert = 'INSERT INTO $db.warren_outbox (handler, exchange, routing_key, message_id, body, properties, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+    const old = new Date(Date.now() - 60_000);
+    for (let i = 0; i < 5; i += 1) await db.query(insert, ['orders', exchange, 'order.accepted', `m/${i}`, Buffer.from(`{"n":${i}}`), '{"headers":{}}', old]);
+    await db.query(insert, ['orders', exchange, 'order.accepted', 'young/0', Buffer.from('{}'), '{"headers":{}}', new Date()]);
+    await db.query(insert, ['other', exchange, 'x', 'other/0', Buffer.from('{}'), '{"headers":{}}', old]);
+    expect(await handler()).toEqual({ published: 5 });
+    const got = await drainQueue(tapQueue);
+    expect(got.map((m) => m.properties.messageId)).toEqual(['m/0', 'm/1', 'm/2', 'm/3', 'm/4']);
+    const unsent = await db.query<RowDataPacket[]>('SELECT message_id FROM $db.warren_outbox WHERE sent_at IS NULL ORDER BY id');
+    expect(unsent.map((r) => r.message_id)).toEqual(['young/0', 'other/0']);
+    expect(await handler()).toEqual({ published: 0 });
+  });
+});
