@@ -25,14 +25,15 @@ function pad(text: string, width: number, right = false): string {
 
 /** A fixed-width table of the results (also valid Markdown). */
 export function formatTable(results: readonly ContenderResult[]): string {
-  const head = ['contender', 'msg/s', 'p50 ms', 'p99 ms', 'latency at', 'DB conns', 'RSS MB', 'worker RSS MB', 'total RSS MB', 'CPU ms/msg app+db+mq'];
+  const head = ['contender', 'msg/s', 'p50 ms', 'p99 ms', 'latency at', 'DB conns (own)', 'RSS MB', 'worker RSS MB', 'total RSS MB', 'CPU ms/msg app+db+mq'];
   const rows = results.map((r) => [
     r.name,
     String(r.messagesPerSecond),
     r.p50Ms.toFixed(1),
     r.p99Ms.toFixed(1),
     `${r.latencyRate}/s`,
-    String(r.connectionsOpened),
+    // The server's count is server-wide; when others connected meanwhile, the contender's own count follows.
+    r.connectionsOpened === r.clientConnects ? String(r.connectionsOpened) : `${r.connectionsOpened} (${r.clientConnects})`,
     r.peakRssMb.toFixed(0),
     r.workerPeakRssMb === null ? '-' : r.workerPeakRssMb.toFixed(0),
     r.totalPeakRssMb.toFixed(0),
