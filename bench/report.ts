@@ -54,34 +54,45 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** A horizontal bar chart of messages/s per contender, with the value at the end of each bar. */
+/**
+ * A horizontal bar chart of messages/s per contender on a log scale (the contenders span 100 to 40,000 msg/s), with
+ * gridlines at the powers of ten and the value at the end of each bar.
+ */
 export function barChartSvg(results: readonly ContenderResult[], subtitle: string): string {
   const width = 760;
   const left = 110;
   const right = 90;
-  const top = 56;
+  const top = 64;
   const bar = 26;
   const gap = 10;
-  const height = top + results.length * (bar + gap) + 30;
-  const max = Math.max(1, ...results.map((r) => r.messagesPerSecond));
-  const scale = (width - left - right) / max;
+  const height = top + results.length * (bar + gap) + 34;
+  const floor = 10;
+  const maxExp = Math.max(3, Math.ceil(Math.log10(Math.max(floor, ...results.map((r) => r.messagesPerSecond)))));
+  const x = (value: number) => left + ((Math.log10(Math.max(floor, value)) - 1) / (maxExp - 1)) * (width - left - right);
   const colour = (name: string) => (name === 'warren' || name.startsWith('warren-') || name === 'noop' || name === 'batch' ? '#d9822b' : '#7a8a99');
+  const grid: string[] = [];
+  for (let e = 1; e <= maxExp; e += 1) {
+    const gx = x(10 ** e).toFixed(1);
+    grid.push(`  <line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${height - 28}" stroke="#dddddd"/>`);
+    grid.push(`  <text x="${gx}" y="${height - 12}" text-anchor="middle" fill="#555555">${(10 ** e).toLocaleString('en-US')}</text>`);
+  }
   const bars = results.map((r, i) => {
     const y = top + i * (bar + gap);
-    const w = Math.max(1, r.messagesPerSecond * scale);
+    const end = x(r.messagesPerSecond);
     return [
       `  <text x="${left - 8}" y="${y + bar / 2 + 5}" text-anchor="end">${escapeXml(r.name)}</text>`,
-      `  <rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${colour(r.name)}"/>`,
-      `  <text x="${(left + w + 6).toFixed(1)}" y="${y + bar / 2 + 5}">${r.messagesPerSecond.toLocaleString('en-US')}</text>`,
+      `  <rect x="${left}" y="${y}" width="${Math.max(1, end - left).toFixed(1)}" height="${bar}" fill="${colour(r.name)}"/>`,
+      `  <text x="${(end + 6).toFixed(1)}" y="${y + bar / 2 + 5}">${r.messagesPerSecond.toLocaleString('en-US')}</text>`,
     ].join('\n');
   });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
     `  <rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `  <text x="${left}" y="22" font-size="16" font-weight="bold">Messages per second (higher is better)</text>`,
+    `  <text x="${left}" y="22" font-size="16" font-weight="bold">Messages per second (log scale, higher is better)</text>`,
     `  <text x="${left}" y="40" fill="#555555">${escapeXml(subtitle)}</text>`,
+    ...grid,
     ...bars,
-    `  <line x1="${left}" y1="${top - 4}" x2="${left}" y2="${height - 24}" stroke="#333333"/>`,
+    `  <line x1="${left}" y1="${top - 6}" x2="${left}" y2="${height - 28}" stroke="#333333"/>`,
     '</svg>',
     '',
   ].join('\n');
