@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --quick] [--workers N] [--only a,b] [--window S]`: runs every contender of `contenders.ts` one
- * after the other on this machine, prints the table and the ratios, and writes `bench/results/latest.json` and
- * `latest.svg` (a run of a subset, or one where a contender failed, writes `partial.*` instead).
+ * `npm run bench [-- --quick] [--scale F] [--workers N] [--only a,b] [--window S]`: runs every contender of
+ * `contenders.ts` one after the other on this machine, prints the table and the ratios, and writes
+ * `bench/results/latest.json` and `latest.svg` (a subset, a scale or a failed contender writes `partial.*` instead).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -23,8 +23,8 @@ export const BENCH_DEFAULTS = {
   /** Seconds of fixed-rate publishing for the latency figures. */
   latencySeconds: 5,
   /** `--quick`: this fraction of each contender's messages, and this many seconds of latency part. */
-  quickFraction: 0.1,
-  quickLatencySeconds: 1.5,
+  quickFraction: 0.06,
+  quickLatencySeconds: 1,
   /** Fewest messages in any timed part. */
   minMessages: 500,
   /** CPU per message of the `-cpu` contenders. */
@@ -40,7 +40,7 @@ const RESULTS = new URL('./results/', import.meta.url);
 function usage(): string {
   return [
     'usage: npm run bench -- [--quick] [--scale factor] [--workers N] [--only name,name] [--window seconds]',
-    '  --scale multiplies every contender\'s message count (--quick: 0.1)',
+    '  --scale multiplies every contender\'s message count (--quick: 0.06)',
     '',
     ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
   ].join('\n');
