@@ -124,7 +124,8 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     const publisher = await broker?.createConfirmChannel();
     // A tail of one batch per worker beyond the timed count: without it the last partial batch of each shard would
     // wait out the batching window inside the timed part, which is latency, not throughput.
-    const tail = settings.workers * settings.batchSize;
+    const ownBatchSize = def.handler?.settings?.batchSize;
+    const tail = settings.workers * (typeof ownBatchSize === 'number' ? ownBatchSize : settings.batchSize);
     const counts: Record<Phase, number> = { throughput: settings.messages + tail, latency: 0 };
     if (publisher !== undefined && to !== undefined) {
       await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => { signal.throwIfAborted(); progress(`publishing the backlog ${n}/${counts.throughput}`); });
