@@ -10,7 +10,7 @@ import type { ConnectionManager } from './ConnectionManager.js';
 import type { WarrenMessage } from './decode.js';
 import { WarrenError } from './errors.js';
 import type { Logger } from './logger.js';
-import { OutboxBuffer, publishDefaults, type PublishFn, type PublishProperties } from './outbox/outbox.js';
+import { OutboxBuffer, publishDefaults, type CommittedRows, type PublishFn, type PublishProperties } from './outbox/outbox.js';
 
 export interface BatchContext {
   /** Runs a statement (`?` placeholders) inside the batch's transaction. */
@@ -57,7 +57,8 @@ export function batchContext(query: QueryFn, outbox: OutboxBuffer, prepared: rea
 export interface BatchResult {
   readonly committed: number;
   readonly deduplicated: number;
-  readonly outboxWrites: number;
+  /** The outbox rows the transaction wrote, to publish after the commit. */
+  readonly outbox: CommittedRows | undefined;
 }
 
 /**
@@ -85,7 +86,7 @@ export async function runBatchTransaction<TBody>(db: ConnectionManager, handler:
       fresh.push(p);
     }
     const deduplicated = prepared.length - fresh.length;
-    if (fresh.length === 0) return { committed: 0, deduplicated, outboxWrites: 0 };
+    if (fresh.length === 0) return { committed: 0, deduplicated, outbox: undefined };
     if (claimed.size > 0) {
       const claimKeys = [...claimed];
       const inserted = await query(
@@ -98,9 +99,9 @@ export async function runBatchTransaction<TBody>(db: ConnectionManager, handler:
         await query(`DELETE FROM warren_deliveries WHERE handler = ? AND message_key IN (${redelivered.map(() => '?').join(', ')})`, [handler, ...redelivered]);
       }
     }
-    const outbox = new OutboxBuffer(handler);
+    const outbox = new OutboxBuffer(handler, fresh[0]?.message.queue ?? '');
     await fn(fresh.map((p) => p.message), batchContext(query, outbox, fresh, log, 1, fallbackKey));
     await outbox.write(query);
-    return { committed: fresh.length, deduplicated, outboxWrites: outbox.size };
+    return { committed: fresh.length, deduplicated, outbox: outbox.committed() };
   });
 }

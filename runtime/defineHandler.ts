@@ -33,7 +33,7 @@ import { createLogger, errorFields, type Logger } from './logger.js';
 import { processConnection } from './processConnection.js';
 import { validateBody } from './validate.js';
 import { batchContext, runBatchTransaction, type BatchContext, type BatchFunction, type Prepared } from './batchMode.js';
-import { flushOutbox, OutboxBuffer, publishDefaults, type PublishFn } from './outbox/outbox.js';
+import { flushOutbox, OutboxBuffer, publishCommitted, publishDefaults, type CommittedRows, type PublishFn } from './outbox/outbox.js';
 import { processPublisher, type Publisher } from './outbox/Publisher.js';
 import { ensureWarrenTables } from './warrenTables.js';
 import { withInvocationMetrics } from './emf.js';
@@ -152,6 +152,8 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
   const o = { ...HANDLER_RUNTIME_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as HandlerOptions<TBody> & typeof HANDLER_RUNTIME_DEFAULTS;
   const baseLog = createLogger({ handler: name });
   let lastLeftoverCheck = Date.now();
+  /** Rows a crashed predecessor (or a failed flush) may have left: flush in order, under lock, before the fast path. */
+  let orderedFlushNeeded = true;
 
   async function deadLetter(db: ConnectionManager, message: WarrenMessage, key: string | null, error: unknown, deliveries: number, log: Logger): Promise<Outcome> {
     if (o.inbox && key !== null) {
@@ -201,19 +203,19 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
 
   const fallbackKey = (m: WarrenMessage) => messageKey(m, o.key, o.onMissingKey);
 
-  async function processOne(db: ConnectionManager, message: WarrenMessage<TBody>, log: Logger, counts: { retries: number; outboxWrites: number }): Promise<Outcome> {
+  async function processOne(db: ConnectionManager, message: WarrenMessage<TBody>, log: Logger, counts: { retries: number; outbox: CommittedRows[] }): Promise<Outcome> {
     const prepared = await prepare(db, message, log);
     if ('outcome' in prepared) return prepared.outcome;
     const { key } = prepared;
     const replayed = message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
     for (let attempt = 1; ; attempt += 1) {
       const attemptLog = attempt === 1 ? log : log.child({ attempt });
-      let writes = 0;
+      let written: CommittedRows | undefined;
       try {
         const outcome = await db.transaction(async (query): Promise<Outcome> => {
           if (key !== null && !(await claim(query, name, key, replayed))) return 'deduplicated';
           if (key !== null && message.redelivered) await query('DELETE FROM warren_deliveries WHERE handler = ? AND message_key = ?', [name, key]);
-          const outbox = new OutboxBuffer(name);
+          const outbox = new OutboxBuffer(name, message.queue);
           if (o.handleBatch !== undefined) {
             await o.handleBatch([message], batchContext(query, outbox, [{ message, key }], attemptLog, attempt, fallbackKey));
           } else {
@@ -221,10 +223,10 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
             await o.handle(message, { query, log: attemptLog, attempt, publish });
           }
           await outbox.write(query);
-          writes = outbox.size;
+          written = outbox.size > 0 ? outbox.committed() : undefined;
           return 'committed';
         });
-        counts.outboxWrites += writes;
+        if (written !== undefined) counts.outbox.push(written);
         return outcome;
       } catch (error) {
         if (classifyError(error, o.classify) === 'permanent') return deadLetter(db, message, key, error, 1, attemptLog);
@@ -258,7 +260,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     const db = processConnection({ logger: baseLog.child({ component: 'mysql' }), ...options.connection });
     await ensureWarrenTables(db);
     const messages = decodeEvent(event) as WarrenMessage<TBody>[];
-    const counts = { committed: 0, deduplicated: 0, deadLettered: 0, retries: 0, outboxWrites: 0 };
+    const counts = { committed: 0, deduplicated: 0, deadLettered: 0, retries: 0, outbox: [] as CommittedRows[] };
     try {
       const oneByOne = o.handleBatch !== undefined && messages.length > 1 ? await processAsBatch(db, messages, o.handleBatch, counts) : messages;
       for (const message of oneByOne) {
@@ -272,11 +274,11 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
       }
     } catch (error) {
       // Messages committed before the failure still announce their work now, not at the next flush.
-      if (counts.outboxWrites > 0) await flushAfterCommit(db, true);
+      if (counts.outbox.length > 0) await flushAfterCommit(db, counts.outbox, messages);
       throw error;
     }
-    const published = await flushAfterCommit(db, counts.outboxWrites > 0);
-    const { outboxWrites: _writes, ...summary } = counts;
+    const published = await flushAfterCommit(db, counts.outbox, messages);
+    const { outbox: _outbox, ...summary } = counts;
     return { messages: messages.length, ...summary, published };
   }); // one EMF line per invocation on Lambda (emf.ts)
 
@@ -285,7 +287,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
    * transaction. Returns the messages still to process one by one: none when the batch committed, all the prepared
    * ones when its transaction failed and was rolled back (or when a replayed dead letter is among them).
    */
-  async function processAsBatch(db: ConnectionManager, messages: WarrenMessage<TBody>[], fn: BatchFunction<TBody>, counts: { committed: number; deduplicated: number; deadLettered: number; outboxWrites: number }): Promise<WarrenMessage<TBody>[]> {
+  async function processAsBatch(db: ConnectionManager, messages: WarrenMessage<TBody>[], fn: BatchFunction<TBody>, counts: { committed: number; deduplicated: number; deadLettered: number; outbox: CommittedRows[] }): Promise<WarrenMessage<TBody>[]> {
     const prepared: Prepared<TBody>[] = [];
     for (const message of messages) {
       const p = await prepare(db, message, baseLog.child({ queue: message.queue, messageId: message.messageId }));
@@ -300,7 +302,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
       const result = await runBatchTransaction(db, name, prepared, fn, baseLog.child({ queue: messages[0]?.queue, batch: prepared.length }), fallbackKey);
       counts.committed += result.committed;
       counts.deduplicated += result.deduplicated;
-      counts.outboxWrites += result.outboxWrites;
+      if (result.outbox !== undefined) counts.outbox.push(result.outbox);
       baseLog.debug('batch committed', { messages: prepared.length, committed: result.committed, durationMs: Date.now() - started });
       return [];
     } catch (error) {
@@ -309,15 +311,28 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     }
   }
 
-  /** Publishes this invocation's outbox rows (and any left behind). A failure is logged, never thrown: the rows stay. */
-  async function flushAfterCommit(db: ConnectionManager, wrote: boolean): Promise<number> {
+  /**
+   * Publishes this invocation's outbox rows after their commits: from memory, without a lock (the fast path), or, when
+   * this process has not flushed yet, its last flush failed, or the leftover check is due, every unsent row of the
+   * handler in id order under lock. A failure is logged, never thrown: the rows stay for a later flush or the relay.
+   */
+  async function flushAfterCommit(db: ConnectionManager, written: readonly CommittedRows[], messages: readonly WarrenMessage[]): Promise<number> {
     const now = Date.now();
-    if (!wrote && now - lastLeftoverCheck < o.outboxLeftoverCheckMs) return 0;
-    lastLeftoverCheck = now;
+    const leftoverDue = now - lastLeftoverCheck >= o.outboxLeftoverCheckMs;
+    if (written.length === 0 && !leftoverDue && !orderedFlushNeeded) return 0;
+    const publisher = o.publisher ?? processPublisher();
     try {
-      return await flushOutbox(db, o.publisher ?? processPublisher(), name);
+      if (orderedFlushNeeded || leftoverDue) {
+        lastLeftoverCheck = now;
+        let published = 0;
+        // Only this invocation's shard queues: no other live process flushes them, so nothing is published twice.
+        for (const sourceQueue of new Set(messages.map((m) => m.queue))) published += await flushOutbox(db, publisher, name, { sourceQueue });
+        orderedFlushNeeded = false;
+        return published;
+      }
+      return await publishCommitted(db, publisher, written);
     } catch (error) {
-      if (!wrote && (error as { code?: string }).code === 'ER_NO_SUCH_TABLE') return 0;
+      orderedFlushNeeded = true;
       baseLog.warn('outbox flush failed; the rows stay and are published by a later invocation or the relay', errorFields(error));
       return 0;
     }

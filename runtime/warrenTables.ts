@@ -2,7 +2,8 @@
  * Warren's own tables, created on first use in every process (CREATE TABLE IF NOT EXISTS is cheap and idempotent):
  * - `warren_inbox`: one row per handled (or dead-lettered) message key, written in the handler's own transaction.
  * - `warren_deliveries`: failed deliveries per message key, written outside the rolled-back transaction.
- * - `warren_outbox`: messages a handler published, written in its transaction, sent after the commit.
+ * - `warren_outbox`: messages a handler published, written in its transaction, sent after the commit; `source_queue`
+ *   is the shard queue of the message that caused them (one consumer per shard, so one flusher per shard).
  */
 import type { ConnectionManager } from './ConnectionManager.js';
 
@@ -25,7 +26,8 @@ export const WARREN_TABLES_SQL = [
   ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS warren_outbox (
     id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    handler     VARCHAR(64)   NOT NULL,
+    handler      VARCHAR(64)   NOT NULL,
+    source_queue VARCHAR(255)  NOT NULL,
     exchange    VARCHAR(255)  NOT NULL,
     routing_key VARCHAR(255)  NOT NULL,
     message_id  VARCHAR(255)  NOT NULL,
@@ -33,7 +35,8 @@ export const WARREN_TABLES_SQL = [
     properties  TEXT          NOT NULL,
     created_at  TIMESTAMP(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     sent_at     TIMESTAMP(3)  NULL,
-    KEY warren_outbox_unsent (handler, sent_at, id)
+    KEY warren_outbox_unsent (handler, sent_at, id),
+    KEY warren_outbox_shard (handler, source_queue, sent_at, id)
   ) ENGINE=InnoDB`,
 ] as const;
 

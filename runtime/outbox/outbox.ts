@@ -42,9 +42,12 @@ export function publishDefaults(message: { readonly correlationId: string | null
  * that publishes a message per order costs one statement, not one per order).
  */
 export class OutboxBuffer {
-  private readonly rows: unknown[][] = [];
+  private readonly rows: { exchange: string; routingKey: string; messageId: string; data: Buffer; stored: StoredProperties }[] = [];
+  /** The id of the first row once written (a multi-row INSERT's ids increase in row order). */
+  private firstId = 0;
 
-  public constructor(private readonly handler: string) {}
+  /** `sourceQueue`: the shard queue of the message(s) this transaction handles. */
+  public constructor(private readonly handler: string, private readonly sourceQueue: string) {}
 
   public get size(): number { return this.rows.length; }
 
@@ -61,7 +64,7 @@ export class OutboxBuffer {
         contentType: properties.contentType ?? (Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json'),
         ...(correlationId === undefined ? {} : { correlationId }),
       };
-      this.rows.push([this.handler, exchange, routingKey, `${messageKey}/${position}`, data, JSON.stringify(stored)]);
+      this.rows.push({ exchange, routingKey, messageId: `${messageKey}/${position}`, data, stored });
       position += 1;
     };
   }
@@ -69,11 +72,49 @@ export class OutboxBuffer {
   /** Inserts the buffered rows (in publish order, so ids follow it) inside the caller's transaction. */
   public async write(query: QueryFn): Promise<void> {
     if (this.rows.length === 0) return;
-    await query(
-      `INSERT INTO warren_outbox (handler, exchange, routing_key, message_id, body, properties) VALUES ${this.rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-      this.rows.flat(),
+    const { insertId } = await query(
+      `INSERT INTO warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties) VALUES ${this.rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      this.rows.flatMap((r) => [this.handler, this.sourceQueue, r.exchange, r.routingKey, r.messageId, r.data, JSON.stringify(r.stored)]),
+    );
+    this.firstId = insertId;
+  }
+
+  /** The rows as they are published, once the transaction that wrote them committed. */
+  public committed(): CommittedRows {
+    return { handler: this.handler, sourceQueue: this.sourceQueue, firstId: this.firstId, messages: this.rows.map((r) => toOutgoing(this.handler, r.exchange, r.routingKey, r.messageId, r.data, r.stored)) };
+  }
+}
+
+/** Rows a committed transaction wrote, ready to publish without reading them back. */
+export interface CommittedRows {
+  readonly handler: string;
+  readonly sourceQueue: string;
+  readonly firstId: number;
+  readonly messages: readonly OutgoingMessage[];
+}
+
+function toOutgoing(handler: string, exchange: string, routingKey: string, messageId: string, body: Buffer, stored: StoredProperties): OutgoingMessage {
+  return { exchange, routingKey, body, properties: { ...stored, messageId, persistent: true, timestamp: Math.floor(Date.now() / 1000), appId: `warren:${handler}` } };
+}
+
+/**
+ * The fast path after a commit: publishes the rows this process just wrote straight from memory, then marks them sent
+ * (one UPDATE, outside any transaction). Takes no lock, so shards never wait for each other; a relay that publishes the
+ * same rows at the same moment (only rows older than its minimum age) makes a duplicate that the consumer's inbox drops.
+ */
+export async function publishCommitted(db: ConnectionManager, publisher: Publisher, batches: readonly CommittedRows[]): Promise<number> {
+  const messages = batches.flatMap((b) => b.messages);
+  if (messages.length === 0) return 0;
+  await publisher.publish(messages);
+  for (const b of batches) {
+    if (b.messages.length === 0) continue;
+    const ids = b.messages.map((m) => String(m.properties.messageId));
+    await db.autocommit(
+      `UPDATE warren_outbox SET sent_at = NOW(3) WHERE id >= ? AND handler = ? AND message_id IN (${ids.map(() => '?').join(', ')}) AND sent_at IS NULL`,
+      [b.firstId, b.handler, ...ids],
     );
   }
+  return messages.length;
 }
 
 interface OutboxRow {
@@ -86,32 +127,28 @@ interface OutboxRow {
 }
 
 /**
- * Publishes the handler's unsent rows in id order and marks them sent, in one transaction that locks them, so two
- * flushers (an invocation and the relay) never publish the same rows at once or out of order. Rows younger than
+ * The ordered path: publishes the handler's unsent rows (of one shard queue, or of all) in id order and marks them
+ * sent, in one transaction that locks them, so two flushers never publish the same rows at once or out of order. An
+ * invocation uses it for its own shard queue when its process has not flushed yet (rows a crashed predecessor left),
+ * its last flush failed, or the leftover check is due; the relays use it for all shards, for rows older than
+ * `minAgeMs` (younger ones belong to the live process of their shard, which publishes them itself). Rows younger than
  * `minAgeMs` are left to the invocation that wrote them. Returns how many were published.
  */
-export async function flushOutbox(db: ConnectionManager, publisher: Publisher, handler: string, options: { limit?: number; minAgeMs?: number } = {}): Promise<number> {
+export async function flushOutbox(db: ConnectionManager, publisher: Publisher, handler: string, options: { limit?: number; minAgeMs?: number; sourceQueue?: string } = {}): Promise<number> {
   const limit = options.limit ?? 500;
   const minAge = options.minAgeMs ?? 0;
+  const shard = options.sourceQueue === undefined ? '' : ' AND source_queue = ?';
   let total = 0;
   for (;;) {
     const sent = await db.transaction(async (query) => {
       const { rows } = await query<OutboxRow>(
         `SELECT id, exchange, routing_key, message_id, body, properties FROM warren_outbox
-          WHERE handler = ? AND sent_at IS NULL${minAge > 0 ? ' AND created_at < NOW(3) - INTERVAL ? MICROSECOND' : ''}
+          WHERE handler = ?${shard} AND sent_at IS NULL${minAge > 0 ? ' AND created_at < NOW(3) - INTERVAL ? MICROSECOND' : ''}
           ORDER BY id LIMIT ? FOR UPDATE`,
-        minAge > 0 ? [handler, minAge * 1000, limit] : [handler, limit],
+        [handler, ...(options.sourceQueue === undefined ? [] : [options.sourceQueue]), ...(minAge > 0 ? [minAge * 1000] : []), limit],
       );
       if (rows.length === 0) return 0;
-      const messages: OutgoingMessage[] = rows.map((r) => {
-        const p = JSON.parse(r.properties) as StoredProperties;
-        return {
-          exchange: r.exchange,
-          routingKey: r.routing_key,
-          body: r.body,
-          properties: { ...p, messageId: r.message_id, persistent: true, timestamp: Math.floor(Date.now() / 1000), appId: `warren:${handler}` },
-        };
-      });
+      const messages = rows.map((r) => toOutgoing(handler, r.exchange, r.routing_key, r.message_id, r.body, JSON.parse(r.properties) as StoredProperties));
       await publisher.publish(messages);
       await query(`UPDATE warren_outbox SET sent_at = NOW(3) WHERE id IN (${rows.map(() => '?').join(', ')})`, rows.map((r) => r.id));
       return rows.length;

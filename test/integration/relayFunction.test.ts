@@ -38,7 +38,7 @@ describe('Function: the scheduled outbox relay (runtime/relayFunction.ts)', () =
   it('publishes old unsent rows of its handlers in order, leaves young ones to their invocation, and marks them sent', async () => {
     const { handler } = await import('../../runtime/relayFunction.js');
     expect(await handler()).toEqual({ published: 0 }); // creates the tables, nothing to do
-    const insert = 'INSERT INTO $db.warren_outbox (handler, exchange, routing_key, message_id, body, properties, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+    const insert = "INSERT INTO $db.warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties, created_at) VALUES (?, 'orders.0', ?, ?, ?, ?, ?, ?)";
     const old = new Date(Date.now() - 60_000);
     for (let i = 0; i < 5; i += 1) await db.query(insert, ['orders', exchange, 'order.accepted', `m/${i}`, Buffer.from(`{"n":${i}}`), '{"headers":{}}', old]);
     await db.query(insert, ['orders', exchange, 'order.accepted', 'young/0', Buffer.from('{}'), '{"headers":{}}', new Date()]);
