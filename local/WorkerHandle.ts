@@ -79,7 +79,8 @@ export class WorkerHandle extends EventEmitter {
   /** Forks the process and waits until the handler module is loaded. */
   public async start(): Promise<void> {
     const child = fork(WORKER_FILE, [], {
-      execArgv: ['--import', TSX_LOADER],
+      // WARREN_WORKER_EXEC_ARGV adds Node options to workers, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile them.
+      execArgv: ['--import', TSX_LOADER, ...(process.env.WARREN_WORKER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '')],
       env: { ...process.env, ...this.spec.env, WARREN_HANDLER: this.spec.handler, WARREN_SHARD: String(this.spec.shard), WARREN_ENTRY: this.spec.entry, WARREN_EXPORT: this.spec.exportName },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
@@ -89,6 +90,8 @@ export class WorkerHandle extends EventEmitter {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.onOutput(line, this.spec.id));
     }
     child.on('message', (message: FromWorker) => this.onMessage(message));
+    // A send to a process that just died fails with EPIPE: its 'exit' handler requeues the batch and replaces it.
+    child.on('error', (error) => this.log.warn('worker process error', { worker: this.spec.id, pid: child.pid, error: error.message }));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
