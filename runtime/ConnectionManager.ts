@@ -283,7 +283,8 @@ export class ConnectionManager {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const extra = (await this.options.connectionOptions?.()) ?? {};
-        const conn = await mysql.createConnection({ uri: this.options.url, connectTimeout: this.options.connectTimeoutMs, ...extra });
+        // trace: false: mysql2 would capture a stack trace on every query (about 3% of a worker's CPU).
+        const conn = await mysql.createConnection({ uri: this.options.url, connectTimeout: this.options.connectTimeoutMs, trace: false, ...extra });
         const live: Live = { conn, threadId: conn.threadId, openedAt: Date.now(), alive: true, lastUsedAt: Date.now(), served: 0 };
         // The socket is already gone: mark the connection dead but leave mysql2 to fail the command in flight (a
         // destroy() here would drop that command's callback and hang the transaction).
