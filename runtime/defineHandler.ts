@@ -209,7 +209,8 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     const { key } = prepared;
     const replayed = message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
     for (let attempt = 1; ; attempt += 1) {
-      const attemptLog = attempt === 1 ? log : log.child({ attempt });
+      const attemptLog = log.child({ attempt });
+      const started = Date.now();
       let written: CommittedRows | undefined;
       try {
         const outcome = await db.transaction(async (query): Promise<Outcome> => {
@@ -232,7 +233,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
         if (classifyError(error, o.classify) === 'permanent') return deadLetter(db, message, key, error, 1, attemptLog);
         if (attempt < o.attempts) {
           const delay = backoffDelay(attempt - 1, o.retryBackoffBaseMs, o.retryBackoffMaxMs);
-          attemptLog.warn('transient failure; retrying the message', { retryInMs: delay, ...errorFields(error) });
+          attemptLog.warn('transient failure; retrying the message', { retryInMs: delay, durationMs: Date.now() - started, ...errorFields(error) });
           counts.retries += 1;
           await sleep(delay);
           continue;
@@ -245,9 +246,9 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
             throw error; // the database itself is unreachable: let the batch be redelivered
           }
           if (failures >= o.maxDeliveries) return deadLetter(db, message, key, error, failures, attemptLog);
-          attemptLog.error('message failed on this delivery; the batch will be redelivered', { failures, maxDeliveries: o.maxDeliveries, ...errorFields(error) });
+          attemptLog.error('message failed on this delivery; the batch will be redelivered', { failures, maxDeliveries: o.maxDeliveries, durationMs: Date.now() - started, ...errorFields(error) });
         } else {
-          attemptLog.error('message failed; the batch will be redelivered', errorFields(error));
+          attemptLog.error('message failed; the batch will be redelivered', { durationMs: Date.now() - started, ...errorFields(error) });
         }
         throw error;
       }

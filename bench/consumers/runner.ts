@@ -22,7 +22,7 @@ export const startRunner: ConsumerFactory = async (spec) => {
       queue: spec.queue,
       concurrency: spec.workers,
     }],
-    runner: { shutdownTimeoutSeconds: 10 },
+    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0 }, // a free port: a running `npm start` keeps 9464
   });
   const runner = new Runner(config, {
     amqpUrl: spec.amqpUrl,

@@ -170,6 +170,9 @@ describe('Transient errors', () => {
     expect(await hits()).toEqual(new Map([['t1', 1]]));
     expect(r.runner.snapshot()).toMatchObject({ committed: 1, deadLettered: 0, failedBatches: 0 });
     expect(r.lines.filter((l) => l.includes('transient failure; retrying the message') && l.includes('ER_LOCK_DEADLOCK'))).toHaveLength(2);
+    const first = JSON.parse(r.lines.find((l) => l.includes('transient failure; retrying the message'))!.replace(/^[^{]*/, '')) as Record<string, unknown>;
+    expect(first).toMatchObject({ handler: 'semantics', messageId: 'm-t1', attempt: 1, errorCode: 'ER_LOCK_DEADLOCK' });
+    expect(typeof first.durationMs).toBe('number');
     expect(await drainQueue(`${r.queueOf('semantics')}.dlq`)).toHaveLength(0);
   });
 
