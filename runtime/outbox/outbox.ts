@@ -138,6 +138,10 @@ export async function flushOutbox(db: ConnectionManager, publisher: Publisher, h
   const limit = options.limit ?? 500;
   const minAge = options.minAgeMs ?? 0;
   const shard = options.sourceQueue === undefined ? '' : ' AND source_queue = ?';
+  const shardValues = options.sourceQueue === undefined ? [] : [options.sourceQueue];
+  // A cheap look first (one statement, no transaction): most checks find nothing to do.
+  const { rows: found } = await db.autocommit(`SELECT 1 AS unsent FROM warren_outbox WHERE handler = ?${shard} AND sent_at IS NULL LIMIT 1`, [handler, ...shardValues]);
+  if (found.length === 0) return 0;
   let total = 0;
   for (;;) {
     const sent = await db.transaction(async (query) => {
@@ -145,7 +149,7 @@ export async function flushOutbox(db: ConnectionManager, publisher: Publisher, h
         `SELECT id, exchange, routing_key, message_id, body, properties FROM warren_outbox
           WHERE handler = ?${shard} AND sent_at IS NULL${minAge > 0 ? ' AND created_at < NOW(3) - INTERVAL ? MICROSECOND' : ''}
           ORDER BY id LIMIT ? FOR UPDATE`,
-        [handler, ...(options.sourceQueue === undefined ? [] : [options.sourceQueue]), ...(minAge > 0 ? [minAge * 1000] : []), limit],
+        [handler, ...shardValues, ...(minAge > 0 ? [minAge * 1000] : []), limit],
       );
       if (rows.length === 0) return 0;
       const messages = rows.map((r) => toOutgoing(handler, r.exchange, r.routing_key, r.message_id, r.body, JSON.parse(r.properties) as StoredProperties));
