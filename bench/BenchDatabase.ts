@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import mysql from 'mysql2/promise';
 import { expectedTotals, PHASE_PREFIX, type Phase } from './orders.js';
+import { WARREN_TABLES_SQL } from '../runtime/warrenTables.js';
 
 export const ADMIN_URL = process.env.WARREN_BENCH_ADMIN_URL ?? 'mysql://root@127.0.0.1:3306';
 const SCHEMA = new URL('../functions/schema.sql', import.meta.url);
@@ -34,12 +35,14 @@ export class BenchDatabase {
     return String(rows[0]?.v);
   }
 
-  /** Creates a database with the example app's schema; returns its name and URL. */
+  /** Creates a database with the example app's schema and Warren's tables; returns its name and URL. */
   public async create(prefix: string): Promise<{ name: string; url: string }> {
     const name = uniqueName(prefix);
     await this.admin.query('CREATE DATABASE ??', [name]);
     await this.admin.query('USE ??', [name]);
     await this.admin.query(await readFile(SCHEMA, 'utf8'));
+    // Warren's own tables too, so the baselines can run the example app's full transaction (inbox + outbox).
+    for (const sql of WARREN_TABLES_SQL) await this.admin.query(sql);
     await this.admin.query('USE mysql');
     return { name, url: `${ADMIN_URL.replace(/\/$/, '')}/${name}` };
   }

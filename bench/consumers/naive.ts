@@ -5,8 +5,8 @@
  */
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
-import { parseOrder, recordOrder } from '../../functions/orders.js';
-import { inTransaction } from '../orders.js';
+import { parseOrder } from '../../functions/orders.js';
+import { exampleTransaction, inTransaction } from '../orders.js';
 import type { ConsumerFactory } from './Consumer.js';
 
 export const startNaive: ConsumerFactory = async (spec) => {
@@ -25,7 +25,7 @@ export const startNaive: ConsumerFactory = async (spec) => {
         const db = await mysql.createConnection({ uri: spec.databaseUrl });
         connects += 1;
         try {
-          await inTransaction(db, async (query) => { await recordOrder(query, order); });
+          await inTransaction(db, async (query) => { await exampleTransaction(query, order); });
         } finally {
           await db.end().catch(() => db.destroy());
         }

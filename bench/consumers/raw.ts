@@ -5,8 +5,7 @@
  * rolled back and run again.
  */
 import mysql from 'mysql2/promise';
-import { recordOrder } from '../../functions/orders.js';
-import { inTransaction, orderFor, PHASE_PREFIX, type BenchOrder } from '../orders.js';
+import { exampleTransaction, inTransaction, orderFor, PHASE_PREFIX, type BenchOrder } from '../orders.js';
 import type { ConsumerFactory } from './Consumer.js';
 
 export const startRaw: ConsumerFactory = async (spec) => {
@@ -32,7 +31,7 @@ export const startRaw: ConsumerFactory = async (spec) => {
       head += 1;
       for (;;) {
         try {
-          await inTransaction(db, async (query) => { await recordOrder(query, order); });
+          await inTransaction(db, async (query) => { await exampleTransaction(query, order); });
           break;
         } catch (error) {
           retries += 1;

@@ -6,9 +6,9 @@
  */
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
-import { parseOrder, recordOrder } from '../../functions/orders.js';
+import { parseOrder } from '../../functions/orders.js';
 import { cpuWork } from '../handlers/cpuWork.js';
-import { inTransaction } from '../orders.js';
+import { exampleTransaction, inTransaction } from '../orders.js';
 import type { ConsumerFactory } from './Consumer.js';
 
 export const startSingle: ConsumerFactory = async (spec) => {
@@ -30,7 +30,7 @@ export const startSingle: ConsumerFactory = async (spec) => {
         if (cpuRows !== undefined) cpuWork(order.orderId, cpuRows);
         const db = await pool.getConnection();
         try {
-          await inTransaction(db, async (query) => { await recordOrder(query, order); });
+          await inTransaction(db, async (query) => { await exampleTransaction(query, order); });
         } finally {
           db.release();
         }

@@ -1,14 +1,15 @@
 /**
- * The `warren-plain` diagnostic: the runner with exactly the baselines' SQL (the example app's `recordOrder`) and no
- * inbox, no schema, no outbox, so the gap to `raw` and `single` is the runner's and the process model's alone.
- * The example app's effect is idempotent by itself (INSERT IGNORE), so the invariant still holds on redelivery.
+ * The `warren-plain` diagnostic: the runner with exactly the baselines' statements (`exampleTransaction`: inbox claim,
+ * order, total, outbox row, written out by hand) and none of Warren's own per-message work (no schema, Warren's inbox
+ * off, no publish after the commit), so the gap to `raw` and `single` is the runner's and the process model's alone.
  */
-import { recordOrder, type Order } from '../../functions/orders.js';
+import type { Order } from '../../functions/orders.js';
 import { defineHandler } from '../../runtime/index.js';
+import { exampleTransaction } from '../orders.js';
 
 export const handler = defineHandler<Order>({
   inbox: false,
   async handle(message, { query }) {
-    await recordOrder(query, message.body);
+    await exampleTransaction(query, message.body);
   },
 });
