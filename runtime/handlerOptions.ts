@@ -1,0 +1,121 @@
+/**
+ * The options of `defineHandler()` (one of `handle` / `handleBatch`, plus settings with `@default`s), their defaults in
+ * one constant, the context a handler gets, and what an invocation returns.
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { BatchContext } from './batchMode.js';
+import type { ErrorClassifier } from './classify.js';
+import type { ConnectionManagerOptions, QueryFn } from './ConnectionManager.js';
+import type { DeadLetterSink } from './deadLetter/types.js';
+import type { WarrenMessage } from './decode.js';
+import type { InvocationContext, RmqEvent } from './event.js';
+import type { KeyFunction, MissingKeyPolicy } from './inbox.js';
+import type { Logger } from './logger.js';
+import type { PublishFn } from './outbox/outbox.js';
+import type { Publisher } from './outbox/Publisher.js';
+
+export interface HandlerContext {
+  /** Runs a statement (`?` placeholders) inside this message's transaction. */
+  readonly query: QueryFn;
+  /** Logger whose lines carry the handler, queue, message id, correlation id and attempt. */
+  readonly log: Logger;
+  /** 1 on the first try within this invocation, then 2, 3, ... for in-invocation retries of transient errors. */
+  readonly attempt: number;
+  /**
+   * Publishes a follow-up message exactly once: it is written to the outbox in this transaction and sent after the
+   * commit (nothing is sent if the handler throws). Its message_id is `<this message's key>/<n>` for the n-th publish.
+   * The exchange must exist: list it in the handler's `publishes` in warren.config.ts.
+   */
+  readonly publish: PublishFn;
+}
+
+/** A handler has either `handle` (one message per transaction) or `handleBatch` (the batch in one transaction). */
+export type HandlerFunctions<TBody> =
+  | {
+    /** Handles one message inside its own transaction. Throw `PermanentError` to dead-letter it. */
+    handle(message: WarrenMessage<TBody>, ctx: HandlerContext): Promise<void>;
+    readonly handleBatch?: never;
+  }
+  | {
+    /**
+     * Handles the whole batch inside one transaction (multi-row statements). If it throws, the batch is rolled back and
+     * run again one message at a time, `handleBatch([message])` per transaction, so one poison message fails alone.
+     */
+    handleBatch(messages: WarrenMessage<TBody>[], ctx: BatchContext): Promise<void>;
+    readonly handle?: never;
+  };
+
+export type HandlerOptions<TBody> = HandlerSettings<TBody> & HandlerFunctions<TBody>;
+
+export interface HandlerSettings<TBody> {
+  /**
+   * Name used in logs, the inbox and dead letters.
+   * @default process.env.WARREN_HANDLER ?? 'handler'
+   */
+  readonly name?: string;
+  /** Validates (and types) the JSON body; an invalid body is dead-lettered with the failing fields. @default none */
+  readonly schema?: StandardSchemaV1<unknown, TBody>;
+  /**
+   * Exactly-once effects through the inbox table. Turn off only for handlers whose effects are idempotent anyway.
+   * @default true
+   */
+  readonly inbox?: boolean;
+  /** The message's key for the inbox. @default the AMQP message_id property */
+  readonly key?: KeyFunction;
+  /**
+   * A message without a key: 'dead-letter' it (with a reason), or use a hash of its body as the key.
+   * @default 'dead-letter'
+   */
+  readonly onMissingKey?: MissingKeyPolicy;
+  /**
+   * Tries per message within one invocation for transient errors (deadlock, lock wait timeout, lost connection, ...).
+   * @default 3
+   */
+  readonly attempts?: number;
+  /**
+   * Deliveries that may fail (each after `attempts` tries) before the message is dead-lettered.
+   * @default 5
+   */
+  readonly maxDeliveries?: number;
+  /** @default 50 */
+  readonly retryBackoffBaseMs?: number;
+  /** @default 1_000 */
+  readonly retryBackoffMaxMs?: number;
+  /** Decides an error's kind before the defaults (see `classifyError`). @default none */
+  readonly classify?: ErrorClassifier;
+  /** Where dead letters go. @default from the environment (WARREN_DLQ_URL, or WARREN_DLQ_AMQP_URL + WARREN_DLQ_QUEUE) */
+  readonly deadLetter?: DeadLetterSink;
+  /** Options for the process's connection (used by the first handler that opens it). */
+  readonly connection?: ConnectionManagerOptions;
+  /** Where outbox rows are published after the commit. @default the process's publisher (see `outbox/Publisher.ts`) */
+  readonly publisher?: Publisher;
+  /**
+   * An invocation that published nothing still flushes rows left behind (by a crash) at most this often.
+   * @default 10_000
+   */
+  readonly outboxLeftoverCheckMs?: number;
+}
+
+export const HANDLER_RUNTIME_DEFAULTS = {
+  inbox: true,
+  onMissingKey: 'dead-letter',
+  attempts: 3,
+  maxDeliveries: 5,
+  retryBackoffBaseMs: 50,
+  retryBackoffMaxMs: 1_000,
+  outboxLeftoverCheckMs: 10_000,
+} as const;
+
+/** What one invocation did; the Lambda runtime ignores it, the local runner reports it. */
+export interface BatchSummary {
+  readonly messages: number;
+  readonly committed: number;
+  readonly deduplicated: number;
+  readonly deadLettered: number;
+  /** In-invocation retries of transient errors. */
+  readonly retries: number;
+  /** Outbox messages published after the commits (this invocation's and any left behind). */
+  readonly published?: number;
+}
+
+export type RmqHandler = (event: RmqEvent, context?: InvocationContext) => Promise<BatchSummary>;
