@@ -21,6 +21,17 @@ export default defineConfig({
       },
       {
         test: {
+          // Tests that restart the shared RabbitMQ: they run alone, after every other project has finished.
+          name: 'disruptive',
+          include: ['test/disruptive/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 180_000,
