@@ -15,9 +15,9 @@ const run = promisify(execFile);
 let db: TestDatabase;
 let running: TestRunner | undefined;
 
-async function restartBroker(downMs: number): Promise<void> {
+async function restartBroker(downMs: number, whileDown: () => Promise<void> = async () => undefined): Promise<void> {
   await run('rabbitmqctl', ['-q', 'stop_app']);
-  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await Promise.all([new Promise((resolve) => setTimeout(resolve, downMs)), whileDown()]);
   await run('rabbitmqctl', ['-q', 'start_app']);
   await waitFor('RabbitMQ accepting connections', async () => {
     const connection = await amqp.connect(AMQP_URL);
@@ -39,12 +39,17 @@ describe('Faults: the broker restarted', () => {
     running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/slowOrders.ts', concurrency: 2, batchSize: 25, batchingWindowSeconds: 0 }], { workerEnv: { WARREN_TEST_DELAY_MS: '2' } });
     const ids = await sendOrders(running.queueOf('orders'), 2_000);
     await waitFor('400 acked', () => running!.runner.snapshot().acked >= 400, 60_000, 5);
-    await restartBroker(2_000);
+    const readyz = async () => (await fetch(`http://127.0.0.1:${running!.runner.metricsPort}/readyz`)).status;
+    expect(await readyz()).toBe(200);
+    await restartBroker(2_000, async () => {
+      await waitFor('/readyz unready while the broker is down', async () => (await readyz()) === 503, 10_000, 100);
+    });
     await waitFor('reconnected', () => running!.runner.snapshot().brokerReconnects >= 1 && running!.runner.snapshot().brokerConnected, 60_000);
     await waitFor('every order in MySQL', async () => (await orderInvariant(db)).orders === ids.length, 90_000, 250);
     expect(await orderInvariant(db)).toMatchObject({ orders: 2_000, distinct: 2_000, totalsMatch: true });
     expect(running.lines.some((l) => l.includes('rabbitmq connection lost; reconnecting'))).toBe(true);
     expect(running.lines.some((l) => l.includes('rabbitmq reconnected'))).toBe(true);
+    await waitFor('/readyz ready again', async () => (await readyz()) === 200, 20_000, 100);
   });
 
   it('publishes the outbox rows held across a real broker restart, and an inbox consumer applies each once', async () => {
