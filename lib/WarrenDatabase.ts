@@ -116,7 +116,7 @@ export class WarrenDatabase extends Construct {
       if (instanceSecret === undefined) throw new Error('WarrenDatabase: the created instance has no secret');
       Validations.of(instance).acknowledge({
         id: 'AwsSolutions-SMG4',
-        reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC, left to the operator (see docs/deploy.md).',
+        reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC, left to the operator (see "Deploy to AWS" in README.md).',
       });
       target = instance;
       secret = instanceSecret;
