@@ -9,7 +9,7 @@ import type { ConnectionStats } from '../runtime/ConnectionManager.js';
 import type { RmqEvent } from '../runtime/event.js';
 import type { Logger } from '../runtime/logger.js';
 import { WorkerExitedError, WorkerStartError } from './errors.js';
-import type { FromWorker, Pong, SerializedError, ToWorker } from './protocol.js';
+import { NO_DB, type FromWorker, type Pong, type SerializedError, type ToWorker } from './protocol.js';
 import type { BatchSummary } from '../runtime/defineHandler.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -47,7 +47,6 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const NO_DB: ConnectionStats = { connects: 0, connected: false, threadId: null, served: 0, connectedAt: null };
 
 export class WorkerHandle extends EventEmitter {
   private child: ChildProcess | undefined;

@@ -3,6 +3,9 @@ import type { ConnectionStats } from '../runtime/ConnectionManager.js';
 import type { BatchSummary } from '../runtime/defineHandler.js';
 import type { RmqEvent } from '../runtime/event.js';
 
+/** A worker's connection stats before it opened (or after it lost) its connection. */
+export const NO_DB: ConnectionStats = { connects: 0, connected: false, threadId: null, served: 0, connectedAt: null };
+
 export interface SerializedError {
   readonly name: string;
   readonly message: string;

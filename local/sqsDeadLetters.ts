@@ -7,7 +7,9 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import amqp from 'amqplib';
 import { createSqsClient, SQS_ATTRIBUTES as A } from '../runtime/deadLetter/SqsSink.js';
-import { DEAD_LETTER_HEADERS } from '../runtime/deadLetter/types.js';
+import { DEAD_LETTER_HEADERS, keptProperties } from '../runtime/deadLetter/types.js';
+import { decodeHeaderValue } from '../runtime/decode.js';
+import type { RmqHeaderValue } from '../runtime/event.js';
 import type { DeadLetterEntry } from './deadLetters.js';
 import { urlForVhost } from './Runner.js';
 
@@ -81,14 +83,9 @@ export async function replaySqsDeadLetters(queueUrl: string, amqpUrl: string, se
       const channel = await connection.createConfirmChannel();
       const { headers: rawHeaders, ...props } = entry.properties;
       const headers: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries((rawHeaders ?? {}) as Record<string, unknown>)) {
-        headers[k] = typeof v === 'object' && v !== null && 'bytes' in v ? Buffer.from((v as { bytes: number[] }).bytes).toString('utf8') : v;
-      }
+      for (const [k, v] of Object.entries((rawHeaders ?? {}) as Record<string, RmqHeaderValue>)) headers[k] = decodeHeaderValue(v);
       headers[DEAD_LETTER_HEADERS.replayedAt] = new Date().toISOString();
-      const options: amqp.Options.Publish = { persistent: true, headers };
-      for (const key of ['messageId', 'correlationId', 'contentType', 'contentEncoding', 'type', 'appId'] as const) {
-        if (typeof props[key] === 'string') options[key] = props[key] as string;
-      }
+      const options: amqp.Options.Publish = { persistent: true, headers, ...keptProperties(props) };
       channel.sendToQueue(entry.sourceQueue, entry.data, options);
       await channel.waitForConfirms();
       await channel.close();

@@ -10,9 +10,8 @@ import { closeProcessConnection, peekProcessConnection } from '../runtime/proces
 import { closeDeadLetterSink } from '../runtime/deadLetter/fromEnv.js';
 import { closeProcessPublisher } from '../runtime/outbox/Publisher.js';
 import type { ConnectionStats } from '../runtime/ConnectionManager.js';
-import { serializeError, type FromWorker, type ToWorker } from './protocol.js';
+import { NO_DB, serializeError, type FromWorker, type ToWorker } from './protocol.js';
 
-const NO_DB: ConnectionStats = { connects: 0, connected: false, threadId: null, served: 0, connectedAt: null };
 
 function send(message: FromWorker): void {
   process.send?.(message);

@@ -23,7 +23,7 @@ import { backoffDelay, sleep } from './backoff.js';
 import { classifyError } from './classify.js';
 import type { ConnectionManager } from './ConnectionManager.js';
 import { deadLetterSinkFromEnv } from './deadLetter/fromEnv.js';
-import { DEAD_LETTER_HEADERS } from './deadLetter/types.js';
+import { isReplayed } from './deadLetter/types.js';
 import { decodeEvent, setBody, type WarrenMessage } from './decode.js';
 import { DeadLetterError } from './errors.js';
 import { claim, inboxOutcome, markDeadLettered, messageKey, recordFailure } from './inbox.js';
@@ -56,7 +56,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
       // Already handled, or already dead-lettered by an earlier delivery: don't write a second letter. A replay that
       // fails again is dead-lettered again.
       const known = await inboxOutcome(db, name, key);
-      const replayed = message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
+      const replayed = isReplayed(message);
       if (known === 'processed' || (known === 'dead-lettered' && !replayed)) return 'deduplicated';
     }
     const sink = o.deadLetter ?? deadLetterSinkFromEnv();
@@ -103,7 +103,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     const prepared = await prepare(db, message, log);
     if ('outcome' in prepared) return prepared.outcome;
     const { key } = prepared;
-    const replayed = message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
+    const replayed = isReplayed(message);
     for (let attempt = 1; ; attempt += 1) {
       const attemptLog = log.child({ attempt });
       const started = Date.now();
@@ -193,7 +193,7 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
       else counts.deduplicated += 1;
     }
     const rest = prepared.map((p) => p.message);
-    if (prepared.some((p) => p.message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined)) return rest;
+    if (prepared.some((p) => isReplayed(p.message))) return rest;
     const started = Date.now();
     try {
       const result = await runBatchTransaction(db, name, prepared, fn, baseLog.child({ queue: messages[0]?.queue, batch: prepared.length }), fallbackKey);

@@ -6,7 +6,7 @@ import type amqp from 'amqplib';
 import { AmqpPublisher } from '../outbox/Publisher.js';
 import { decodeHeaderValue } from '../decode.js';
 import { redactUrl } from '../logger.js';
-import { DEAD_LETTER_HEADERS as H, type DeadLetter, type DeadLetterSink } from './types.js';
+import { DEAD_LETTER_HEADERS as H, keptProperties, type DeadLetter, type DeadLetterSink } from './types.js';
 
 export class RabbitMqSink implements DeadLetterSink {
   private readonly publisher: AmqpPublisher;
@@ -33,11 +33,7 @@ export class RabbitMqSink implements DeadLetterSink {
       [H.deadLetteredAt]: letter.deadLetteredAt,
       ...(letter.messageKey === null ? {} : { [H.messageKey]: letter.messageKey }),
     };
-    const properties: amqp.Options.Publish = { persistent: true, headers };
-    for (const key of ['messageId', 'correlationId', 'contentType', 'contentEncoding', 'type', 'appId'] as const) {
-      const value = p[key];
-      if (value !== null) properties[key] = value;
-    }
+    const properties: amqp.Options.Publish = { persistent: true, headers, ...keptProperties(p) };
     // The default exchange routes by queue name.
     await this.publisher.publish([{ exchange: '', routingKey: this.queue, body: letter.data, properties }]);
   }

@@ -26,6 +26,24 @@ export interface DeadLetterSink {
   close(): Promise<void>;
 }
 
+/** True when the message is a dead letter sent back by `dlq replay`. */
+export function isReplayed(message: { readonly headers: Readonly<Record<string, unknown>> }): boolean {
+  return message.headers[DEAD_LETTER_HEADERS.replayedAt] !== undefined;
+}
+
+const KEPT_PROPERTIES = ['messageId', 'correlationId', 'contentType', 'contentEncoding', 'type', 'appId'] as const;
+export type KeptProperties = Partial<Record<(typeof KEPT_PROPERTIES)[number], string>>;
+
+/** The string AMQP properties worth keeping when a message is re-published (dead-lettered or replayed). */
+export function keptProperties(source: object): KeptProperties {
+  const out: KeptProperties = {};
+  for (const key of KEPT_PROPERTIES) {
+    const value: unknown = (source as Record<string, unknown>)[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  return out;
+}
+
 /** Header / attribute names Warren writes on a dead letter. */
 export const DEAD_LETTER_HEADERS = {
   handler: 'x-warren-handler',
