@@ -37,6 +37,7 @@ import { ensureWarrenTables } from './warrenTables.js';
 import { withInvocationMetrics } from './emf.js';
 import { traceFields } from './traceparent.js';
 import { HANDLER_RUNTIME_DEFAULTS, type HandlerOptions, type RmqHandler } from './handlerOptions.js';
+import { currentHandlerScope, ENV, envValue } from './env.js';
 
 export { HANDLER_RUNTIME_DEFAULTS } from './handlerOptions.js';
 export type { BatchSummary, HandlerContext, HandlerFunctions, HandlerOptions, HandlerSettings, RmqHandler } from './handlerOptions.js';
@@ -44,8 +45,22 @@ export type { BatchSummary, HandlerContext, HandlerFunctions, HandlerOptions, Ha
 type Outcome = 'committed' | 'deduplicated' | 'dead-lettered';
 
 export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): RmqHandler {
-  const name = options.name ?? process.env.WARREN_HANDLER ?? 'handler';
   const o = { ...HANDLER_RUNTIME_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as HandlerOptions<TBody> & typeof HANDLER_RUNTIME_DEFAULTS;
+  // One module may serve several handlers of warren.config.ts in a shared-pool worker: the name (inbox, logs, dead
+  // letters) is the invocation's, and so is the per-handler state below.
+  const bound = new Map<string, RmqHandler>();
+  return (event, context) => {
+    const name = options.name ?? currentHandlerScope()?.handler ?? envValue(ENV.handler) ?? 'handler';
+    let handler = bound.get(name);
+    if (handler === undefined) {
+      handler = bindHandler(name, options, o);
+      bound.set(name, handler);
+    }
+    return handler(event, context);
+  };
+}
+
+function bindHandler<TBody>(name: string, options: HandlerOptions<TBody>, o: HandlerOptions<TBody> & typeof HANDLER_RUNTIME_DEFAULTS): RmqHandler {
   const baseLog = createLogger({ handler: name });
   let lastLeftoverCheck = Date.now();
   /** Rows a crashed predecessor (or a failed flush) may have left: flush in order, under lock, before the fast path. */

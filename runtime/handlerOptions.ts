@@ -50,7 +50,7 @@ export type HandlerOptions<TBody> = HandlerSettings<TBody> & HandlerFunctions<TB
 export interface HandlerSettings<TBody> {
   /**
    * Name used in logs, the inbox and dead letters.
-   * @default process.env.WARREN_HANDLER ?? 'handler'
+   * @default the invocation's handler from warren.config.ts (a shared-pool worker's scope, or WARREN_HANDLER on Lambda), else 'handler'
    */
   readonly name?: string;
   /** Validates (and types) the JSON body; an invalid body is dead-lettered with the failing fields. @default none */

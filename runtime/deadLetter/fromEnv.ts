@@ -1,30 +1,42 @@
 /**
- * Picks the dead-letter sink from the environment, once per process:
+ * Picks the dead-letter sink from the environment (the current handler's, see `env.ts`), one per destination per
+ * process:
  * - WARREN_DLQ_URL: an SQS queue URL (what the CDK stack sets on Lambda; locally with an SQS-compatible endpoint).
  * - WARREN_DLQ_AMQP_URL + WARREN_DLQ_QUEUE: a RabbitMQ queue (what the local runner sets by default).
  * - neither: no sink; a permanent failure then fails the batch with a clear error instead of losing the message.
  */
+import { ENV, envValue } from '../env.js';
 import { RabbitMqSink } from './RabbitMqSink.js';
 import { SqsSink } from './SqsSink.js';
 import type { DeadLetterSink } from './types.js';
 
-const KEY = Symbol.for('warren.deadLetterSink');
-type Holder = { [KEY]?: DeadLetterSink | null };
+const KEY = Symbol.for('warren.deadLetterSinks');
+type Holder = { [KEY]?: Map<string, DeadLetterSink> };
 
-export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink | undefined {
+function sinks(): Map<string, DeadLetterSink> {
   const holder = globalThis as Holder;
-  if (holder[KEY] === undefined) {
-    if (env.WARREN_DLQ_URL) holder[KEY] = new SqsSink(env.WARREN_DLQ_URL);
-    else if (env.WARREN_DLQ_AMQP_URL && env.WARREN_DLQ_QUEUE) holder[KEY] = new RabbitMqSink(env.WARREN_DLQ_AMQP_URL, env.WARREN_DLQ_QUEUE);
-    else holder[KEY] = null;
-  }
-  return holder[KEY] ?? undefined;
+  holder[KEY] ??= new Map();
+  return holder[KEY];
 }
 
-/** Closes the process's sink (worker shutdown). */
+export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink | undefined {
+  const sqsUrl = envValue(ENV.dlqUrl, env);
+  const amqpUrl = envValue(ENV.dlqAmqpUrl, env);
+  const queue = envValue(ENV.dlqQueue, env);
+  const key = sqsUrl !== undefined ? `sqs ${sqsUrl}` : amqpUrl !== undefined && queue !== undefined ? `amqp ${amqpUrl} ${queue}` : undefined;
+  if (key === undefined) return undefined;
+  const all = sinks();
+  let sink = all.get(key);
+  if (sink === undefined) {
+    sink = sqsUrl !== undefined ? new SqsSink(sqsUrl) : new RabbitMqSink(amqpUrl!, queue!);
+    all.set(key, sink);
+  }
+  return sink;
+}
+
+/** Closes the process's sinks (worker shutdown). */
 export async function closeDeadLetterSink(): Promise<void> {
-  const holder = globalThis as Holder;
-  const sink = holder[KEY];
-  delete holder[KEY];
-  await sink?.close();
+  const all = [...sinks().values()];
+  sinks().clear();
+  await Promise.all(all.map((s) => s.close()));
 }

@@ -9,6 +9,7 @@ import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { WarrenError } from '../errors.js';
 import { redactUrl } from '../logger.js';
 import { urlForVhost } from '../amqpUrl.js';
+import { ENV, envValue, scopedEnv } from '../env.js';
 
 export interface OutgoingMessage {
   readonly exchange: string;
@@ -73,32 +74,46 @@ export class AmqpPublisher implements Publisher {
 }
 
 /** The AMQP URL for publishing, from the environment (see the file comment). */
-export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.WARREN_PUBLISH_AMQP_URL) return env.WARREN_PUBLISH_AMQP_URL;
-  if (env.WARREN_AMQP_ENDPOINT && env.WARREN_AMQP_SECRET_ARN) {
+export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = scopedEnv()): Promise<string> {
+  const local = envValue(ENV.publishAmqpUrl, env);
+  if (local !== undefined) return local;
+  const endpoint = envValue(ENV.amqpEndpoint, env);
+  const secretArn = envValue(ENV.amqpSecretArn, env);
+  if (endpoint !== undefined && secretArn !== undefined) {
     const { readSecretsManagerCredentials } = await import('../topologyResource.js');
-    const { username, password } = await readSecretsManagerCredentials(env.WARREN_AMQP_SECRET_ARN);
-    const url = new URL(env.WARREN_AMQP_ENDPOINT);
+    const { username, password } = await readSecretsManagerCredentials(secretArn);
+    const url = new URL(endpoint);
     url.username = encodeURIComponent(username);
     url.password = encodeURIComponent(password);
-    return urlForVhost(url.toString(), env.WARREN_AMQP_VHOST ?? '/');
+    return urlForVhost(url.toString(), envValue(ENV.amqpVhost, env) ?? '/');
   }
   throw new WarrenError('ctx.publish() needs a broker to publish to: set WARREN_PUBLISH_AMQP_URL (the local runner does), or WARREN_AMQP_ENDPOINT and WARREN_AMQP_SECRET_ARN (the CDK stack does)');
 }
 
-const KEY = Symbol.for('warren.publisher');
-type Holder = { [KEY]?: Publisher };
+const KEY = Symbol.for('warren.publishers');
+type Holder = { [KEY]?: Map<string, Publisher> };
 
-/** The process's publisher. */
-export function processPublisher(): Publisher {
+function publishers(): Map<string, Publisher> {
   const holder = globalThis as Holder;
-  holder[KEY] ??= new AmqpPublisher(() => publishUrlFromEnv());
+  holder[KEY] ??= new Map();
   return holder[KEY];
 }
 
+/** The process's publisher for the current handler's broker and vhost (one per destination; see `env.ts`). */
+export function processPublisher(): Publisher {
+  const env = scopedEnv();
+  const key = [ENV.publishAmqpUrl, ENV.amqpEndpoint, ENV.amqpSecretArn, ENV.amqpVhost].map((n) => envValue(n, env) ?? '').join(' ');
+  const all = publishers();
+  let publisher = all.get(key);
+  if (publisher === undefined) {
+    publisher = new AmqpPublisher(() => publishUrlFromEnv(env));
+    all.set(key, publisher);
+  }
+  return publisher;
+}
+
 export async function closeProcessPublisher(): Promise<void> {
-  const holder = globalThis as Holder;
-  const publisher = holder[KEY];
-  delete holder[KEY];
-  await publisher?.close();
+  const all = [...publishers().values()];
+  publishers().clear();
+  await Promise.all(all.map((p) => p.close()));
 }

@@ -1,0 +1,86 @@
+/**
+ * Every environment variable Warren reads, in one table that `lib/` (which sets them on Lambda), `local/` (which sets
+ * them for workers) and `runtime/` (which reads them) share; and the handler scope that lets one worker process serve
+ * many handlers.
+ *
+ * On Lambda one execution environment serves one function, so its variables are the process's. In the local runner's
+ * shared pool one worker process serves every handler: the worker runs each invocation inside `runInHandlerScope()`
+ * with that handler's variables (its name, its dead-letter queue, its broker vhost, its database), and `envValue()`
+ * reads them there first, then from `process.env`.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export const ENV = {
+  /** Connection string of the handler's database (locally; on AWS the WARREN_DB_* variables below). */
+  databaseUrl: 'DATABASE_URL',
+  /** The handler's name (inbox, logs, dead letters). */
+  handler: 'WARREN_HANDLER',
+  /** SQS dead-letter queue URL (AWS, or locally with `runner.deadLetter: 'sqs'`). */
+  dlqUrl: 'WARREN_DLQ_URL',
+  /** RabbitMQ dead-letter queue: broker URL and queue name (the local default). */
+  dlqAmqpUrl: 'WARREN_DLQ_AMQP_URL',
+  dlqQueue: 'WARREN_DLQ_QUEUE',
+  /** Broker `ctx.publish()` goes to (locally). */
+  publishAmqpUrl: 'WARREN_PUBLISH_AMQP_URL',
+  /** Broker `ctx.publish()` goes to on AWS: AMQPS endpoint, Secrets Manager secret, vhost. */
+  amqpEndpoint: 'WARREN_AMQP_ENDPOINT',
+  amqpSecretArn: 'WARREN_AMQP_SECRET_ARN',
+  amqpVhost: 'WARREN_AMQP_VHOST',
+  /** RDS Proxy connection settings (see `rdsIam.ts`). */
+  dbHost: 'WARREN_DB_HOST',
+  dbPort: 'WARREN_DB_PORT',
+  dbUser: 'WARREN_DB_USER',
+  dbName: 'WARREN_DB_NAME',
+  dbIamAuth: 'WARREN_DB_IAM_AUTH',
+  dbTls: 'WARREN_DB_TLS',
+  dbPassword: 'WARREN_DB_PASSWORD',
+  /** `debug` | `info` | `warn` | `error`. */
+  logLevel: 'WARREN_LOG_LEVEL',
+  /** CloudWatch namespace of the EMF lines. */
+  metricsNamespace: 'WARREN_METRICS_NAMESPACE',
+  /** The AWS outbox relay's handlers (JSON) and the age below which it leaves rows to the handlers. */
+  relayHandlers: 'WARREN_RELAY_HANDLERS',
+  relayMinAgeMs: 'WARREN_RELAY_MIN_AGE_MS',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** What a worker knows of the handler whose invocation it is running. */
+export interface HandlerScope {
+  /** The handler's name from warren.config.ts. */
+  readonly handler: string;
+  /** The handler's own environment variables, read before `process.env`. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+const KEY = Symbol.for('warren.handlerScope');
+type Holder = { [KEY]?: AsyncLocalStorage<HandlerScope> };
+
+/** One storage per process, shared by every copy of this module (a bundle, a second import path). */
+function storage(): AsyncLocalStorage<HandlerScope> {
+  const holder = globalThis as Holder;
+  holder[KEY] ??= new AsyncLocalStorage<HandlerScope>();
+  return holder[KEY];
+}
+
+/** Runs `fn` (one invocation) with `scope` as the current handler's scope. */
+export function runInHandlerScope<T>(scope: HandlerScope, fn: () => T): T {
+  return storage().run(scope, fn);
+}
+
+/** The scope of the invocation in progress, if a shared-pool worker set one. */
+export function currentHandlerScope(): HandlerScope | undefined {
+  return storage().getStore();
+}
+
+/** A variable as the current handler sees it: its scope's value, else the process's. Empty counts as unset. */
+export function envValue(name: EnvName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = currentHandlerScope()?.env[name] ?? env[name];
+  return value === '' ? undefined : value;
+}
+
+/** The process environment with the current handler's variables laid over it (for readers that take a whole env). */
+export function scopedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const scope = currentHandlerScope();
+  return scope === undefined ? env : { ...env, ...scope.env };
+}
