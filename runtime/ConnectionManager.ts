@@ -11,8 +11,10 @@ import {
   ConnectionLostError,
   ConnectionManagerClosedError,
   DatabaseUnavailableError,
+  TimeoutError,
   TransactionClosedError,
 } from './errors.js';
+import { ENV, envValue } from './env.js';
 import { createLogger, errorFields, redactUrl, type Logger } from './logger.js';
 import { isConnectionError, isRetryableConnectError } from './mysqlErrors.js';
 
@@ -21,7 +23,7 @@ export const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/test';
 export interface ConnectionManagerOptions {
   /**
    * Connection string.
-   * @default process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test'
+   * @default DATABASE_URL (the current handler's, see `env.ts`) ?? 'mysql://root@127.0.0.1:3306/test'
    */
   readonly url?: string;
   /**
@@ -81,6 +83,15 @@ export interface QueryResult<Row = Record<string, unknown>> {
 /** Runs one statement with `?` placeholders inside the current transaction. */
 export type QueryFn = <Row = Record<string, unknown>>(sql: string, values?: readonly unknown[]) => Promise<QueryResult<Row>>;
 
+/**
+ * What the message path needs of a database: a transaction and an autocommit statement. `ConnectionManager` is the real
+ * one; unit tests hand in a fake, so the steps of `MessageProcessor` run without MySQL.
+ */
+export interface Database {
+  transaction<T>(fn: (query: QueryFn) => Promise<T>): Promise<T>;
+  autocommit<Row = Record<string, unknown>>(sql: string, values?: readonly unknown[]): Promise<QueryResult<Row>>;
+}
+
 export interface ConnectionStats {
   /** Connections opened by this process so far. */
   readonly connects: number;
@@ -108,7 +119,7 @@ function toResult<Row>(raw: unknown): QueryResult<Row> {
   return { rows: [], affectedRows: header.affectedRows ?? 0, insertId: header.insertId ?? 0, changedRows: header.changedRows ?? 0 };
 }
 
-export class ConnectionManager {
+export class ConnectionManager implements Database {
   private readonly options: Required<Omit<ConnectionManagerOptions, 'connectionOptions'>> & Pick<ConnectionManagerOptions, 'connectionOptions'>;
   private live: Live | undefined;
   private connecting: Promise<Live> | undefined;
@@ -117,7 +128,7 @@ export class ConnectionManager {
 
   public constructor(options: ConnectionManagerOptions = {}) {
     this.options = {
-      url: options.url ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+      url: options.url ?? envValue(ENV.databaseUrl) ?? DEFAULT_DATABASE_URL,
       connectionOptions: options.connectionOptions,
       pingAfterIdleMs: options.pingAfterIdleMs ?? CONNECTION_DEFAULTS.pingAfterIdleMs,
       connectAttempts: options.connectAttempts ?? CONNECTION_DEFAULTS.connectAttempts,
@@ -218,7 +229,7 @@ export class ConnectionManager {
     if (live === undefined || !live.alive) return;
     live.alive = false;
     try {
-      await Promise.race([live.conn.end(), sleep(2_000).then(() => { throw new Error('end() timed out'); })]);
+      await Promise.race([live.conn.end(), sleep(2_000).then(() => { throw new TimeoutError('closing the MySQL connection (end())', 2_000); })]);
     } catch {
       live.conn.destroy();
     }
@@ -267,7 +278,7 @@ export class ConnectionManager {
     if (live?.alive === true) {
       if (Date.now() - live.lastUsedAt <= this.options.pingAfterIdleMs) return live;
       try {
-        await Promise.race([live.conn.ping(), sleep(this.options.connectTimeoutMs).then(() => { throw new Error('ping timed out'); })]);
+        await Promise.race([live.conn.ping(), sleep(this.options.connectTimeoutMs).then(() => { throw new TimeoutError('the MySQL ping of an idle connection', this.options.connectTimeoutMs); })]);
         live.lastUsedAt = Date.now();
         return live;
       } catch (error) {

@@ -5,11 +5,12 @@
  * Warren rolls it back and processes the batch again message by message (`handleBatch([message])` each in its own
  * transaction), where a poison message is dead-lettered alone and transient errors are retried per message.
  */
-import type { QueryFn } from './ConnectionManager.js';
-import type { ConnectionManager } from './ConnectionManager.js';
+import type { Database, QueryFn } from './ConnectionManager.js';
+import { isReplayed } from './deadLetter/types.js';
 import type { WarrenMessage } from './decode.js';
 import { WarrenError } from './errors.js';
-import type { Logger } from './logger.js';
+import { errorFields, type Logger } from './logger.js';
+import type { InvocationCounts, Keyed, MessageProcessor } from './MessageProcessor.js';
 import { OutboxBuffer, publishDefaults, type CommittedRows, type PublishFn, type PublishProperties } from './outbox/outbox.js';
 
 export interface BatchContext {
@@ -32,10 +33,14 @@ export class ConcurrentClaimError extends WarrenError {
   }
 }
 
-export interface Prepared<TBody> {
-  readonly message: WarrenMessage<TBody>;
-  /** The inbox key, or null with the inbox off. */
-  readonly key: string | null;
+export type Prepared<TBody> = Keyed<TBody>;
+
+/** Thrown by `ctx.publish(source, ...)` in batch mode when `source` is not a message of this batch. */
+export class UnknownPublishSourceError extends WarrenError {
+  public constructor() {
+    super('ctx.publish(source, ...): source must be one of the messages handed to handleBatch; pass the message the follow-up belongs to');
+    this.name = 'UnknownPublishSourceError';
+  }
 }
 
 /** Builds the context a batch function sees, for the given messages and their keys, on the given transaction. */
@@ -48,7 +53,7 @@ export function batchContext(query: QueryFn, outbox: OutboxBuffer, prepared: rea
     attempt,
     publish: async (source, exchange, routingKey, body, properties) => {
       const writer = writers.get(source);
-      if (writer === undefined) throw new WarrenError('ctx.publish(source, ...): source must be one of the messages handed to handleBatch');
+      if (writer === undefined) throw new UnknownPublishSourceError();
       await writer(exchange, routingKey, body, properties);
     },
   };
@@ -65,7 +70,7 @@ export interface BatchResult {
  * Runs the prepared messages in one transaction. Resolves with what it did, or rejects (rolled back) so the caller can
  * fall back to per-message processing.
  */
-export async function runBatchTransaction<TBody>(db: ConnectionManager, handler: string, prepared: readonly Prepared<TBody>[], fn: BatchFunction<TBody>, log: Logger, fallbackKey: (m: WarrenMessage) => string): Promise<BatchResult> {
+export async function runBatchTransaction<TBody>(db: Database, handler: string, prepared: readonly Prepared<TBody>[], fn: BatchFunction<TBody>, log: Logger, fallbackKey: (m: WarrenMessage) => string): Promise<BatchResult> {
   return db.transaction(async (query) => {
     const keyed = prepared.filter((p) => p.key !== null);
     const keys = keyed.map((p) => p.key as string);
@@ -104,4 +109,34 @@ export async function runBatchTransaction<TBody>(db: ConnectionManager, handler:
     await outbox.write(query);
     return { committed: fresh.length, deduplicated, outbox: outbox.committed() };
   });
+}
+
+/**
+ * Batch mode's first try: prepares every message (dead-lettering permanent failures at once), then runs the rest in
+ * one transaction. Returns the messages still to process one by one: none when the batch committed, all the prepared
+ * ones when its transaction failed and was rolled back (or when a replayed dead letter is among them).
+ */
+export async function processAsBatch<TBody>(processor: MessageProcessor<TBody>, db: Database, messages: readonly WarrenMessage<TBody>[], fn: BatchFunction<TBody>, counts: InvocationCounts, log: Logger): Promise<WarrenMessage<TBody>[]> {
+  const prepared: Prepared<TBody>[] = [];
+  for (const message of messages) {
+    const p = await processor.prepare(db, message, processor.messageLog(message));
+    if (typeof p !== 'string') prepared.push(p);
+    else if (p === 'dead-lettered') counts.deadLettered += 1;
+    else counts.deduplicated += 1;
+  }
+  const rest = prepared.map((p) => p.message);
+  if (prepared.some((p) => isReplayed(p.message))) return rest;
+  const started = Date.now();
+  try {
+    const result = await runBatchTransaction(db, processor.handler, prepared, fn, log.child({ queue: messages[0]?.queue, batch: prepared.length }), processor.publishKey);
+    counts.committed += result.committed;
+    counts.deduplicated += result.deduplicated;
+    processor.countUnkeyed(counts, prepared);
+    if (result.outbox !== undefined) counts.outbox.push(result.outbox);
+    log.debug('batch committed', { messages: prepared.length, committed: result.committed, durationMs: Date.now() - started });
+    return [];
+  } catch (error) {
+    log.warn('batch transaction failed; processing the batch message by message', { messages: prepared.length, ...errorFields(error) });
+    return rest;
+  }
 }

@@ -7,10 +7,11 @@
  * ```ts
  * // what defineHandler() does; any RmqHandler can be wrapped the same way
  * import { withInvocationMetrics } from './emf.js';
- * export const handler = withInvocationMetrics('orders', async (event) => ({ messages: 0, committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 }));
+ * export const handler = withInvocationMetrics('orders', async (event) => ({ messages: 0, committed: 0, deduplicated: 0, deadLettered: 0, retries: 0, unkeyed: 0 }));
  * ```
  */
-import type { BatchSummary, RmqHandler } from './defineHandler.js';
+import { ENV, envValue } from './env.js';
+import type { BatchSummary, RmqHandler } from './handlerOptions.js';
 import type { RmqEvent } from './event.js';
 import type { LogSink } from './logger.js';
 import { peekProcessConnection } from './processConnection.js';
@@ -26,6 +27,7 @@ export const EMF_METRICS = {
   Deduplicated: 'Count',
   DeadLettered: 'Count',
   Retries: 'Count',
+  Unkeyed: 'Count',
   ProcessDuration: 'Milliseconds',
   ColdStart: 'Count',
   DbConnects: 'Count',
@@ -63,7 +65,7 @@ let sink: LogSink = (line) => process.stdout.write(`${line}\n`);
 
 /** True on Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set), where EMF lines are written. */
 export function isLambda(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (env.AWS_LAMBDA_FUNCTION_NAME ?? '') !== '';
+  return envValue(ENV.lambdaFunctionName, env) !== undefined;
 }
 
 /** Redirects EMF lines (tests); without an argument, back to stdout. */
@@ -114,6 +116,7 @@ function emfDocument(handler: string, event: RmqEvent, summary: BatchSummary | u
     Deduplicated: summary?.deduplicated ?? 0,
     DeadLettered: summary?.deadLettered ?? 0,
     Retries: summary?.retries ?? 0,
+    Unkeyed: summary?.unkeyed ?? 0,
     ProcessDuration: Math.round(ms * 1000) / 1000,
     ColdStart: coldStart ? 1 : 0,
     DbConnects: Math.max(0, connectsAfter - connectsBefore),
@@ -125,7 +128,7 @@ function emfDocument(handler: string, event: RmqEvent, summary: BatchSummary | u
     _aws: {
       Timestamp: Date.now(),
       CloudWatchMetrics: [{
-        Namespace: process.env.WARREN_METRICS_NAMESPACE ?? EMF_DEFAULTS.namespace,
+        Namespace: envValue(ENV.metricsNamespace) ?? EMF_DEFAULTS.namespace,
         Dimensions: [['Handler', 'Queue']],
         Metrics: (Object.keys(EMF_METRICS) as EmfMetricName[]).map((Name) => ({ Name, Unit: EMF_METRICS[Name] })),
       }],

@@ -41,6 +41,11 @@ export const ENV = {
   /** The AWS outbox relay's handlers (JSON) and the age below which it leaves rows to the handlers. */
   relayHandlers: 'WARREN_RELAY_HANDLERS',
   relayMinAgeMs: 'WARREN_RELAY_MIN_AGE_MS',
+  /** An SQS-compatible endpoint for the SQS dead-letter sink (tests, local SQS); the AWS SDK's own names. */
+  sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
+  awsEndpoint: 'AWS_ENDPOINT_URL',
+  /** Set by Lambda itself: Warren writes EMF lines when it is present. */
+  lambdaFunctionName: 'AWS_LAMBDA_FUNCTION_NAME',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

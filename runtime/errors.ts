@@ -117,3 +117,23 @@ export class DeadLetterError extends WarrenError {
     this.name = 'DeadLetterError';
   }
 }
+
+/** Thrown when an operation of Warren's own (a ping, closing a connection) did not finish in its time limit. */
+export class TimeoutError extends WarrenError {
+  public readonly operation: string;
+  public readonly timeoutMs: number;
+  public constructor(operation: string, timeoutMs: number) {
+    super(`${operation} did not finish within ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+    this.operation = operation;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Thrown when declaring the broker topology fails; names what the broker refused and how to fix it. */
+export class TopologyError extends WarrenError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TopologyError';
+  }
+}

@@ -63,8 +63,10 @@ export interface HandlerSettings<TBody> {
   /** The message's key for the inbox. @default the AMQP message_id property */
   readonly key?: KeyFunction;
   /**
-   * A message without a key: 'dead-letter' it (with a reason), or use a hash of its body as the key.
-   * @default 'dead-letter'
+   * A message without a key (no message_id and no `key` result): 'process' it at-least-once without an inbox claim (a
+   * redelivery runs it again; counted as `unkeyed`, with a warning once per shard queue), 'dead-letter' it (with a
+   * reason), or 'hash-body': key it by a SHA-256 of its body (identical bodies then count as one message).
+   * @default 'process'
    */
   readonly onMissingKey?: MissingKeyPolicy;
   /**
@@ -98,7 +100,7 @@ export interface HandlerSettings<TBody> {
 
 export const HANDLER_RUNTIME_DEFAULTS = {
   inbox: true,
-  onMissingKey: 'dead-letter',
+  onMissingKey: 'process',
   attempts: 3,
   maxDeliveries: 5,
   retryBackoffBaseMs: 50,
@@ -114,8 +116,19 @@ export interface BatchSummary {
   readonly deadLettered: number;
   /** In-invocation retries of transient errors. */
   readonly retries: number;
+  /** Messages processed without a key, so without an inbox claim (at-least-once; see `onMissingKey`). */
+  readonly unkeyed?: number;
   /** Outbox messages published after the commits (this invocation's and any left behind). */
   readonly published?: number;
+}
+
+/** The options with every default applied (what the message processor reads). */
+export type ResolvedHandlerOptions<TBody> = HandlerOptions<TBody> & Required<Pick<HandlerSettings<TBody>, keyof typeof HANDLER_RUNTIME_DEFAULTS>>;
+
+/** Applies the defaults (an option given as `undefined` counts as not given). */
+export function resolveHandlerOptions<TBody>(options: HandlerOptions<TBody>): ResolvedHandlerOptions<TBody> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return { ...HANDLER_RUNTIME_DEFAULTS, ...given } as ResolvedHandlerOptions<TBody>;
 }
 
 export type RmqHandler = (event: RmqEvent, context?: InvocationContext) => Promise<BatchSummary>;

@@ -3,26 +3,38 @@
  * handler's writes and the claim commit (or roll back) together. A second delivery finds the claim and does nothing.
  */
 import { createHash } from 'node:crypto';
-import type { ConnectionManager, QueryFn } from './ConnectionManager.js';
+import type { Database, QueryFn } from './ConnectionManager.js';
 import type { WarrenMessage } from './decode.js';
 import { MissingMessageKeyError } from './errors.js';
 
-/** What to do with a message that has no key. */
-export const MISSING_KEY_POLICIES = { deadLetter: 'dead-letter', hashBody: 'hash-body' } as const;
+/**
+ * What to do with a message that has no key: `process` it at-least-once without an inbox claim (a redelivery runs it
+ * again), `dead-letter` it, or key it by a SHA-256 of its body (`hash-body`: identical bodies count as one message).
+ */
+export const MISSING_KEY_POLICIES = { process: 'process', deadLetter: 'dead-letter', hashBody: 'hash-body' } as const;
 export type MissingKeyPolicy = (typeof MISSING_KEY_POLICIES)[keyof typeof MISSING_KEY_POLICIES];
 
 export type KeyFunction = (message: WarrenMessage) => string | null | undefined;
 
 const MAX_KEY = 191;
 
-/** The message's inbox key: the key function's result, else the AMQP message_id; long keys are hashed to fit. */
-export function messageKey(message: WarrenMessage, keyFn: KeyFunction | undefined, onMissing: MissingKeyPolicy): string {
+/**
+ * The message's inbox key: the key function's result, else the AMQP message_id; long keys are hashed to fit. Without
+ * one: null under `process`, a body hash under `hash-body`, `MissingMessageKeyError` under `dead-letter`.
+ */
+export function messageKey(message: WarrenMessage, keyFn: KeyFunction | undefined, onMissing: MissingKeyPolicy): string | null {
   const key = keyFn === undefined ? message.messageId : keyFn(message);
   if (key !== null && key !== undefined && key !== '') {
     return key.length <= MAX_KEY ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
   }
-  if (onMissing === 'hash-body') return `body-sha256:${createHash('sha256').update(message.data).digest('hex')}`;
+  if (onMissing === 'process') return null;
+  if (onMissing === 'hash-body') return bodyHashKey(message);
   throw new MissingMessageKeyError();
+}
+
+/** A key made of the body's SHA-256 (what `hash-body` uses; also how failures of an unkeyed message are counted). */
+export function bodyHashKey(message: WarrenMessage): string {
+  return `body-sha256:${createHash('sha256').update(message.data).digest('hex')}`;
 }
 
 /**
@@ -41,19 +53,24 @@ export async function claim(query: QueryFn, handler: string, key: string, replay
 }
 
 /** The key's outcome in the inbox, or null when it is not there. */
-export async function inboxOutcome(db: ConnectionManager, handler: string, key: string): Promise<'processed' | 'dead-lettered' | null> {
+export async function inboxOutcome(db: Database, handler: string, key: string): Promise<'processed' | 'dead-lettered' | null> {
   const { rows } = await db.autocommit<{ outcome: 'processed' | 'dead-lettered' }>('SELECT outcome FROM warren_inbox WHERE handler = ? AND message_key = ?', [handler, key]);
   return rows[0]?.outcome ?? null;
 }
 
 /** Records that the key went to the dead-letter queue, so a redelivery does not send it there again. */
-export async function markDeadLettered(db: ConnectionManager, handler: string, key: string): Promise<void> {
+export async function markDeadLettered(db: Database, handler: string, key: string): Promise<void> {
   await db.autocommit("INSERT INTO warren_inbox (handler, message_key, outcome) VALUES (?, ?, 'dead-lettered') ON DUPLICATE KEY UPDATE outcome = 'dead-lettered', processed_at = CURRENT_TIMESTAMP(3)", [handler, key]);
+  await clearFailures(db, handler, key);
+}
+
+/** Forgets the failed deliveries counted for `key`. */
+export async function clearFailures(db: Database, handler: string, key: string): Promise<void> {
   await db.autocommit('DELETE FROM warren_deliveries WHERE handler = ? AND message_key = ?', [handler, key]);
 }
 
 /** Counts one failed delivery of `key` outside any transaction; returns the failures so far. */
-export async function recordFailure(db: ConnectionManager, handler: string, key: string, error: string): Promise<number> {
+export async function recordFailure(db: Database, handler: string, key: string, error: string): Promise<number> {
   await db.autocommit(
     'INSERT INTO warren_deliveries (handler, message_key, failures, last_error) VALUES (?, ?, 1, ?) ON DUPLICATE KEY UPDATE failures = failures + 1, last_error = VALUES(last_error)',
     [handler, key, error.slice(0, 1_000)],
@@ -67,7 +84,7 @@ export async function recordFailure(db: ConnectionManager, handler: string, key:
  * Deletes inbox rows older than `olderThanSeconds` (all handlers, or one). Deduplication holds for messages redelivered
  * within that window: keep it longer than any redelivery or replay can take. Returns the rows deleted.
  */
-export async function pruneInbox(db: ConnectionManager, olderThanSeconds: number, handler?: string): Promise<number> {
+export async function pruneInbox(db: Database, olderThanSeconds: number, handler?: string): Promise<number> {
   const cutoff = new Date(Date.now() - olderThanSeconds * 1000);
   const where = handler === undefined ? '' : ' AND handler = ?';
   const values = handler === undefined ? [cutoff] : [cutoff, handler];

@@ -2,6 +2,8 @@
  * A tiny structured logger: one JSON line per entry on stdout (what CloudWatch and the local runner both read).
  * Level from `WARREN_LOG_LEVEL` (debug | info | warn | error), default `info`.
  */
+import { ENV, envValue } from './env.js';
+
 export const LOG_LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof LOG_LEVELS;
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -11,14 +13,17 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line. */
-  child(fields: LogFields): Logger;
+  /**
+   * A logger that adds `fields` to every line. Given a function, it is called only when a line is written (so a
+   * logger per message costs nothing until it logs).
+   */
+  child(fields: LogFields | (() => LogFields)): Logger;
 }
 
 export type LogSink = (line: string) => void;
 
 function levelFromEnv(): LogLevel {
-  const value = process.env.WARREN_LOG_LEVEL;
+  const value = envValue(ENV.logLevel);
   return value !== undefined && value in LOG_LEVELS ? (value as LogLevel) : 'info';
 }
 
@@ -34,21 +39,27 @@ export function errorFields(error: unknown): Record<string, unknown> {
 
 class JsonLogger implements Logger {
   public constructor(
-    private readonly fields: LogFields,
+    private readonly own: LogFields | (() => LogFields),
     private readonly min: number,
     private readonly sink: LogSink,
+    private readonly parent?: JsonLogger,
   ) {}
+
+  private fields(): LogFields {
+    const own = typeof this.own === 'function' ? this.own() : this.own;
+    return this.parent === undefined ? own : { ...this.parent.fields(), ...own };
+  }
 
   private write(level: LogLevel, msg: string, extra?: LogFields): void {
     if (LOG_LEVELS[level] < this.min) return;
-    this.sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.fields, ...extra }));
+    this.sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.fields(), ...extra }));
   }
 
   public debug(msg: string, fields?: LogFields): void { this.write('debug', msg, fields); }
   public info(msg: string, fields?: LogFields): void { this.write('info', msg, fields); }
   public warn(msg: string, fields?: LogFields): void { this.write('warn', msg, fields); }
   public error(msg: string, fields?: LogFields): void { this.write('error', msg, fields); }
-  public child(fields: LogFields): Logger { return new JsonLogger({ ...this.fields, ...fields }, this.min, this.sink); }
+  public child(fields: LogFields | (() => LogFields)): Logger { return new JsonLogger(fields, this.min, this.sink, this); }
 }
 
 /** Creates a JSON-lines logger. */

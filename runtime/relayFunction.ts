@@ -2,54 +2,55 @@
  * The scheduled outbox relay on AWS (an EventBridge rule invokes it every minute; at most one runs at a time): it
  * publishes outbox rows that no invocation flushed, because their environment died between commit and publish or the
  * broker was away, and its handler's queue has gone quiet since. Rows younger than `WARREN_RELAY_MIN_AGE_MS` are left
- * to the invocation that wrote them.
+ * to the invocation that wrote them. The pass itself is the relay core the local runner uses too
+ * (`outbox/OutboxRelayCore.ts`).
  *
  * Environment: WARREN_RELAY_HANDLERS = JSON `[{"name": "orders", "vhost": "/"}]`, the WARREN_DB_* variables, and
  * WARREN_AMQP_ENDPOINT + WARREN_AMQP_SECRET_ARN (or WARREN_PUBLISH_AMQP_URL, as locally).
  */
-import { createLogger, errorFields } from './logger.js';
-import { flushOutbox } from './outbox/outbox.js';
-import { AmqpPublisher, publishUrlFromEnv } from './outbox/Publisher.js';
+import { urlForVhost } from './amqpUrl.js';
+import { ENV, envValue } from './env.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './logger.js';
+import { OutboxRelayCore, type RelayTarget } from './outbox/OutboxRelayCore.js';
+import { publishUrlFromEnv } from './outbox/Publisher.js';
 import { processConnection } from './processConnection.js';
 import { ensureWarrenTables } from './warrenTables.js';
-import { urlForVhost } from './amqpUrl.js';
 
 export const RELAY_FUNCTION_DEFAULTS = { minAgeMs: 30_000 } as const;
 
 const log = createLogger({ component: 'outbox-relay' });
-const publishers = new Map<string, AmqpPublisher>();
+/** Kept across invocations of the environment, with the connection it was made for. */
+let relay: { db: unknown; core: OutboxRelayCore } | undefined;
 
-interface RelayTarget {
-  readonly name: string;
-  readonly vhost: string;
-}
-
-function targets(env: NodeJS.ProcessEnv): RelayTarget[] {
-  const parsed: unknown = JSON.parse(env.WARREN_RELAY_HANDLERS ?? '[]');
+/** The relay's handlers, from WARREN_RELAY_HANDLERS (the CDK stack sets it). */
+export function relayTargets(value = envValue(ENV.relayHandlers)): RelayTarget[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value ?? '[]');
+  } catch (error) {
+    throw new ConfigError(ENV.relayHandlers, `expected JSON, received ${JSON.stringify(value)}; the CDK stack sets it`, { cause: error });
+  }
   if (!Array.isArray(parsed) || !parsed.every((t) => typeof t?.name === 'string' && typeof t?.vhost === 'string')) {
-    throw new Error('WARREN_RELAY_HANDLERS must be a JSON array of {"name", "vhost"}');
+    throw new ConfigError(ENV.relayHandlers, `expected a JSON array of {"name", "vhost"}, received ${JSON.stringify(value)}`);
   }
   return parsed as RelayTarget[];
 }
 
+/** The minimum row age, from WARREN_RELAY_MIN_AGE_MS (default 30 s). */
+export function relayMinAgeMs(value = envValue(ENV.relayMinAgeMs)): number {
+  if (value === undefined) return RELAY_FUNCTION_DEFAULTS.minAgeMs;
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms < 0) throw new ConfigError(ENV.relayMinAgeMs, `expected a number of milliseconds >= 0, received ${JSON.stringify(value)}`);
+  return ms;
+}
+
 export async function handler(): Promise<{ published: number }> {
-  const minAgeMs = Number(process.env.WARREN_RELAY_MIN_AGE_MS ?? RELAY_FUNCTION_DEFAULTS.minAgeMs);
   const db = processConnection();
   await ensureWarrenTables(db);
-  let published = 0;
-  for (const target of targets(process.env)) {
-    let publisher = publishers.get(target.vhost);
-    if (publisher === undefined) {
-      publisher = new AmqpPublisher(async () => urlForVhost(await publishUrlFromEnv(), target.vhost));
-      publishers.set(target.vhost, publisher);
-    }
-    try {
-      const n = await flushOutbox(db, publisher, target.name, { minAgeMs });
-      if (n > 0) log.info('outbox relay published messages left behind', { handler: target.name, messages: n });
-      published += n;
-    } catch (error) {
-      log.warn('outbox relay could not publish; the rows stay for the next run', { handler: target.name, ...errorFields(error) });
-    }
+  if (relay?.db !== db) {
+    await relay?.core.close();
+    relay = { db, core: new OutboxRelayCore({ db, publishUrl: async (vhost) => urlForVhost(await publishUrlFromEnv(), vhost), minAgeMs: relayMinAgeMs(), log }) };
   }
-  return { published };
+  return { published: await relay.core.pass(relayTargets()) };
 }

@@ -10,6 +10,7 @@
 import type { ChannelModel } from 'amqplib';
 import type { ResolvedHandlerConfig } from './config.js';
 import { shardQueues } from './config.js';
+import { TopologyError } from './errors.js';
 
 export const CONSISTENT_HASH_EXCHANGE = 'x-consistent-hash';
 
@@ -32,9 +33,9 @@ export function deadLetterQueueName(queue: string): string {
 function explainExchangeError(error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (/invalid exchange type|COMMAND_INVALID|x-consistent-hash/i.test(message)) {
-    return new Error('RabbitMQ refused the x-consistent-hash exchange: run `rabbitmq-plugins enable rabbitmq_consistent_hash_exchange` (Amazon MQ has it)', { cause: error });
+    return new TopologyError('RabbitMQ refused the x-consistent-hash exchange: run `rabbitmq-plugins enable rabbitmq_consistent_hash_exchange` (Amazon MQ has it)', { cause: error });
   }
-  return error instanceof Error ? error : new Error(message);
+  return error instanceof Error ? error : new TopologyError(`Declaring the topology failed: ${message}`, { cause: error });
 }
 
 /**

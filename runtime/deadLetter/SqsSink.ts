@@ -3,6 +3,7 @@
  * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS, so any SQS-compatible server can stand in.
  * The body is the original text, or base64 (attribute warren.bodyEncoding = base64) when SQS could not carry it.
  */
+import { ENV, envValue } from '../env.js';
 import { SQSClient, SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { DeadLetter, DeadLetterSink } from './types.js';
 
@@ -58,8 +59,8 @@ export function toSqsMessage(letter: DeadLetter): { body: string; attributes: Re
  * environment, the SDK would still send each call to the host of its QueueUrl.)
  */
 export function createSqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
-  const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
-  return new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+  const endpoint = envValue(ENV.sqsEndpoint, env) ?? envValue(ENV.awsEndpoint, env);
+  return new SQSClient(endpoint === undefined ? {} : { endpoint });
 }
 
 export class SqsSink implements DeadLetterSink {

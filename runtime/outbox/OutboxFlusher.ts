@@ -1,0 +1,57 @@
+/**
+ * The outbox flush state of ONE handler in this process (a shared-pool worker keeps one flusher per handler name):
+ * which shard queues it has flushed in order since it started, and when it last looked for rows left behind.
+ *
+ * After an invocation's commits, `flush()` publishes the rows those commits wrote:
+ * - the fast path (`publishCommitted`): straight from memory, no lock, one UPDATE marking them all sent;
+ * - the ordered path (`flushOutbox`): every unsent row of the invocation's shard queues in id order under lock, when
+ *   this process has not flushed that queue yet (a crashed predecessor may have left rows), its last flush failed, or
+ *   the leftover check is due (`leftoverCheckMs`).
+ * A failure is logged, never thrown: the rows stay for a later flush or the relay, and the queues go back to the
+ * ordered path.
+ */
+import type { Database } from '../ConnectionManager.js';
+import { errorFields, type Logger } from '../logger.js';
+import { flushOutbox, publishCommitted, type CommittedRows } from './outbox.js';
+import type { Publisher } from './Publisher.js';
+
+export class OutboxFlusher {
+  /** Shard queues whose unsent rows this process has published in order (and whose last flush did not fail). */
+  private readonly flushed = new Set<string>();
+  private lastLeftoverCheck: number;
+
+  public constructor(
+    private readonly handler: string,
+    private readonly leftoverCheckMs: number,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastLeftoverCheck = now();
+  }
+
+  /**
+   * Publishes after the commits of one invocation. `written`: the rows its transactions wrote; `queues`: the shard
+   * queues of its messages (only those: no other live consumer flushes them, so nothing is published twice at once).
+   * Returns how many messages were published.
+   */
+  public async flush(db: Database, publisher: () => Publisher, written: readonly CommittedRows[], queues: readonly string[]): Promise<number> {
+    const now = this.now();
+    const leftoverDue = now - this.lastLeftoverCheck >= this.leftoverCheckMs;
+    const ordered = leftoverDue || queues.some((q) => !this.flushed.has(q));
+    if (written.length === 0 && !ordered) return 0;
+    try {
+      if (!ordered) return await publishCommitted(db, publisher(), written);
+      this.lastLeftoverCheck = now;
+      let published = 0;
+      for (const sourceQueue of new Set(queues)) {
+        published += await flushOutbox(db, publisher(), this.handler, { sourceQueue });
+        this.flushed.add(sourceQueue);
+      }
+      return published;
+    } catch (error) {
+      for (const q of queues) this.flushed.delete(q);
+      this.log.warn('outbox flush failed; the rows stay and are published by a later invocation or the relay', errorFields(error));
+      return 0;
+    }
+  }
+}
