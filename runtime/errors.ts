@@ -102,10 +102,10 @@ export class SchemaValidationError extends PermanentError {
   }
 }
 
-/** The message has no key for the inbox (no message_id and no key function result) and the handler rejects such. */
+/** The message has no key (no message_id and no key function result) and the handler has `onMissingKey: "dead-letter"`. */
 export class MissingMessageKeyError extends PermanentError {
   public constructor() {
-    super('Message has no key for exactly-once processing: publish it with a message_id property, give the handler a `key` function, or set `onMissingKey: "hash-body"`');
+    super('Message has no key for exactly-once processing: publish it with a message_id property, give the handler a `key` function, or set `onMissingKey` to "process" (at-least-once) or "hash-body"');
     this.name = 'MissingMessageKeyError';
   }
 }

@@ -1,23 +1,17 @@
+/**
+ * What a handler author uses: `defineHandler`, the types of its options, message and context, and the errors a handler
+ * throws. Everything else (the runner, the stack, tests) imports from the file that defines it.
+ */
 export { defineHandler, HANDLER_RUNTIME_DEFAULTS } from './defineHandler.js';
-export type { BatchSummary, HandlerContext, HandlerOptions, RmqHandler } from './defineHandler.js';
-export { ConnectionManager, CONNECTION_DEFAULTS, DEFAULT_DATABASE_URL } from './ConnectionManager.js';
-export type { ConnectionManagerOptions, ConnectionStats, QueryFn, QueryResult } from './ConnectionManager.js';
-export { closeProcessConnection, peekProcessConnection, processConnection } from './processConnection.js';
-export { decodeEvent, decodeHeaderValue } from './decode.js';
+export type { BatchSummary, HandlerContext, HandlerFunctions, HandlerOptions, HandlerSettings, RmqHandler } from './defineHandler.js';
+export type { BatchContext } from './batchMode.js';
+export type { ConnectionManagerOptions, QueryFn, QueryResult } from './ConnectionManager.js';
 export type { HeaderValue, WarrenMessage } from './decode.js';
-export type { InvocationContext, RmqBasicProperties, RmqEvent, RmqHeaderValue, RmqMessage } from './event.js';
-export * from './errors.js';
-export { classifyError, ERROR_KINDS, TRANSIENT_MYSQL_CODES } from './classify.js';
+export type { InvocationContext, RmqBasicProperties, RmqEvent } from './event.js';
+export { PermanentError, PermanentInputError, WarrenError } from './errors.js';
 export type { ErrorClassifier, ErrorKind } from './classify.js';
-export { messageKey, pruneInbox, MISSING_KEY_POLICIES } from './inbox.js';
 export type { KeyFunction, MissingKeyPolicy } from './inbox.js';
-export { WARREN_TABLES_SQL, ensureWarrenTables } from './warrenTables.js';
-export { DEAD_LETTER_HEADERS } from './deadLetter/types.js';
 export type { DeadLetter, DeadLetterSink } from './deadLetter/types.js';
-export { RabbitMqSink } from './deadLetter/RabbitMqSink.js';
-export { SqsSink, SQS_ATTRIBUTES } from './deadLetter/SqsSink.js';
-export { deadLetterSinkFromEnv, closeDeadLetterSink } from './deadLetter/fromEnv.js';
-export { createLogger, redactUrl } from './logger.js';
+export type { PublishFn, PublishProperties } from './outbox/outbox.js';
+export type { OutgoingMessage, Publisher } from './outbox/Publisher.js';
 export type { Logger, LogFields } from './logger.js';
-export { defineConfig, resolveConfig, shardQueues, HANDLER_DEFAULTS, RUNNER_DEFAULTS } from './config.js';
-export type { HandlerConfig, ResolvedConfig, ResolvedHandlerConfig, WarrenConfig } from './config.js';

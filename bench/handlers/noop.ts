@@ -5,7 +5,8 @@
  * For messages of the fixed-rate part (order ids `L-...`) it prints one line per batch with publish-to-handler
  * latencies, which the bench collects from the worker's output.
  */
-import { decodeEvent, type RmqHandler } from '../../runtime/index.js';
+import { decodeEvent } from '../../runtime/decode.js';
+import type { RmqHandler } from '../../runtime/index.js';
 
 export const LATENCY_LINE_PREFIX = 'warren-bench-latency ';
 

@@ -76,8 +76,21 @@ describe('Exactly-once effects (inbox)', () => {
     expect(running.runner.snapshot()).toMatchObject({ committed: 1, deduplicated: 1 });
   });
 
-  it('dead-letters a message without message_id when the handler has no key for it (the default)', async () => {
+  it('processes a message without message_id at-least-once by default: a second copy runs again, and the shard warns once how to get exactly-once', async () => {
     const r = await start('counting');
+    await publishRaw(r.queueOf('semantics'), [{ body: order('nokey'), key: 'x' }, { body: order('nokey'), key: 'x' }]);
+    await waitFor('2 acked', () => r.runner.snapshot().acked >= 2);
+    expect(await hits()).toEqual(new Map([['nokey', 2]]));
+    expect(r.runner.snapshot()).toMatchObject({ committed: 2, deduplicated: 0, deadLettered: 0 });
+    const warnings = r.lines.filter((l) => l.includes('a message without a key was processed at-least-once'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('publish with a message_id property or give the handler a `key` function');
+    const inbox = await db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM $db.warren_inbox');
+    expect(Number(inbox[0]?.n)).toBe(0);
+  });
+
+  it('dead-letters a message without message_id when onMissingKey is "dead-letter"', async () => {
+    const r = await start('countingStrictKeys');
     await publishRaw(r.queueOf('semantics'), [{ body: order('nokey'), key: 'x' }]);
     await waitFor('acked', () => r.runner.snapshot().acked >= 1);
     const [letter] = await drainQueue(`${r.queueOf('semantics')}.dlq`);

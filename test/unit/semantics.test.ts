@@ -34,6 +34,11 @@ describe('Function: classifyError()', () => {
 });
 
 describe('Function: messageKey()', () => {
+  it('returns null for a message without a key under "process" (at-least-once, no inbox claim)', () => {
+    expect(messageKey(message('{}'), undefined, 'process')).toBeNull();
+    expect(messageKey(message('{}', 'm-1'), undefined, 'process')).toBe('m-1');
+  });
+
   it('uses message_id, then the key function, then the missing-key policy', () => {
     expect(messageKey(message('{}', 'm-1'), undefined, 'dead-letter')).toBe('m-1');
     expect(messageKey(message('{"id":7}', 'm-1'), (m) => String((m.body as { id: number }).id), 'dead-letter')).toBe('7');
@@ -73,7 +78,7 @@ describe('Function: toSqsMessage()', () => {
 
 describe('Constant: HANDLER_RUNTIME_DEFAULTS', () => {
   it('pins every default of defineHandler()', () => {
-    expect(HANDLER_RUNTIME_DEFAULTS).toEqual({ inbox: true, onMissingKey: 'dead-letter', attempts: 3, maxDeliveries: 5, retryBackoffBaseMs: 50, retryBackoffMaxMs: 1_000, outboxLeftoverCheckMs: 10_000 });
+    expect(HANDLER_RUNTIME_DEFAULTS).toEqual({ inbox: true, onMissingKey: 'process', attempts: 3, maxDeliveries: 5, retryBackoffBaseMs: 50, retryBackoffMaxMs: 1_000, outboxLeftoverCheckMs: 10_000 });
   });
 });
 
