@@ -9,7 +9,8 @@ import type { ConnectionManagerOptions, QueryFn } from './ConnectionManager.js';
 import type { DeadLetterSink } from './deadLetter/types.js';
 import type { WarrenMessage } from './decode.js';
 import type { InvocationContext, RmqEvent } from './event.js';
-import type { KeyFunction, MissingKeyPolicy } from './inbox.js';
+import { ConfigError } from './errors.js';
+import { MISSING_KEY_POLICIES, type KeyFunction, type MissingKeyPolicy } from './inbox.js';
 import type { Logger } from './logger.js';
 import type { PublishFn } from './outbox/outbox.js';
 import type { Publisher } from './outbox/Publisher.js';
@@ -125,9 +126,32 @@ export interface BatchSummary {
 /** The options with every default applied (what the message processor reads). */
 export type ResolvedHandlerOptions<TBody> = HandlerOptions<TBody> & Required<Pick<HandlerSettings<TBody>, keyof typeof HANDLER_RUNTIME_DEFAULTS>>;
 
-/** Applies the defaults (an option given as `undefined` counts as not given). */
+const KNOWN_OPTIONS = new Set(['handle', 'handleBatch', 'name', 'schema', 'inbox', 'key', 'onMissingKey', 'attempts', 'maxDeliveries', 'retryBackoffBaseMs', 'retryBackoffMaxMs', 'classify', 'deadLetter', 'connection', 'publisher', 'outboxLeftoverCheckMs']);
+const COUNTS = { attempts: 1, maxDeliveries: 1, retryBackoffBaseMs: 0, retryBackoffMaxMs: 0, outboxLeftoverCheckMs: 0 } as const;
+
+/**
+ * Validates the options (unknown keys rejected, so a typo fails loudly) and applies the defaults; an option given as
+ * `undefined` counts as not given. Throws `ConfigError` naming the option, what was expected and what was received.
+ */
 export function resolveHandlerOptions<TBody>(options: HandlerOptions<TBody>): ResolvedHandlerOptions<TBody> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const field = (name: string) => `defineHandler({ ${name} })`;
+  for (const key of Object.keys(given)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigError(field(key), `unknown option; expected one of ${[...KNOWN_OPTIONS].join(', ')}`);
+  }
+  if ((typeof given.handle === 'function') === (typeof given.handleBatch === 'function')) {
+    throw new ConfigError(field('handle'), 'expected exactly one of handle(message, ctx) and handleBatch(messages, ctx)');
+  }
+  for (const [name, min] of Object.entries(COUNTS)) {
+    const value = given[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < min)) {
+      throw new ConfigError(field(name), `expected a whole number >= ${min}, received ${JSON.stringify(value)}`);
+    }
+  }
+  const policy = given.onMissingKey;
+  if (policy !== undefined && !(Object.values(MISSING_KEY_POLICIES) as unknown[]).includes(policy)) {
+    throw new ConfigError(field('onMissingKey'), `expected ${Object.values(MISSING_KEY_POLICIES).map((p) => `'${p}'`).join(', ')}, received ${JSON.stringify(policy)}`);
+  }
   return { ...HANDLER_RUNTIME_DEFAULTS, ...given } as ResolvedHandlerOptions<TBody>;
 }
 

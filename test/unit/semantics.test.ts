@@ -88,3 +88,15 @@ describe('Constant: RELAY_DEFAULTS', () => {
     expect(RELAY_DEFAULTS).toEqual({ intervalMs: 1_000, minAgeMs: 2_000 });
   });
 });
+
+describe('Function: resolveHandlerOptions()', () => {
+  it('rejects an unknown option, a missing or double handler function, and out-of-range values, naming the option', async () => {
+    const { resolveHandlerOptions } = await import('../../runtime/handlerOptions.js');
+    const handle = async () => undefined;
+    expect(() => resolveHandlerOptions({ handle, atempts: 3 } as never)).toThrow('Invalid config at "defineHandler({ atempts })": unknown option; expected one of handle, handleBatch, name, schema, inbox, key, onMissingKey, attempts, maxDeliveries, retryBackoffBaseMs, retryBackoffMaxMs, classify, deadLetter, connection, publisher, outboxLeftoverCheckMs');
+    expect(() => resolveHandlerOptions({} as never)).toThrow('Invalid config at "defineHandler({ handle })": expected exactly one of handle(message, ctx) and handleBatch(messages, ctx)');
+    expect(() => resolveHandlerOptions({ handle, attempts: 0 })).toThrow('Invalid config at "defineHandler({ attempts })": expected a whole number >= 1, received 0');
+    expect(() => resolveHandlerOptions({ handle, onMissingKey: 'skip' as never })).toThrow(`Invalid config at "defineHandler({ onMissingKey })": expected 'process', 'dead-letter', 'hash-body', received "skip"`);
+    expect(resolveHandlerOptions({ handle, attempts: undefined })).toMatchObject({ attempts: 3, onMissingKey: 'process' });
+  });
+});
