@@ -2,7 +2,12 @@
  * One shard queue, consumed the way the Lambda trigger consumes it: batches of up to `batchSize` messages gathered for
  * at most `batchingWindowSeconds`, one batch in flight at a time, acked only after the worker succeeded, and on failure
  * everything unacked goes back to the queue (in order) after a backoff, to be retried whole.
+ *
+ * Shard queues are quorum queues with a single active consumer (runtime/queueArguments.ts): with several runner
+ * replicas, this consumer may be a standby that receives nothing until the active one's channel closes; then the broker
+ * hands it the shard, the returned (unacked) messages first, in order.
  */
+import { hostname } from 'node:os';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { backoffDelay } from '../runtime/backoff.js';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
@@ -37,6 +42,15 @@ export class ShardConsumer {
   private immediate: NodeJS.Immediate | undefined;
   /** Messages received on the current channel and not yet acked or nacked. */
   private unacked = 0;
+  /** The last of those: requeues return "everything up to it", never deliveries still on their way to us. */
+  private lastUnacked: ConsumeMessage | undefined;
+  /**
+   * Set by a requeue: messages the broker sent before it took the requeue arrive after it, ahead of the requeued ones'
+   * redelivery. They are sent back too (behind the requeued ones) until the first redelivered message arrives.
+   */
+  private awaitingRedelivery = false;
+  /** When the current channel last received a message (0: never); a standby replica's shards stay at 0. */
+  public lastDeliveryAt = 0;
   private inFlight: { readonly generation: number; readonly size: number; readonly done: Promise<void> } | undefined;
   private holding = false;
   private failStreak = 0;
@@ -61,9 +75,13 @@ export class ShardConsumer {
     this.channel = channel;
     this.pending = [];
     this.unacked = 0;
+    this.lastUnacked = undefined;
+    this.awaitingRedelivery = false;
+    this.lastDeliveryAt = 0;
     this.holding = false;
     await channel.prefetch(Math.min(65_535, this.handler.batchSize * 2));
-    const { consumerTag } = await channel.consume(this.queue, (msg) => { if (msg !== null) this.onMessage(msg); }, { noAck: false });
+    // The tag names this runner, so `rabbitmqctl list_consumers queue_name consumer_tag active` shows who holds a shard.
+    const { consumerTag } = await channel.consume(this.queue, (msg) => { if (msg !== null) this.onMessage(msg); }, { noAck: false, consumerTag: consumerTagFor(this.queue) });
     this.consumerTag = consumerTag;
   }
 
@@ -74,6 +92,8 @@ export class ShardConsumer {
     this.consumerTag = undefined;
     this.pending = [];
     this.unacked = 0;
+    this.lastUnacked = undefined;
+    this.awaitingRedelivery = false;
     this.clearTimer();
   }
 
@@ -101,12 +121,15 @@ export class ShardConsumer {
 
   private onMessage(msg: ConsumeMessage): void {
     this.counters.received += 1;
-    if (this.stopping) {
+    this.lastDeliveryAt = Date.now();
+    if (this.awaitingRedelivery && msg.fields.redelivered) this.awaitingRedelivery = false;
+    if (this.stopping || this.awaitingRedelivery) {
       this.channel?.nack(msg, false, true);
       this.counters.requeued += 1;
       return;
     }
     this.unacked += 1;
+    this.lastUnacked = msg;
     if (this.pending.length === 0) this.firstPendingAt = Date.now();
     this.pending.push(msg);
     this.maybeDispatch();
@@ -192,12 +215,21 @@ export class ShardConsumer {
     if (channel === undefined) return;
     this.clearTimer();
     const unacked = this.unacked;
-    if (unacked > 0) {
-      channel.nackAll(true);
+    if (unacked > 0 && this.lastUnacked !== undefined) {
+      // Up to the last message received, not nackAll: the broker would also return deliveries still on their way,
+      // whose later ack would then close the channel (unknown delivery tag).
+      channel.nack(this.lastUnacked, true, true);
       this.unacked = 0;
+      this.lastUnacked = undefined;
+      this.awaitingRedelivery = true;
       this.counters.requeued += unacked;
       this.log.debug('requeued unacked messages', { queue: this.queue, messages: unacked, why });
     }
     this.pending = [];
   }
+}
+
+/** `warren:<host>:<pid>:<shard queue>`: unique per channel, and it tells operators which runner holds a shard. */
+export function consumerTagFor(queue: string): string {
+  return `warren:${hostname()}:${process.pid}:${queue}`.slice(0, 255);
 }
