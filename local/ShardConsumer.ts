@@ -97,12 +97,15 @@ export class ShardConsumer {
     this.clearTimer();
   }
 
-  /** Stops taking messages: cancels the consumer, waits for the batch in flight (bounded), requeues the rest. */
+  /**
+   * Stops: dispatches nothing more, waits for the batch in flight (bounded), then closes the channel, which returns
+   * everything still unacked to the head of the queue in order. Not `basic.cancel` first: on a single-active-consumer
+   * queue that would hand the shard to a standby replica while this one still holds older messages, and the standby
+   * would process newer messages of the same keys before them. Closing does both in one step.
+   */
   public async stop(timeoutMs: number): Promise<{ timedOut: boolean }> {
     this.stopping = true;
     this.clearTimer();
-    const channel = this.channel;
-    if (channel !== undefined && this.consumerTag !== undefined) await channel.cancel(this.consumerTag).catch(() => undefined);
     let timedOut = false;
     if (this.inFlight !== undefined) {
       let timer: NodeJS.Timeout | undefined;
@@ -115,15 +118,25 @@ export class ShardConsumer {
         await this.inFlight?.done;
       }
     }
-    this.requeueAll('shutdown');
+    const channel = this.channel;
+    if (channel !== undefined) {
+      this.counters.requeued += this.unacked;
+      if (this.unacked > 0) this.log.debug('returning unacked messages by closing the channel', { queue: this.queue, messages: this.unacked });
+      this.detach();
+      await channel.close().catch(() => undefined);
+    }
     return { timedOut };
   }
 
   private onMessage(msg: ConsumeMessage): void {
     this.counters.received += 1;
     this.lastDeliveryAt = Date.now();
+    if (this.stopping) {
+      this.unacked += 1; // held, not dispatched: closing the channel at the end of stop() returns it in order
+      return;
+    }
     if (this.awaitingRedelivery && msg.fields.redelivered) this.awaitingRedelivery = false;
-    if (this.stopping || this.awaitingRedelivery) {
+    if (this.awaitingRedelivery) {
       this.channel?.nack(msg, false, true);
       this.counters.requeued += 1;
       return;
@@ -207,6 +220,7 @@ export class ShardConsumer {
     await new Promise((resolve) => setTimeout(resolve, delay));
     if (generation !== this.generation) return;
     this.holding = false;
+    if (this.stopping) return; // stop() closes the channel, which returns the batch and the rest in order
     this.requeueAll('retry');
   }
 

@@ -56,10 +56,32 @@ async function holdsEveryShard(holder: RunnerProcess, others: readonly RunnerPro
   return true;
 }
 
+const KEYS = 97;
+const keyOf = (id: string) => Number(id.slice(1)) % KEYS;
+
 async function publishLoad(): Promise<string[]> {
   const ids = Array.from({ length: MESSAGES }, (_, i) => `r${i}`);
-  await publishRaw(queue, ids.map((id, i) => ({ body: JSON.stringify({ id }), messageId: id, key: `customer-${i % 97}` })));
+  await publishRaw(queue, ids.map((id) => ({ body: JSON.stringify({ id }), messageId: id, key: `customer-${keyOf(id)}` })));
   return ids;
+}
+
+/** Keys whose messages were not committed in publish order. */
+function keysOutOfOrder(committed: readonly string[]): number[] {
+  const last = new Map<number, number>();
+  const bad = new Set<number>();
+  for (const id of committed) {
+    const key = keyOf(id);
+    const n = Number(id.slice(1));
+    if ((last.get(key) ?? -1) > n) bad.add(key);
+    last.set(key, n);
+  }
+  return [...bad];
+}
+
+/** Milliseconds from `since` until `runner` has received a message (its status page, polled every 25 ms). */
+async function firstDeliveryAfter(runner: RunnerProcess, since: number): Promise<number> {
+  await waitFor('the survivor receives messages', async () => (await getJson<{ totals: { received: number } }>(runner.metricsPort(), '/status.json')).body.totals.received > 0, 30_000, 25);
+  return Date.now() - since;
 }
 
 describe('Replicas: two runners on one broker and database', () => {
@@ -79,6 +101,7 @@ describe('Replicas: two runners on one broker and database', () => {
     const workersOfA = (await readAppliedLog(db)).pids;
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
+    const resumeMs = await firstDeliveryAfter(b, killedAt);
     await a.exited;
     await waitFor('B holds every shard', () => holdsEveryShard(b, [a]), 30_000, 100);
     const takeoverMs = Date.now() - killedAt;
@@ -91,12 +114,14 @@ describe('Replicas: two runners on one broker and database', () => {
     expect(log.counter).toBe(MESSAGES);
     expect(log.doubles).toBe(0);
     expect([...log.ids].sort()).toEqual([...ids].sort());
+    expect(keysOutOfOrder(log.ids)).toEqual([]);
     const totals = (await getJson<{ totals: { committed: number; deduplicated: number; received: number } }>(b.metricsPort(), '/status.json')).body.totals;
     const byB = log.pids.filter((p) => !workersOfA.includes(p));
     expect(byB.length).toBeGreaterThan(0);
     // B committed what A had not; what A committed but had not acked came back to B and was skipped, not re-applied.
     expect(totals.committed + (await appliedBy(workersOfA))).toBe(MESSAGES);
-    process.stdout.write(`[replicas] SIGKILL: takeover of ${SHARDS} shards in ${takeoverMs} ms (broker view, polled every 100 ms); ` +
+    process.stdout.write(`[replicas] SIGKILL: survivor received its first message ${resumeMs} ms after the kill; held all ${SHARDS} shards ` +
+      `by ${takeoverMs} ms (rabbitmqctl list_consumers, about 1 s per call); ` +
       `B committed ${totals.committed}, deduplicated ${totals.deduplicated}, received ${totals.received}\n`);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
@@ -109,6 +134,7 @@ describe('Replicas: two runners on one broker and database', () => {
     await waitFor('A committed some', async () => (await readAppliedLog(db)).counter >= 300, 60_000, 50);
     a.child.kill('SIGTERM');
     const stoppedAt = Date.now();
+    const resumeMs = await firstDeliveryAfter(b, stoppedAt);
     await waitFor('B holds every shard', () => holdsEveryShard(b, [a]), 30_000, 100);
     const takeoverMs = Date.now() - stoppedAt;
     expect(await a.exited).toBe(0);
@@ -119,7 +145,8 @@ describe('Replicas: two runners on one broker and database', () => {
     expect(log.counter).toBe(MESSAGES);
     expect(log.doubles).toBe(0);
     expect([...log.ids].sort()).toEqual([...ids].sort());
-    process.stdout.write(`[replicas] SIGTERM: takeover of ${SHARDS} shards in ${takeoverMs} ms (broker view, polled every 100 ms)\n`);
+    expect(keysOutOfOrder(log.ids)).toEqual([]);
+    process.stdout.write(`[replicas] SIGTERM: survivor received its first message ${resumeMs} ms after the signal; held all ${SHARDS} shards by ${takeoverMs} ms\n`);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   });
