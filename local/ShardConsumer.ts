@@ -196,11 +196,11 @@ export class ShardConsumer {
           this.failStreak = 0;
           return;
         }
-        await this.failAndRequeue(`handler failed: ${outcome.error.name}: ${outcome.error.message}`, batch.length);
+        await this.failAndRequeue(`handler failed: ${outcome.error.name}: ${outcome.error.message}`, batch);
       },
       async (error: Error) => {
         if (generation !== this.generation) return;
-        await this.failAndRequeue(error.message, batch.length);
+        await this.failAndRequeue(error.message, batch);
       },
     ).finally(() => {
       this.inFlight = undefined;
@@ -210,7 +210,8 @@ export class ShardConsumer {
   }
 
   /** Holds the failed batch for a backoff, then returns it (and everything buffered after it) to the queue in order. */
-  private async failAndRequeue(reason: string, size: number): Promise<void> {
+  private async failAndRequeue(reason: string, batch: readonly ConsumeMessage[]): Promise<void> {
+    const size = batch.length;
     this.counters.failedBatches += 1;
     this.failStreak += 1;
     const delay = this.stopping ? 0 : backoffDelay(this.failStreak - 1, SHARD_DEFAULTS.retryBackoffBaseMs, SHARD_DEFAULTS.retryBackoffMaxMs);
@@ -221,25 +222,29 @@ export class ShardConsumer {
     if (generation !== this.generation) return;
     this.holding = false;
     if (this.stopping) return; // stop() closes the channel, which returns the batch and the rest in order
-    this.requeueAll('retry');
+    this.requeue(batch);
   }
 
-  private requeueAll(why: string): void {
+  /**
+   * Returns the failed batch and everything buffered behind it, in order. The batch goes back with `basic.reject`, one
+   * per message (a failed delivery: RabbitMQ 4.3 counts only rejects toward `x-delivery-limit`, 3.x-4.2 count every
+   * return), the buffered rest with one `basic.nack` up to the last message received (not counted on 4.3; and not
+   * nackAll, which would also return deliveries still on their way, whose later ack would close the channel).
+   */
+  private requeue(batch: readonly ConsumeMessage[]): void {
     const channel = this.channel;
     if (channel === undefined) return;
     this.clearTimer();
     const unacked = this.unacked;
-    if (unacked > 0 && this.lastUnacked !== undefined) {
-      // Up to the last message received, not nackAll: the broker would also return deliveries still on their way,
-      // whose later ack would then close the channel (unknown delivery tag).
-      channel.nack(this.lastUnacked, true, true);
-      this.unacked = 0;
-      this.lastUnacked = undefined;
-      this.awaitingRedelivery = true;
-      this.counters.requeued += unacked;
-      this.log.debug('requeued unacked messages', { queue: this.queue, messages: unacked, why });
-    }
+    if (unacked === 0) return;
+    for (const msg of batch) channel.reject(msg, true);
+    if (unacked > batch.length && this.lastUnacked !== undefined) channel.nack(this.lastUnacked, true, true);
+    this.unacked = 0;
+    this.lastUnacked = undefined;
+    this.awaitingRedelivery = true;
     this.pending = [];
+    this.counters.requeued += unacked;
+    this.log.debug('requeued unacked messages', { queue: this.queue, messages: unacked, rejected: batch.length });
   }
 }
 
