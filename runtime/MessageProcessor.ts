@@ -19,7 +19,7 @@ import { setBody, type WarrenMessage } from './decode.js';
 import type { ResolvedHandlerOptions } from './handlerOptions.js';
 import { bodyHashKey, claim, clearFailures, messageKey, recordFailure } from './inbox.js';
 import { errorFields, type Logger } from './logger.js';
-import { OutboxBuffer, publishDefaults, type CommittedRows } from './outbox/outbox.js';
+import { OutboxBuffer, type CommittedRows } from './outbox/outbox.js';
 import { traceFields } from './traceparent.js';
 import { validateBody } from './validate.js';
 
@@ -133,7 +133,7 @@ export class MessageProcessor<TBody> {
       if (this.o.handleBatch !== undefined) {
         await this.o.handleBatch([message], batchContext(query, outbox, [{ message, key }], log, attempt, this.publishKey));
       } else {
-        await this.o.handle(message, { query, log, attempt, publish: outbox.writer(key ?? this.publishKey(message), publishDefaults(message)) });
+        await this.o.handle(message, { query, log, attempt, publish: outbox.writer(key ?? (() => this.publishKey(message)), message) });
       }
       await outbox.write(query);
       written = outbox.size > 0 ? outbox.committed() : undefined;

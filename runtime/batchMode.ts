@@ -11,7 +11,7 @@ import type { WarrenMessage } from './decode.js';
 import { WarrenError } from './errors.js';
 import { errorFields, type Logger } from './logger.js';
 import type { InvocationCounts, Keyed, MessageProcessor } from './MessageProcessor.js';
-import { OutboxBuffer, publishDefaults, type CommittedRows, type PublishFn, type PublishProperties } from './outbox/outbox.js';
+import { OutboxBuffer, type CommittedRows, type PublishFn, type PublishProperties } from './outbox/outbox.js';
 
 export interface BatchContext {
   /** Runs a statement (`?` placeholders) inside the batch's transaction. */
@@ -46,7 +46,7 @@ export class UnknownPublishSourceError extends WarrenError {
 /** Builds the context a batch function sees, for the given messages and their keys, on the given transaction. */
 export function batchContext(query: QueryFn, outbox: OutboxBuffer, prepared: readonly Prepared<unknown>[], log: Logger, attempt: number, fallbackKey: (m: WarrenMessage) => string): BatchContext {
   const writers = new Map<WarrenMessage, PublishFn>();
-  for (const { message, key } of prepared) writers.set(message, outbox.writer(key ?? fallbackKey(message), publishDefaults(message)));
+  for (const { message, key } of prepared) writers.set(message, outbox.writer(key ?? (() => fallbackKey(message)), message));
   return {
     query,
     log,

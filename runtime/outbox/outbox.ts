@@ -29,8 +29,12 @@ interface StoredProperties {
   readonly expiration?: string;
 }
 
+/** The message a follow-up is published for (what it inherits from). */
+export interface PublishSource { readonly correlationId: string | null; readonly messageId: string | null; readonly headers: Readonly<Record<string, unknown>> }
+export interface PublishDefaults { readonly correlationId: string | null; readonly traceparent: string | null }
+
 /** What a follow-up inherits from the message that caused it: the correlation id and the W3C trace. */
-export function publishDefaults(message: { readonly correlationId: string | null; readonly messageId: string | null; readonly headers: Readonly<Record<string, unknown>> }): { correlationId: string | null; traceparent: string | null } {
+export function publishDefaults(message: PublishSource): PublishDefaults {
   return {
     correlationId: message.correlationId ?? message.messageId,
     traceparent: typeof message.headers.traceparent === 'string' ? message.headers.traceparent : null,
@@ -51,10 +55,19 @@ export class OutboxBuffer {
 
   public get size(): number { return this.rows.length; }
 
-  /** A publish function for one incoming message: ids `<messageKey>/0`, `<messageKey>/1`, ... */
-  public writer(messageKey: string, defaults: { correlationId: string | null; traceparent: string | null }): PublishFn {
+  /**
+   * A publish function for one incoming message: ids `<messageKey>/0`, `<messageKey>/1`, ... Its key and defaults are
+   * given as functions, called on the first publish only (most messages publish nothing).
+   */
+  public writer(key: string | (() => string), source: PublishSource | (() => PublishDefaults)): PublishFn {
     let position = 0;
+    let messageKey = '';
+    let defaults: PublishDefaults = { correlationId: null, traceparent: null };
     return async (exchange, routingKey, body, properties = {}) => {
+      if (position === 0) {
+        messageKey = typeof key === 'string' ? key : key();
+        defaults = typeof source === 'function' ? source() : publishDefaults(source);
+      }
       const data = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
       const headers = { ...properties.headers, ...(defaults.traceparent === null || properties.headers?.traceparent !== undefined ? {} : { traceparent: defaults.traceparent }) };
       const correlationId = properties.correlationId ?? defaults.correlationId ?? undefined;

@@ -6,7 +6,7 @@ import { FakeDatabase, RecordingPublisher, recordingLogger } from '../helpers/fa
 /** Writes `ids` as one transaction's outbox rows into the fake database and returns them as committed. */
 async function written(db: FakeDatabase, ids: string[], queue = 'orders.0'): Promise<CommittedRows> {
   const buffer = new OutboxBuffer('orders', queue);
-  for (const id of ids) await buffer.writer(id, { correlationId: null, traceparent: null })('orders.events', 'order.accepted', { id });
+  for (const id of ids) await buffer.writer(id, () => ({ correlationId: null, traceparent: null }))('orders.events', 'order.accepted', { id });
   await db.transaction((query) => buffer.write(query));
   return buffer.committed();
 }
