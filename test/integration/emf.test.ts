@@ -11,12 +11,12 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/events/aws-docs-rmq
 const template = Object.values(fixture.rmqMessagesByQueue)[0]![0]!;
 
 /** An `aws:rmq` event shaped like the AWS documentation's sample, with our bodies, ids and a traceparent header. */
-function rmqEvent(queue: string, bodies: readonly unknown[], prefix: string): RmqEvent {
+function rmqEvent(queue: string, bodies: readonly unknown[], prefix: string | null): RmqEvent {
   const messages: RmqMessage[] = bodies.map((body, i) => ({
     ...template,
     basicProperties: {
       ...template.basicProperties,
-      messageId: `${prefix}-${i}`,
+      messageId: prefix === null ? null : `${prefix}-${i}`,
       correlationId: `corr-${prefix}`,
       headers: { traceparent: { bytes: [...Buffer.from(TRACEPARENT)] } },
     },
@@ -63,10 +63,11 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
     await handler(rmqEvent('orders.0', [{ n: 1 }, { n: 2 }, { n: 3 }], 'a'), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-1' });
     await handler(rmqEvent('orders.0', [{ n: 4 }, { n: 5 }], 'b'), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-2' });
     await expect(handler(rmqEvent('orders.0', [{ n: 6, fail: true }], 'c'), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-3' })).rejects.toThrow('boom');
+    await handler(rmqEvent('orders.0', [{ n: 7 }, { n: 8 }], null), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-4' });
 
     // Assess
-    expect(emf).toHaveLength(3);
-    const [first, second, failed] = emf as [EmfDocument, EmfDocument, EmfDocument];
+    expect(emf).toHaveLength(4);
+    const [first, second, failed, unkeyed] = emf as [EmfDocument, EmfDocument, EmfDocument, EmfDocument];
     expect(first._aws).toEqual({
       Timestamp: expect.any(Number) as number,
       CloudWatchMetrics: [{
@@ -78,7 +79,7 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
     for (const { Name } of first._aws.CloudWatchMetrics[0].Metrics) expect(typeof first[Name]).toBe('number');
     expect(first).toMatchObject({
       Handler: 'emf-test', Queue: 'orders.0', Vhost: '/', requestId: 'req-1',
-      Messages: 3, Acked: 3, Failed: 0, Committed: 3, Deduplicated: 0, DeadLettered: 0,
+      Messages: 3, Acked: 3, Failed: 0, Committed: 3, Deduplicated: 0, DeadLettered: 0, Unkeyed: 0,
       ColdStart: 1, coldStart: true, DbConnects: 1, DbReconnects: 0, DbConnectionOpen: 1, DbConnectionInvocations: 1, dbTransactionsServed: 3,
     });
     expect(first.ProcessDuration).toBeGreaterThan(0);
@@ -87,6 +88,7 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
       dbThreadId: first.dbThreadId,
     });
     expect(failed).toMatchObject({ Messages: 1, Acked: 0, Failed: 1, ColdStart: 0, DbConnectionInvocations: 3, errorName: 'Error', requestId: 'req-3' });
+    expect(unkeyed).toMatchObject({ Messages: 2, Acked: 2, Committed: 2, Unkeyed: 2, Deduplicated: 0 });
   });
 
   it('writes nothing when not running on Lambda', async () => {
