@@ -2,7 +2,7 @@
  * The database behind RDS Proxy: an RDS MySQL instance created here (its `max_connections` pinned by a parameter group
  * so the connection budget is exact) or an existing one imported; the proxy requires TLS and, by default, IAM auth.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -133,6 +133,13 @@ export class WarrenDatabase extends Construct {
       });
       if (!multiAz) {
         Validations.of(instance).acknowledge({ id: 'AwsSolutions-RDS3', reason: 'Single-AZ by default to keep a first deployment cheap; set warren:databaseMultiAz=true for production.' });
+      }
+      // cloudwatchLogsRetention adds CDK's LogRetention singleton (a function that sets the exported log groups'
+      // retention); its managed policy and log-group wildcard are CDK's own.
+      const logRetention = Stack.of(this).node.tryFindChild('LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a');
+      if (logRetention !== undefined) {
+        Validations.of(logRetention).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK\'s LogRetention function (retention of the RDS log groups RDS creates) uses the basic execution role; it only writes its logs.' });
+        Validations.of(logRetention).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK\'s LogRetention function sets retention on log groups RDS names at run time (/aws/rds/instance/<id>/*).' });
       }
       const instanceSecret = instance.secret;
       if (instanceSecret === undefined) throw new ConfigError('databaseUser', 'the created instance has no generated secret; this is a bug in WarrenDatabase, please report it');
