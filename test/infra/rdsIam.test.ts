@@ -80,4 +80,8 @@ describe('Function: databaseSettingsFromEnv()', () => {
     expect(() => databaseSettingsFromEnv({ WARREN_DB_HOST: 'h', WARREN_DB_USER: 'u', WARREN_DB_IAM_AUTH: 'yes' })).toThrow('Invalid config at "WARREN_DB_IAM_AUTH": expected "true" or "false", received "yes"');
     expect(() => databaseSettingsFromEnv({ WARREN_DB_HOST: 'h', WARREN_DB_USER: 'u', WARREN_DB_IAM_AUTH: 'true', WARREN_DB_TLS: 'false' })).toThrow('Invalid config at "WARREN_DB_TLS": must be "true" when WARREN_DB_IAM_AUTH is "true"');
   });
+
+  it('checks the proxy certificate host name as well as its chain (mysql2 verifies the name only with verifyIdentity)', () => {
+    expect(PROXY_TLS).toEqual({ rejectUnauthorized: true, verifyIdentity: true, minVersion: 'TLSv1.2' });
+  });
 });
