@@ -12,6 +12,7 @@ import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
 import { WarrenHandler } from './WarrenHandler.js';
+import type { WarrenTriggerTeardown } from './WarrenTriggerTeardown.js';
 
 export interface WarrenHandlerGroupProps {
   readonly projectRoot: string;
@@ -22,6 +23,8 @@ export interface WarrenHandlerGroupProps {
   readonly broker: WarrenBroker;
   readonly database: WarrenDatabase;
   readonly dependsOn: readonly IDependable[];
+  /** Places the custom resource that keeps the roles until the triggers' network interfaces are gone. */
+  readonly teardown: WarrenTriggerTeardown;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -42,6 +45,9 @@ export class WarrenHandlerGroup extends NestedStack {
       dependsOn: props.dependsOn,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     }));
+    // Deletion order: triggers, then the teardown resource (waits for the pollers' interfaces), then the roles.
+    const teardown = props.teardown.place(this, this.handlers.map((h) => h.function.role));
+    for (const trigger of this.handlers.flatMap((h) => h.triggers)) trigger.node.addDependency(teardown);
   }
 }
 

@@ -23,6 +23,7 @@ import { WarrenMigrations } from './WarrenMigrations.js';
 import { WarrenNetwork, type ExistingNetwork } from './WarrenNetwork.js';
 import { WARREN_RELAY_DEFAULTS, WarrenOutboxRelay } from './WarrenOutboxRelay.js';
 import { WarrenTopology } from './WarrenTopology.js';
+import { WarrenTriggerTeardown } from './WarrenTriggerTeardown.js';
 
 export interface WarrenStackProps extends StackProps {
   /** The resolved `warren.config.ts` (the same file the local runner reads). */
@@ -184,8 +185,9 @@ export class WarrenStack extends Stack {
 
     // 6. Handlers, in nested stacks of `handlersPerStack`.
     const dependsOn = [this.topology.resource, ...(this.migrations === undefined ? [] : [this.migrations.resource])];
+    const teardown = new WarrenTriggerTeardown(this, 'TriggerTeardown', { projectRoot: props.projectRoot, vpc, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }) });
     this.handlerGroups = chunk(handlers, handlersPerStack).map((group, i) => new WarrenHandlerGroup(this, `Handlers${i + 1}`, {
-      ...shared, handlers: group, broker: this.broker, database: this.database, dependsOn,
+      ...shared, handlers: group, broker: this.broker, database: this.database, dependsOn, teardown,
     }));
     this.handlers = this.handlerGroups.flatMap((g) => g.handlers);
 

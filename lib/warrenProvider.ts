@@ -7,9 +7,9 @@ import { type CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import type { WarrenFunction } from './WarrenFunction.js';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 
-export function warrenProvider(scope: Construct, id: string, onEvent: WarrenFunction, logRetention?: logs.RetentionDays): cr.Provider {
+export function warrenProvider(scope: Construct, id: string, onEvent: lambda.Function, logRetention?: logs.RetentionDays): cr.Provider {
   const provider = new cr.Provider(scope, id, {
     onEventHandler: onEvent,
     logGroup: new logs.LogGroup(scope, `${id}Logs`, { retention: logRetention ?? logs.RetentionDays.ONE_MONTH }),

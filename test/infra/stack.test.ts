@@ -75,6 +75,13 @@ describe('WarrenStack: triggers', () => {
     }
   });
 
+  it('deletes the triggers before the teardown resource, and it before the roles, so the pollers\' interfaces go first', () => {
+    const [[teardownId, teardown]] = Object.entries(handlers.findResources('Custom::WarrenTriggerTeardown'));
+    expect(teardown?.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^HandlerordersFunctionRole/), expect.stringMatching(/^HandlerauditFunctionRole/)]));
+    for (const trigger of Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping'))) expect(trigger.DependsOn).toContain(teardownId);
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' })]) } });
+  });
+
   it('passes every handler config to the topology custom resource with the broker endpoint and secret', () => {
     const [resource] = Object.values(template.findResources('Custom::WarrenTopology'));
     const props = resource?.Properties as { Handlers: string; BrokerEndpoint: unknown; SecretArn: unknown };
@@ -247,7 +254,8 @@ describe('WarrenStack: dead-letter queues and grants', () => {
       }
     }
     // only the CDK Provider frameworks' (topology, migrations) and CDK's LogRetention function
-    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 3);
+    // and the trigger-teardown function (outside the VPC)
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 5);
     handlers.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 });
