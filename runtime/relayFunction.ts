@@ -13,6 +13,8 @@ import { AmqpPublisher, publishUrlFromEnv } from './outbox/Publisher.js';
 import { processConnection } from './processConnection.js';
 import { ensureWarrenTables } from './warrenTables.js';
 import { urlForVhost } from './amqpUrl.js';
+import { ENV } from './env.js';
+import { ConfigError } from './errors.js';
 
 export const RELAY_FUNCTION_DEFAULTS = { minAgeMs: 30_000 } as const;
 
@@ -25,15 +27,20 @@ interface RelayTarget {
 }
 
 function targets(env: NodeJS.ProcessEnv): RelayTarget[] {
-  const parsed: unknown = JSON.parse(env.WARREN_RELAY_HANDLERS ?? '[]');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(env[ENV.relayHandlers] ?? '[]');
+  } catch {
+    parsed = undefined;
+  }
   if (!Array.isArray(parsed) || !parsed.every((t) => typeof t?.name === 'string' && typeof t?.vhost === 'string')) {
-    throw new Error('WARREN_RELAY_HANDLERS must be a JSON array of {"name", "vhost"}');
+    throw new ConfigError(ENV.relayHandlers, `expected a JSON array of {"name", "vhost"}, received ${JSON.stringify(env[ENV.relayHandlers])?.slice(0, 200)}; the stack sets it from warren.config.ts`);
   }
   return parsed as RelayTarget[];
 }
 
 export async function handler(): Promise<{ published: number }> {
-  const minAgeMs = Number(process.env.WARREN_RELAY_MIN_AGE_MS ?? RELAY_FUNCTION_DEFAULTS.minAgeMs);
+  const minAgeMs = Number(process.env[ENV.relayMinAgeMs] ?? RELAY_FUNCTION_DEFAULTS.minAgeMs);
   const db = processConnection();
   await ensureWarrenTables(db);
   let published = 0;

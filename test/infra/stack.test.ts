@@ -76,7 +76,7 @@ describe('WarrenStack: triggers', () => {
   });
 
   it('deletes the triggers before the teardown resource, and it before the roles, so the pollers\' interfaces go first', () => {
-    const [[teardownId, teardown]] = Object.entries(handlers.findResources('Custom::WarrenTriggerTeardown'));
+    const [teardownId, teardown] = Object.entries(handlers.findResources('Custom::WarrenTriggerTeardown'))[0] ?? [];
     expect(teardown?.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^HandlerordersFunctionRole/), expect.stringMatching(/^HandlerauditFunctionRole/)]));
     for (const trigger of Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping'))) expect(trigger.DependsOn).toContain(teardownId);
     template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' })]) } });
