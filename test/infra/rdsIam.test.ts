@@ -54,7 +54,7 @@ describe('Function: rdsIamConnectionOptions()', () => {
 describe('Function: databaseSettingsFromEnv()', () => {
   it('returns nothing without WARREN_DB_HOST, so processConnection keeps DATABASE_URL', () => {
     expect(databaseSettingsFromEnv({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' })).toBeUndefined();
-    expect(connectionOptionsFromEnv({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' })).toEqual({});
+    expect(connectionOptionsFromEnv({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' })).toEqual({ url: 'mysql://root@127.0.0.1:3306/test' });
   });
 
   it('builds a password-free URL and IAM options from the variables the stack sets', async () => {
