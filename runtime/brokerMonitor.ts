@@ -121,7 +121,8 @@ export function emfLines(result: MonitorResult, now = Date.now()): string[] {
 
 export function createBrokerMonitor(readSecret: SecretReader = readSecretsManagerCredentials, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): () => Promise<MonitorResult> {
   return async () => {
-    const handlers = monitoredHandlers(process.env.WARREN_MONITOR_QUEUES) // literal, so esbuild's define can replace it;
+    // Read literally (not through ENV or envValue) so esbuild's define replaces it with the compiled-in list.
+    const handlers = monitoredHandlers(process.env.WARREN_MONITOR_QUEUES);
     const endpoint = new URL(process.env[ENV.amqpEndpoint] ?? '');
     const credentials = await readSecret(process.env[ENV.amqpSecretArn] ?? '');
     const protocol = endpoint.protocol.replace(/:$/, '');
