@@ -44,6 +44,11 @@ export const WARREN_RELAY_DEFAULTS = {
   connections: 1,
 } as const;
 
+/** What the relay gets per publishing handler. */
+export function relayTargets(handlers: readonly ResolvedHandlerConfig[]): { name: string; vhost: string }[] {
+  return handlers.map((h) => ({ name: h.name, vhost: h.vhost }));
+}
+
 export class WarrenOutboxRelay extends Construct {
   public readonly function: WarrenFunction;
   public readonly rule: events.Rule;
@@ -60,11 +65,13 @@ export class WarrenOutboxRelay extends Construct {
       description: 'Warren outbox relay: publishes outbox rows left behind',
       environment: {
         [ENV.handler]: 'outbox-relay',
-        [ENV.relayHandlers]: JSON.stringify(props.handlers.map((h) => ({ name: h.name, vhost: h.vhost }))),
         [ENV.amqpEndpoint]: props.broker.amqpsEndpoint,
         [ENV.amqpSecretArn]: props.broker.secret.secretArn,
         ...props.database.environment(),
       },
+      // The handler list is compiled into the bundle: 200 publishing handlers would exceed Lambda's 4 KB of
+      // environment variables (runtime/relayFunction.ts reads process.env.WARREN_RELAY_HANDLERS literally).
+      define: { [`process.env.${ENV.relayHandlers}`]: JSON.stringify(JSON.stringify(relayTargets(props.handlers))) },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
     // A failed run is not retried by Lambda's async invocation (the next scheduled run is the retry).

@@ -26,15 +26,15 @@ interface RelayTarget {
   readonly vhost: string;
 }
 
-function targets(env: NodeJS.ProcessEnv): RelayTarget[] {
+function targets(raw: string | undefined): RelayTarget[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(env[ENV.relayHandlers] ?? '[]');
+    parsed = JSON.parse(raw ?? '[]');
   } catch {
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || !parsed.every((t) => typeof t?.name === 'string' && typeof t?.vhost === 'string')) {
-    throw new ConfigError(ENV.relayHandlers, `expected a JSON array of {"name", "vhost"}, received ${JSON.stringify(env[ENV.relayHandlers])?.slice(0, 200)}; the stack sets it from warren.config.ts`);
+    throw new ConfigError(ENV.relayHandlers, `expected a JSON array of {"name", "vhost"}, received ${JSON.stringify(raw)?.slice(0, 200)}; the stack sets it from warren.config.ts`);
   }
   return parsed as RelayTarget[];
 }
@@ -44,7 +44,9 @@ export async function handler(): Promise<{ published: number }> {
   const db = processConnection();
   await ensureWarrenTables(db);
   let published = 0;
-  for (const target of targets(process.env)) {
+  // Read literally: the stack compiles the list into the bundle (esbuild define), since hundreds of publishing
+  // handlers exceed Lambda's 4 KB of environment variables; locally and in tests it is a real variable.
+  for (const target of targets(process.env.WARREN_RELAY_HANDLERS)) {
     let publisher = publishers.get(target.vhost);
     if (publisher === undefined) {
       publisher = new AmqpPublisher(async () => urlForVhost(await publishUrlFromEnv(), target.vhost));

@@ -1,10 +1,12 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, type ResolvedConfig } from '../../runtime/config.js';
 import { createWarrenApp } from '../../lib/app.js';
 import type { WarrenStack } from '../../lib/WarrenStack.js';
+import { relayTargets } from '../../lib/WarrenOutboxRelay.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const config: ResolvedConfig = resolveConfig({
@@ -140,12 +142,25 @@ describe('WarrenStack: functions', () => {
     const props = (relay as { Properties: { ReservedConcurrentExecutions?: number; Environment: { Variables: Record<string, unknown> } } }).Properties;
     expect(props.ReservedConcurrentExecutions).toBeUndefined();
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: id }, MaximumRetryAttempts: 0 });
-    expect(JSON.parse(String(props.Environment.Variables.WARREN_RELAY_HANDLERS))).toEqual([{ name: 'orders', vhost: '/' }]);
+    // The handler list is compiled into the bundle (too large for environment variables with many publishers).
+    expect(props.Environment.Variables.WARREN_RELAY_HANDLERS).toBeUndefined();
+    expect(relayTargets(config.handlers.filter((h) => h.publishes.length > 0))).toEqual([{ name: 'orders', vhost: '/' }]);
     expect(props.Environment.Variables).toMatchObject({ WARREN_DB_IAM_AUTH: 'true', WARREN_AMQP_ENDPOINT: expect.anything(), WARREN_AMQP_SECRET_ARN: expect.anything() });
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] } })],
     });
+  });
+
+  it('compiles the relay\'s handler list and the monitor\'s queue list into their bundles', () => {
+    const assembly = (stack.node.root as import('aws-cdk-lib').App).synth();
+    const bundleOf = (props: object) => {
+      const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: props }));
+      const key = String((fn?.Properties as { Code: { S3Key: string } }).Code.S3Key).replace(/\.zip$/, '');
+      return readFileSync(join(assembly.directory, `asset.${key}`, 'index.js'), 'utf8');
+    };
+    expect(bundleOf({ Environment: { Variables: { WARREN_HANDLER: 'outbox-relay' } } })).toContain('[{"name":"orders","vhost":"/"}]');
+    expect(bundleOf({ Description: Match.stringLikeRegexp('^Warren broker monitor') })).toContain('[{"handler":"orders","vhost":"/","queue":"orders","shards":4},{"handler":"audit","vhost":"jobs","queue":"audit-events","shards":2}]');
   });
 
   it('gives every function log group a retention', () => {
