@@ -7,6 +7,7 @@ import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ConfigError } from './errors.js';
 
 /** An existing broker. Its secret must be JSON `{"username": "...", "password": "..."}` (what MQ triggers read). */
 export interface ExistingBroker {
@@ -28,13 +29,33 @@ export interface WarrenBrokerProps {
   readonly engineVersion?: string;
   /** @default 'warren' */
   readonly username?: string;
+  /**
+   * `SINGLE_INSTANCE` (one node: unavailable during its maintenance window) or `CLUSTER_MULTI_AZ` (three nodes in
+   * three zones; quorum queues replicate across them). Amazon MQ developer guide, "Broker architecture".
+   * @default 'SINGLE_INSTANCE'
+   */
+  readonly deploymentMode?: BrokerDeploymentMode;
+  /**
+   * Weekly maintenance window start (UTC). A single-instance broker is offline while Amazon MQ patches it, so pick a
+   * quiet hour. CloudFormation `AWS::AmazonMQ::Broker MaintenanceWindowStartTime`.
+   * @default { dayOfWeek: 'SUNDAY', timeOfDay: '03:00' }
+   */
+  readonly maintenanceWindow?: { readonly dayOfWeek: string; readonly timeOfDay: string };
 }
+
+export const BROKER_DEPLOYMENT_MODES = ['SINGLE_INSTANCE', 'CLUSTER_MULTI_AZ'] as const;
+export type BrokerDeploymentMode = (typeof BROKER_DEPLOYMENT_MODES)[number];
+const DAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
 
 export const WARREN_BROKER_DEFAULTS = {
   instanceType: 'mq.m7g.large',
   engineVersion: '4.2',
   username: 'warren',
   amqpsPort: 5671,
+  /** The RabbitMQ web console and management API (HTTPS) of an Amazon MQ broker. */
+  httpsPort: 443,
+  deploymentMode: 'SINGLE_INSTANCE',
+  maintenanceWindow: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00' },
 } as const;
 
 const ARN_PATTERN = /^arn:aws[a-z-]*:mq:[a-z0-9-]+:\d{12}:broker:([A-Za-z0-9_-]{1,50}):b-[0-9a-f-]+$/;
@@ -47,17 +68,22 @@ export class WarrenBroker extends Construct {
   public readonly amqpsEndpoint: string;
   /** The broker's security group when created here (MQ trigger pollers use it too). */
   public readonly securityGroup?: ec2.SecurityGroup;
+  /** `https://<host>`: the RabbitMQ web console and its management API (vhosts are created through it). */
+  public readonly consoleUrl: string;
+  public readonly deploymentMode: BrokerDeploymentMode;
 
   public constructor(scope: Construct, id: string, props: WarrenBrokerProps) {
     super(scope, id);
     if (props.existing !== undefined) {
       const match = ARN_PATTERN.exec(props.existing.brokerArn);
-      if (match?.[1] === undefined) throw new Error(`WarrenBroker: brokerArn must look like arn:aws:mq:<region>:<account>:broker:<name>:<id>, received ${JSON.stringify(props.existing.brokerArn)}`);
-      if (!props.existing.amqpsEndpoint.startsWith('amqps://')) throw new Error(`WarrenBroker: amqpsEndpoint must start with amqps://, received ${JSON.stringify(props.existing.amqpsEndpoint)}`);
+      if (match?.[1] === undefined) throw new ConfigError('warren:brokerArn', `expected arn:aws:mq:<region>:<account>:broker:<name>:<id>, received ${JSON.stringify(props.existing.brokerArn)}; copy the ARN from \`aws mq describe-broker\``);
+      if (!props.existing.amqpsEndpoint.startsWith('amqps://')) throw new ConfigError('warren:brokerAmqpsEndpoint', `expected amqps://<host>:5671, received ${JSON.stringify(props.existing.amqpsEndpoint)}; use the broker's AMQP endpoint`);
       this.brokerArn = props.existing.brokerArn;
       this.brokerName = match[1];
       this.secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', props.existing.secretArn);
       this.amqpsEndpoint = props.existing.amqpsEndpoint;
+      this.consoleUrl = `https://${new URL(props.existing.amqpsEndpoint).hostname}`;
+      this.deploymentMode = 'SINGLE_INSTANCE';
       return;
     }
 
@@ -82,6 +108,14 @@ export class WarrenBroker extends Construct {
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: 'Amazon MQ broker (AMQPS)', allowAllOutbound: true });
     securityGroup.addIngressRule(securityGroup, ec2.Port.tcp(WARREN_BROKER_DEFAULTS.amqpsPort), 'MQ trigger pollers');
 
+    const deploymentMode = props.deploymentMode ?? WARREN_BROKER_DEFAULTS.deploymentMode;
+    if (!(BROKER_DEPLOYMENT_MODES as readonly string[]).includes(deploymentMode)) {
+      throw new ConfigError('warren:brokerDeploymentMode', `expected ${BROKER_DEPLOYMENT_MODES.join(' or ')}, received ${JSON.stringify(deploymentMode)}`);
+    }
+    const window = props.maintenanceWindow ?? WARREN_BROKER_DEFAULTS.maintenanceWindow;
+    if (!DAYS.includes(window.dayOfWeek) || !/^([01]\d|2[0-3]):[0-5]\d$/.test(window.timeOfDay)) {
+      throw new ConfigError('warren:brokerMaintenanceWindow', `expected "<DAY> HH:MM" in UTC such as "SUNDAY 03:00", received ${JSON.stringify(`${window.dayOfWeek} ${window.timeOfDay}`)}`);
+    }
     const brokerName = Names.uniqueResourceName(this, { maxLength: 50, separator: '-' });
     const subnetIds = props.vpc.selectSubnets(props.subnets).subnetIds;
     const broker = new amazonmq.CfnBroker(this, 'Broker', {
@@ -89,10 +123,12 @@ export class WarrenBroker extends Construct {
       engineType: 'RABBITMQ',
       engineVersion: props.engineVersion ?? WARREN_BROKER_DEFAULTS.engineVersion,
       hostInstanceType: props.instanceType ?? WARREN_BROKER_DEFAULTS.instanceType,
-      deploymentMode: 'SINGLE_INSTANCE',
+      deploymentMode,
       publiclyAccessible: false,
       autoMinorVersionUpgrade: true,
-      subnetIds: [Fn.select(0, subnetIds)],
+      maintenanceWindowStartTime: { dayOfWeek: window.dayOfWeek, timeOfDay: window.timeOfDay, timeZone: 'UTC' },
+      // A single-instance broker lives in one subnet; a cluster spreads over the subnets of (at least) two zones.
+      subnetIds: deploymentMode === 'SINGLE_INSTANCE' ? [Fn.select(0, subnetIds)] : subnetIds,
       securityGroups: [securityGroup.securityGroupId],
       users: [{ username, password: secret.secretValueFromJson('password').unsafeUnwrap() }],
       logs: { general: true },
@@ -102,11 +138,19 @@ export class WarrenBroker extends Construct {
     this.brokerName = brokerName;
     this.secret = secret;
     this.amqpsEndpoint = Fn.select(0, broker.attrAmqpEndpoints);
+    // The console URL has the AMQPS endpoint's host: amqps://b-<id>.mq.<region>.amazonaws.com:5671.
+    this.consoleUrl = Fn.join('', ['https://', Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('amqps://', this.amqpsEndpoint))))]);
     this.securityGroup = securityGroup;
+    this.deploymentMode = deploymentMode;
   }
 
   /** Lets `peer` open AMQPS connections to a broker created here (an imported broker's rules are yours to set). */
   public allowAmqpsFrom(peer: ec2.IConnectable, description: string): void {
     this.securityGroup?.connections.allowFrom(peer, ec2.Port.tcp(WARREN_BROKER_DEFAULTS.amqpsPort), description);
+  }
+
+  /** Lets `peer` reach the management API over HTTPS (the topology custom resource creates vhosts through it). */
+  public allowHttpsFrom(peer: ec2.IConnectable, description: string): void {
+    this.securityGroup?.connections.allowFrom(peer, ec2.Port.tcp(WARREN_BROKER_DEFAULTS.httpsPort), description);
   }
 }

@@ -2,13 +2,15 @@
  * The database behind RDS Proxy: an RDS MySQL instance created here (its `max_connections` pinned by a parameter group
  * so the connection budget is exact) or an existing one imported; the proxy requires TLS and, by default, IAM auth.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DB_ENV } from '../runtime/rdsIam.js';
+import { ENV } from '../runtime/env.js';
+import { ConfigError } from './errors.js';
 
 /** An existing RDS MySQL instance. The secret holds `{"username", "password"}` of `user`, which the proxy logs in as. */
 export interface ExistingDatabase {
@@ -40,6 +42,8 @@ export interface WarrenDatabaseProps {
   readonly instanceType?: string;
   /** @default false */
   readonly multiAz?: boolean;
+  /** Retention of the exported error and slow query logs. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 export const WARREN_DATABASE_DEFAULTS = {
@@ -48,9 +52,18 @@ export const WARREN_DATABASE_DEFAULTS = {
   instanceType: 't4g.micro',
   multiAz: false,
   port: 3306,
+  /** Statements slower than this (seconds) go to the slow query log, which is exported to CloudWatch Logs. */
+  longQueryTimeSeconds: 1,
 } as const;
 
-const ENGINE = rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0 });
+/**
+ * MySQL 8.4 (LTS). RDS MySQL 8.0 left standard support on 2026-07-31 and a new 8.0 instance is enrolled in paid
+ * Extended Support; with Extended Support disabled, RDS refuses to create an instance whose major version is past
+ * standard support (RDS API CreateDBInstance, EngineLifecycleSupport). 8.4 defaults to caching_sha2_password for the
+ * proxy's own login with the secret; the functions authenticate to the proxy with IAM tokens (mysql_clear_password
+ * over TLS), so mysql2 never meets caching_sha2_password.
+ */
+const ENGINE = rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.of('8.4', '8.4') });
 
 export class WarrenDatabase extends Construct {
   public readonly proxy: rds.DatabaseProxy;
@@ -90,8 +103,16 @@ export class WarrenDatabase extends Construct {
         databaseName: this.databaseName,
         parameterGroup: new rds.ParameterGroup(this, 'Parameters', {
           engine: ENGINE,
-          parameters: { max_connections: String(props.maxConnections) },
+          // The slow query log is exported below, so turn it on (RDS leaves it off); to a file, which RDS exports.
+          parameters: {
+            max_connections: String(props.maxConnections),
+            slow_query_log: '1',
+            long_query_time: String(WARREN_DATABASE_DEFAULTS.longQueryTimeSeconds),
+            log_output: 'FILE',
+          },
         }),
+        engineLifecycleSupport: rds.EngineLifecycleSupport.OPEN_SOURCE_RDS_EXTENDED_SUPPORT_DISABLED,
+        storageType: rds.StorageType.GP3,
         storageEncrypted: true,
         multiAz,
         iamAuthentication: true,
@@ -99,11 +120,12 @@ export class WarrenDatabase extends Construct {
         removalPolicy: RemovalPolicy.SNAPSHOT,
         backupRetention: Duration.days(7),
         cloudwatchLogsExports: ['error', 'slowquery'],
+        cloudwatchLogsRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         publiclyAccessible: false,
       });
       Validations.of(instance).acknowledge({
         id: 'CloudFormation-Validate::E9006',
-        reason: 'EngineVersion "8.0" is accepted by RDS (it picks the current 8.0 minor version and keeps it patched); the linter lists only full versions.',
+        reason: 'EngineVersion "8.4" is accepted by RDS (it picks the current 8.4 minor version and keeps it patched); the linter lists only full versions.',
       });
       Validations.of(instance).acknowledge({
         id: 'AwsSolutions-RDS11',
@@ -112,8 +134,15 @@ export class WarrenDatabase extends Construct {
       if (!multiAz) {
         Validations.of(instance).acknowledge({ id: 'AwsSolutions-RDS3', reason: 'Single-AZ by default to keep a first deployment cheap; set warren:databaseMultiAz=true for production.' });
       }
+      // cloudwatchLogsRetention adds CDK's LogRetention singleton (a function that sets the exported log groups'
+      // retention); its managed policy and log-group wildcard are CDK's own.
+      const logRetention = Stack.of(this).node.tryFindChild('LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a');
+      if (logRetention !== undefined) {
+        Validations.of(logRetention).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK\'s LogRetention function (retention of the RDS log groups RDS creates) uses the basic execution role; it only writes its logs.' });
+        Validations.of(logRetention).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK\'s LogRetention function sets retention on log groups RDS names at run time (/aws/rds/instance/<id>/*).' });
+      }
       const instanceSecret = instance.secret;
-      if (instanceSecret === undefined) throw new Error('WarrenDatabase: the created instance has no secret');
+      if (instanceSecret === undefined) throw new ConfigError('databaseUser', 'the created instance has no generated secret; this is a bug in WarrenDatabase, please report it');
       Validations.of(instance).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC, left to the operator (see "Deploy to AWS" in README.md).',
@@ -136,24 +165,29 @@ export class WarrenDatabase extends Construct {
       idleClientTimeout: Duration.minutes(30),
       borrowTimeout: Duration.seconds(120),
     });
-    target.connections.allowFrom(this.proxy, ec2.Port.tcp(this.port), 'RDS Proxy');
+    // No ingress rule here: DatabaseProxy already lets its security group reach the target on the target's port
+    // (a second identical rule makes CloudFormation treat both as one, so removing either later removes both).
   }
 
-  /** Lets `fn` reach the proxy and connect as the database user with an IAM token. */
   /** The WARREN_DB_* variables a function needs to reach the proxy with IAM auth over TLS (see runtime/rdsIam.ts). */
   public environment(): Record<string, string> {
     return {
-      [DB_ENV.host]: this.proxy.endpoint,
-      [DB_ENV.port]: String(this.port),
-      [DB_ENV.user]: this.user,
-      [DB_ENV.name]: this.databaseName,
-      [DB_ENV.iamAuth]: 'true',
-      [DB_ENV.tls]: 'true',
+      [ENV.dbHost]: this.proxy.endpoint,
+      [ENV.dbPort]: String(this.port),
+      [ENV.dbUser]: this.user,
+      [ENV.dbName]: this.databaseName,
+      [ENV.dbIamAuth]: 'true',
+      [ENV.dbTls]: 'true',
     };
   }
 
-  public allowFunction(fn: ec2.IConnectable & iam.IGrantable): void {
-    this.proxy.connections.allowFrom(fn, ec2.Port.tcp(this.port), 'Warren function');
-    this.proxy.grantConnect(fn, this.user);
+  /** Lets functions with security group `peer` reach the proxy (one rule for every function that shares it). */
+  public allowFrom(peer: ec2.IConnectable, description: string): void {
+    this.proxy.connections.allowFrom(peer, ec2.Port.tcp(this.port), description);
+  }
+
+  /** Lets `grantee` connect as the database user with an IAM token (`rds-db:connect`). */
+  public grantConnect(grantee: iam.IGrantable): void {
+    this.proxy.grantConnect(grantee, this.user);
   }
 }

@@ -7,7 +7,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
@@ -35,6 +35,10 @@ export interface WarrenFunctionProps {
   readonly environment?: Record<string, string>;
   /** @default none */
   readonly description?: string;
+  /** Commands run around esbuild (e.g. to copy SQL files into the bundle). @default none */
+  readonly commandHooks?: ICommandHooks;
+  /** Replace identifiers at bundle time (esbuild `define`), for data too large for environment variables. @default none */
+  readonly define?: Record<string, string>;
 }
 
 export const WARREN_FUNCTION_DEFAULTS = {
@@ -94,6 +98,8 @@ export class WarrenFunction extends NodejsFunction {
         // Bundle the AWS SDK too (rds-signer is not part of the Lambda runtime's SDK), so the asset runs anywhere.
         externalModules: [],
         forceDockerBundling: false,
+        ...(props.commandHooks === undefined ? {} : { commandHooks: props.commandHooks }),
+        ...(props.define === undefined ? {} : { define: props.define }),
       },
     });
     this.role = role;

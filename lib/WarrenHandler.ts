@@ -1,20 +1,23 @@
 /**
  * One handler on AWS: its function (in the VPC, reaching RDS Proxy with IAM auth), its dead-letter queue, one Amazon MQ
- * trigger per shard queue `<queue>.<i>`, and its alarms.
+ * trigger per shard queue `<queue>.<i>`, and its alarms (DLQ not empty, function errors). 8 resources plus one per
+ * shard; the security group is shared by every Warren function (`WarrenStack`), the role stays per handler so it can
+ * send only to its own DLQ.
  *
  * aws-cdk-lib has no Amazon MQ event source and its `EventSourceMapping` has no `queues` prop, so the triggers are L1
  * `CfnEventSourceMapping`s. Each trigger runs at most one execution environment, so `concurrency` triggers mean at most
  * `concurrency` environments and connections.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import { shardQueues, type ResolvedHandlerConfig } from '../runtime/config.js';
+import { ENV } from '../runtime/env.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
 import { WarrenFunction } from './WarrenFunction.js';
@@ -24,27 +27,23 @@ export interface WarrenHandlerProps {
   readonly handler: ResolvedHandlerConfig;
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;
+  /** The security group every Warren function shares (admitted by the broker and the proxy). */
+  readonly securityGroup: ec2.ISecurityGroup;
   readonly broker: WarrenBroker;
   readonly database: WarrenDatabase;
-  /** Triggers are created after this (the topology custom resource), so their queues exist. */
-  readonly topology: IDependable;
+  /**
+   * Triggers are created after these (the topology and migrations custom resources), so their queues and tables
+   * exist before Lambda starts polling.
+   */
+  readonly dependsOn: readonly IDependable[];
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /**
-   * Periods (5 min each) a shard queue may have no consumer before its alarm fires.
-   * @default 3
-   */
-  readonly consumerMissingPeriods?: number;
 }
 
 export const WARREN_HANDLER_DEFAULTS = {
-  consumerMissingPeriods: 3,
   dlqRetention: Duration.days(14),
   memorySize: 512,
 } as const;
-
-/** The environment variable that carries the dead-letter queue URL. */
-export const DLQ_URL_ENV = 'WARREN_DLQ_URL';
 
 export class WarrenHandler extends Construct {
   public readonly function: WarrenFunction;
@@ -68,26 +67,25 @@ export class WarrenHandler extends Construct {
     });
 
     // Function: in the VPC, configured for RDS Proxy through WARREN_DB_* (see runtime/rdsIam.ts).
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: `Warren handler ${h.name}`, allowAllOutbound: true });
     this.function = new WarrenFunction(this, 'Function', {
       projectRoot: props.projectRoot,
       entry: h.entry,
       handler: h.export,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
-      securityGroups: [securityGroup],
+      securityGroups: [props.securityGroup],
       timeout: Duration.seconds(h.timeoutSeconds),
       memorySize: WARREN_HANDLER_DEFAULTS.memorySize,
       description: `Warren handler ${h.name} (${h.concurrency} shard(s) of ${h.queue})`,
       environment: {
-        WARREN_HANDLER: h.name,
-        [DLQ_URL_ENV]: this.deadLetterQueue.queueUrl,
+        [ENV.handler]: h.name,
+        [ENV.dlqUrl]: this.deadLetterQueue.queueUrl,
         ...props.database.environment(),
         // ctx.publish(): the outbox is flushed after each commit over one AMQPS connection per environment.
         ...(h.publishes.length === 0 ? {} : {
-          WARREN_AMQP_ENDPOINT: props.broker.amqpsEndpoint,
-          WARREN_AMQP_SECRET_ARN: props.broker.secret.secretArn,
-          WARREN_AMQP_VHOST: h.vhost,
+          [ENV.amqpEndpoint]: props.broker.amqpsEndpoint,
+          [ENV.amqpSecretArn]: props.broker.secret.secretArn,
+          [ENV.amqpVhost]: h.vhost,
         }),
       },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
@@ -96,7 +94,7 @@ export class WarrenHandler extends Construct {
 
     // Grants: DLQ send, proxy connect as the DB user, and what MQ triggers need (broker description, broker secret).
     this.deadLetterQueue.grantSendMessages(this.function);
-    props.database.allowFunction(this.function);
+    props.database.grantConnect(this.function);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['mq:DescribeBroker'], resources: [props.broker.brokerArn] }));
     props.broker.secret.grantRead(this.function);
 
@@ -116,12 +114,13 @@ export class WarrenHandler extends Construct {
           { type: 'VIRTUAL_HOST', uri: h.vhost },
         ],
       });
-      trigger.node.addDependency(props.topology);
+      for (const dependency of props.dependsOn) trigger.node.addDependency(dependency);
       trigger.node.addDependency(role);
       return trigger;
     });
 
-    // Alarms: DLQ not empty, function errors, a shard queue without its trigger consuming.
+    // Alarms: DLQ not empty, function errors. (Consumers are watched stack-wide: Amazon MQ has no per-queue metrics on
+    // RabbitMQ 4, so WarrenStack alarms on the broker's ConsumerCount and the broker monitor checks each shard.)
     this.alarms.push(
       this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, 'DeadLetterQueueNotEmpty', {
         alarmDescription: `Handler ${h.name} dead-lettered messages (permanent failures); inspect and redrive ${this.deadLetterQueue.node.path}`,
@@ -138,22 +137,8 @@ export class WarrenHandler extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
-    const periods = props.consumerMissingPeriods ?? WARREN_HANDLER_DEFAULTS.consumerMissingPeriods;
-    shardQueues(h).forEach((queue, i) => {
-      const consumers = new cloudwatch.Metric({
-        namespace: 'AWS/AmazonMQ',
-        metricName: 'ConsumerCount',
-        dimensionsMap: { Broker: props.broker.brokerName, VirtualHost: h.vhost, Queue: queue },
-        statistic: 'Minimum',
-        period: Duration.minutes(5),
-      });
-      this.alarms.push(consumers.createAlarm(this, `Shard${i}TriggerNotConsuming`, {
-        alarmDescription: `No consumer on ${queue}: the trigger of handler ${h.name} shard ${i} is disabled or failing; see its StateTransitionReason (aws lambda get-event-source-mapping)`,
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: periods,
-        treatMissingData: cloudwatch.TreatMissingData.MISSING,
-      }));
-    });
+
+    // The DLQ's URL, as an output of the stack that holds this handler (a nested stack for large configs).
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: `Dead-letter queue of handler ${h.name}` });
   }
 }

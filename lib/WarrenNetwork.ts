@@ -6,6 +6,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ConfigError } from './errors.js';
 
 /** An existing VPC; its private subnets must reach Secrets Manager, STS and Lambda (NAT or VPC endpoints). */
 export interface ExistingNetwork {
@@ -37,7 +38,7 @@ export class WarrenNetwork extends Construct {
     const existing = props.existing;
     if (existing !== undefined) {
       if (existing.privateSubnetIds.length !== existing.availabilityZones.length || existing.privateSubnetIds.length < 2) {
-        throw new Error(`WarrenNetwork: expected one private subnet per availability zone (at least 2), received ${existing.privateSubnetIds.length} subnet(s) for ${existing.availabilityZones.length} zone(s)`);
+        throw new ConfigError('warren:privateSubnetIds', `expected one private subnet per availability zone (at least 2), received ${existing.privateSubnetIds.length} subnet(s) for ${existing.availabilityZones.length} zone(s); list one subnet per zone of warren:availabilityZones, in the same order`);
       }
       this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
         vpcId: existing.vpcId,
@@ -49,7 +50,7 @@ export class WarrenNetwork extends Construct {
     }
     const natGateways = props.natGateways ?? WARREN_NETWORK_DEFAULTS.natGateways;
     if (!Number.isInteger(natGateways) || natGateways < 1) {
-      throw new Error(`WarrenNetwork: natGateways must be a whole number of at least 1 (the MQ trigger's pollers need to reach AWS APIs), received ${natGateways}`);
+      throw new ConfigError('warren:natGateways', `expected a whole number of at least 1 (the MQ trigger's pollers need to reach AWS APIs), received ${natGateways}`);
     }
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: WARREN_NETWORK_DEFAULTS.maxAzs,

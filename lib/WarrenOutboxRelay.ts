@@ -1,17 +1,22 @@
 /**
- * The scheduled outbox relay: a function (`runtime/relayFunction.ts`) that an EventBridge rule runs every minute, with
- * reserved concurrency 1, so it holds at most one database connection (counted in the connection budget). It
+ * The scheduled outbox relay: a function (`runtime/relayFunction.ts`) that an EventBridge rule runs every minute. It
  * publishes outbox rows their handler's environments left behind, for handlers whose queues went quiet since.
  * Created only when a handler declares `publishes`.
+ *
+ * No reserved concurrency: Lambda refuses a reservation that would leave the account less than its minimum unreserved
+ * concurrency, which fails the deploy on accounts with a low limit (Lambda developer guide, "Configuring reserved
+ * concurrency"). Runs do not overlap in practice (timeout 50 s < schedule 1 min, no async retries), and if two ever
+ * do, `flushOutbox` takes the rows with `SELECT ... FOR UPDATE` in one transaction, so the second waits and finds
+ * them sent: no row is published twice by two relays, nor out of order.
  */
 import { Duration } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { ENV } from '../runtime/env.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
 import { WarrenFunction } from './WarrenFunction.js';
@@ -22,6 +27,8 @@ export interface WarrenOutboxRelayProps {
   readonly handlers: readonly ResolvedHandlerConfig[];
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;
+  /** The security group every Warren function shares. */
+  readonly securityGroup: ec2.ISecurityGroup;
   readonly broker: WarrenBroker;
   readonly database: WarrenDatabase;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -33,9 +40,14 @@ export interface WarrenOutboxRelayProps {
 export const WARREN_RELAY_DEFAULTS = {
   schedule: Duration.minutes(1),
   timeout: Duration.seconds(50),
-  /** Database connections the relay may hold (reserved concurrency). */
+  /** Client connections the relay is counted for in the connection budget (one run at a time, see above). */
   connections: 1,
 } as const;
+
+/** What the relay gets per publishing handler. */
+export function relayTargets(handlers: readonly ResolvedHandlerConfig[]): { name: string; vhost: string }[] {
+  return handlers.map((h) => ({ name: h.name, vhost: h.vhost }));
+}
 
 export class WarrenOutboxRelay extends Construct {
   public readonly function: WarrenFunction;
@@ -43,27 +55,28 @@ export class WarrenOutboxRelay extends Construct {
 
   public constructor(scope: Construct, id: string, props: WarrenOutboxRelayProps) {
     super(scope, id);
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, description: 'Warren outbox relay', allowAllOutbound: true });
     this.function = new WarrenFunction(this, 'Function', {
       projectRoot: props.projectRoot,
       entry: 'runtime/relayFunction.ts',
       vpc: props.vpc,
       vpcSubnets: props.subnets,
-      securityGroups: [securityGroup],
+      securityGroups: [props.securityGroup],
       timeout: WARREN_RELAY_DEFAULTS.timeout,
       description: 'Warren outbox relay: publishes outbox rows left behind',
       environment: {
-        WARREN_HANDLER: 'outbox-relay',
-        WARREN_RELAY_HANDLERS: JSON.stringify(props.handlers.map((h) => ({ name: h.name, vhost: h.vhost }))),
-        WARREN_AMQP_ENDPOINT: props.broker.amqpsEndpoint,
-        WARREN_AMQP_SECRET_ARN: props.broker.secret.secretArn,
+        [ENV.handler]: 'outbox-relay',
+        [ENV.amqpEndpoint]: props.broker.amqpsEndpoint,
+        [ENV.amqpSecretArn]: props.broker.secret.secretArn,
         ...props.database.environment(),
       },
+      // The handler list is compiled into the bundle: 200 publishing handlers would exceed Lambda's 4 KB of
+      // environment variables (runtime/relayFunction.ts reads process.env.WARREN_RELAY_HANDLERS literally).
+      define: { [`process.env.${ENV.relayHandlers}`]: JSON.stringify(JSON.stringify(relayTargets(props.handlers))) },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
-    // One relay at a time: one database connection, and rows are never published by two relays at once.
-    (this.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = WARREN_RELAY_DEFAULTS.connections;
-    props.database.allowFunction(this.function);
+    // A failed run is not retried by Lambda's async invocation (the next scheduled run is the retry).
+    this.function.configureAsyncInvoke({ retryAttempts: 0 });
+    props.database.grantConnect(this.function);
     props.broker.secret.grantRead(this.function);
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs the Warren outbox relay',

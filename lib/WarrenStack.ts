@@ -1,28 +1,34 @@
 /**
- * The Warren stack, read top to bottom: budget check, network, broker, database + proxy, topology, one WarrenHandler
- * per handler of `warren.config.ts`, the outbox relay (when a handler publishes), then the proxy alarms. Env-agnostic and lookup-free, so `cdk synth` needs no AWS
- * account.
+ * The Warren stack, read top to bottom: connection budget, network, one security group for every Warren function,
+ * broker, database + proxy, migrations and topology (custom resources), the handlers in nested stacks of
+ * `handlersPerStack`, the outbox relay (when a handler publishes), the broker monitor, alarms and outputs.
+ * Env-agnostic and lookup-free, so `cdk synth` needs no AWS account.
  */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ResolvedConfig } from '../runtime/config.js';
-import { checkConnectionBudget, type ConnectionBudget } from './connectionBudget.js';
-import { WarrenBroker, type ExistingBroker } from './WarrenBroker.js';
+import { checkConnectionBudget, type ConnectionBudget, type ConnectionBudgetMode } from './connectionBudget.js';
+import { wholeNumber } from './errors.js';
+import { WarrenBroker, type BrokerDeploymentMode, type ExistingBroker } from './WarrenBroker.js';
+import { WarrenBrokerMonitor } from './WarrenBrokerMonitor.js';
 import { WarrenDatabase, type ExistingDatabase } from './WarrenDatabase.js';
-import { WarrenHandler } from './WarrenHandler.js';
+import type { WarrenHandler } from './WarrenHandler.js';
+import { chunk, WarrenHandlerGroup } from './WarrenHandlerGroup.js';
+import { WarrenMigrations } from './WarrenMigrations.js';
 import { WarrenNetwork, type ExistingNetwork } from './WarrenNetwork.js';
-import { WarrenTopology } from './WarrenTopology.js';
 import { WARREN_RELAY_DEFAULTS, WarrenOutboxRelay } from './WarrenOutboxRelay.js';
+import { WarrenTopology } from './WarrenTopology.js';
+import { WarrenTriggerTeardown } from './WarrenTriggerTeardown.js';
 
 export interface WarrenStackProps extends StackProps {
   /** The resolved `warren.config.ts` (the same file the local runner reads). */
   readonly config: ResolvedConfig;
-  /** Directory that handler entries are relative to. */
+  /** Directory that handler entries and migrations are relative to. */
   readonly projectRoot: string;
   /** @default a new VPC */
   readonly network?: ExistingNetwork;
@@ -34,7 +40,11 @@ export interface WarrenStackProps extends StackProps {
   readonly brokerInstanceType?: string;
   /** @default '4.2' */
   readonly brokerEngineVersion?: string;
-  /** @default a new RDS MySQL 8.0 instance */
+  /** @default 'SINGLE_INSTANCE' */
+  readonly brokerDeploymentMode?: BrokerDeploymentMode;
+  /** Weekly maintenance window start, UTC. @default { dayOfWeek: 'SUNDAY', timeOfDay: '03:00' } */
+  readonly brokerMaintenanceWindow?: { readonly dayOfWeek: string; readonly timeOfDay: string };
+  /** @default a new RDS MySQL 8.4 instance */
   readonly database?: ExistingDatabase;
   /** @default 't4g.micro' */
   readonly databaseInstanceType?: string;
@@ -55,10 +65,21 @@ export interface WarrenStackProps extends StackProps {
    */
   readonly maxConnectionsPercent?: number;
   /**
-   * Connections counted per handler on top of its shards, for environments Lambda has not reclaimed yet.
+   * Client connections counted per handler on top of its shards, for environments Lambda has not reclaimed yet.
    * @default 1
    */
   readonly reclaimAllowance?: number;
+  /**
+   * `multiplexed`: client connections may exceed the proxy's database connections (RDS Proxy multiplexes them at
+   * transaction boundaries); `strict`: synth fails unless every client can hold a database connection at once.
+   * @default 'multiplexed'
+   */
+  readonly connectionBudget?: ConnectionBudgetMode;
+  /**
+   * Handlers per nested stack (each handler is 8 resources + 1 per shard; CloudFormation allows 500 per stack).
+   * @default 25
+   */
+  readonly handlersPerStack?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** SNS topic that every alarm notifies. @default no alarm actions */
@@ -69,54 +90,72 @@ export const WARREN_STACK_DEFAULTS = {
   maxConnections: 60,
   maxConnectionsPercent: 90,
   reclaimAllowance: 1,
-  /** Proxy client connections alarm at this share of the connection budget. */
-  clientConnectionsAlarmRatio: 0.8,
+  connectionBudget: 'multiplexed',
+  handlersPerStack: 25,
+  /** Alarm when the proxy's average borrow latency stays above this (microseconds, as RDS Proxy reports it). */
+  borrowLatencyAlarmMicros: 1_000_000,
 } as const;
-
-function wholeNumber(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`WarrenStack: ${name} must be a whole number from ${min} to ${max}, received ${value}`);
-  }
-  return value;
-}
 
 export class WarrenStack extends Stack {
   public readonly budget: ConnectionBudget;
   public readonly network: WarrenNetwork;
+  /** One security group for every Warren function: the broker admits it on 5671 (and 443), the proxy on 3306. */
+  public readonly functionsSecurityGroup: ec2.SecurityGroup;
   public readonly broker: WarrenBroker;
   public readonly database: WarrenDatabase;
+  public readonly migrations?: WarrenMigrations;
   public readonly topology: WarrenTopology;
+  public readonly handlerGroups: WarrenHandlerGroup[];
   public readonly handlers: WarrenHandler[];
   /** Present when a handler declares `publishes`. */
   public readonly outboxRelay?: WarrenOutboxRelay;
+  public readonly brokerMonitor: WarrenBrokerMonitor;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
   public constructor(scope: Construct, id: string, props: WarrenStackProps) {
     super(scope, id, props);
+    const handlers = props.config.handlers;
 
-    // 1. Validation first: the connection budget must fit the proxy's share of max_connections.
-    const maxConnections = wholeNumber('maxConnections', props.maxConnections ?? WARREN_STACK_DEFAULTS.maxConnections, 10, 100_000);
-    const maxConnectionsPercent = wholeNumber('maxConnectionsPercent', props.maxConnectionsPercent ?? WARREN_STACK_DEFAULTS.maxConnectionsPercent, 1, 100);
-    const reclaimAllowance = wholeNumber('reclaimAllowance', props.reclaimAllowance ?? WARREN_STACK_DEFAULTS.reclaimAllowance, 0, 100);
-    const publishers = props.config.handlers.filter((h) => h.publishes.length > 0);
-    this.budget = checkConnectionBudget(props.config.handlers, {
+    // 1. Validation first: the connection budget (clients against the proxy, database connections against MySQL).
+    const maxConnections = wholeNumber('warren:maxConnections', props.maxConnections ?? WARREN_STACK_DEFAULTS.maxConnections, 10, 100_000);
+    const maxConnectionsPercent = wholeNumber('warren:maxConnectionsPercent', props.maxConnectionsPercent ?? WARREN_STACK_DEFAULTS.maxConnectionsPercent, 1, 100);
+    const reclaimAllowance = wholeNumber('warren:reclaimAllowance', props.reclaimAllowance ?? WARREN_STACK_DEFAULTS.reclaimAllowance, 0, 100);
+    const handlersPerStack = wholeNumber('warren:handlersPerStack', props.handlersPerStack ?? WARREN_STACK_DEFAULTS.handlersPerStack, 1, 40);
+    const publishers = handlers.filter((h) => h.publishes.length > 0);
+    this.budget = checkConnectionBudget(handlers, {
       maxConnections, maxConnectionsPercent, reclaimAllowance,
-      extra: publishers.length === 0 ? [] : [{ name: 'outbox relay', connections: WARREN_RELAY_DEFAULTS.connections }],
+      mode: props.connectionBudget ?? WARREN_STACK_DEFAULTS.connectionBudget,
+      extra: [
+        ...(publishers.length === 0 ? [] : [{ name: 'outbox relay', connections: WARREN_RELAY_DEFAULTS.connections }]),
+        ...(props.config.migrations.length === 0 ? [] : [{ name: 'migrations', connections: 1 }]),
+      ],
     });
+    if (this.budget.clients > this.budget.databaseConnections) {
+      Annotations.of(this).addInfo(`Warren: ${this.budget.clients} client connections share ${this.budget.databaseConnections} database connections through RDS Proxy (x${this.budget.multiplexing}); a transaction waits for a free one up to the borrow timeout (120 s). Alarms watch borrow latency and pinning.`);
+    }
 
-    // 2. Network, broker, database behind RDS Proxy.
+    // 2. Network; one security group for every Warren function.
     this.network = new WarrenNetwork(this, 'Network', {
       ...(props.network === undefined ? {} : { existing: props.network }),
       ...(props.natGateways === undefined ? {} : { natGateways: props.natGateways }),
     });
     const { vpc, privateSubnets: subnets } = this.network;
+    this.functionsSecurityGroup = new ec2.SecurityGroup(this, 'FunctionsSecurityGroup', { vpc, description: 'Warren functions (handlers, outbox relay, custom resources, broker monitor)', allowAllOutbound: true });
+
+    // 3. Broker: admits AMQPS (ctx.publish, relay, topology, monitor) and HTTPS (management API: vhosts) from the functions.
     this.broker = new WarrenBroker(this, 'Broker', {
       vpc,
       subnets,
       ...(props.broker === undefined ? {} : { existing: props.broker }),
       ...(props.brokerInstanceType === undefined ? {} : { instanceType: props.brokerInstanceType }),
       ...(props.brokerEngineVersion === undefined ? {} : { engineVersion: props.brokerEngineVersion }),
+      ...(props.brokerDeploymentMode === undefined ? {} : { deploymentMode: props.brokerDeploymentMode }),
+      ...(props.brokerMaintenanceWindow === undefined ? {} : { maintenanceWindow: props.brokerMaintenanceWindow }),
     });
+    this.broker.allowAmqpsFrom(this.functionsSecurityGroup, 'Warren functions (AMQPS)');
+    this.broker.allowHttpsFrom(this.functionsSecurityGroup, 'Warren topology custom resource (management API)');
+
+    // 4. Database behind RDS Proxy; the functions reach the proxy.
     this.database = new WarrenDatabase(this, 'Database', {
       vpc,
       subnets,
@@ -127,61 +166,68 @@ export class WarrenStack extends Stack {
       ...(props.databaseMultiAz === undefined ? {} : { multiAz: props.databaseMultiAz }),
       ...(props.databaseUser === undefined ? {} : { user: props.databaseUser }),
       ...(props.databaseName === undefined ? {} : { databaseName: props.databaseName }),
-    });
-
-    // 3. Topology (exchange + shard queues) declared by a custom resource, before any trigger.
-    this.topology = new WarrenTopology(this, 'Topology', {
-      projectRoot: props.projectRoot,
-      handlers: props.config.handlers,
-      broker: this.broker,
-      vpc,
-      subnets,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
+    this.database.allowFrom(this.functionsSecurityGroup, 'Warren functions');
 
-    // 4. One function + DLQ + N triggers + alarms per handler.
-    this.handlers = props.config.handlers.map((handler) => new WarrenHandler(this, `Handler-${handler.name}`, {
+    // 5. Migrations and topology (custom resources), before any trigger polls.
+    const shared = {
       projectRoot: props.projectRoot,
-      handler,
       vpc,
       subnets,
-      broker: this.broker,
-      database: this.database,
-      topology: this.topology.resource,
+      securityGroup: this.functionsSecurityGroup,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-    }));
-
-    // 5. The outbox relay, when a handler publishes.
-    if (publishers.length > 0) {
-      this.outboxRelay = new WarrenOutboxRelay(this, 'OutboxRelay', {
-        projectRoot: props.projectRoot,
-        handlers: publishers,
-        vpc,
-        subnets,
-        broker: this.broker,
-        database: this.database,
-        ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      });
+    };
+    if (props.config.migrations.length > 0) {
+      this.migrations = new WarrenMigrations(this, 'Migrations', { ...shared, files: props.config.migrations, database: this.database });
     }
+    this.topology = new WarrenTopology(this, 'Topology', { ...shared, handlers, broker: this.broker });
 
-    // 6. Proxy alarms: client connections near the budget, any pinned session.
-    const proxyMetric = (metricName: string) => new cloudwatch.Metric({
-      namespace: 'AWS/RDS',
-      metricName,
-      dimensionsMap: { ProxyName: this.database.proxy.dbProxyName },
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
+    // 6. Handlers, in nested stacks of `handlersPerStack`.
+    const dependsOn = [this.topology.resource, ...(this.migrations === undefined ? [] : [this.migrations.resource])];
+    const teardown = new WarrenTriggerTeardown(this, 'TriggerTeardown', { projectRoot: props.projectRoot, vpc, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }) });
+    this.handlerGroups = chunk(handlers, handlersPerStack).map((group, i) => new WarrenHandlerGroup(this, `Handlers${i + 1}`, {
+      ...shared, handlers: group, broker: this.broker, database: this.database, dependsOn, teardown,
+    }));
+    this.handlers = this.handlerGroups.flatMap((g) => g.handlers);
+
+    // 7. The outbox relay, when a handler publishes; the broker monitor (dead letters the broker gave up on, consumers).
+    if (publishers.length > 0) {
+      this.outboxRelay = new WarrenOutboxRelay(this, 'OutboxRelay', { ...shared, handlers: publishers, broker: this.broker, database: this.database });
+    }
+    this.brokerMonitor = new WarrenBrokerMonitor(this, 'BrokerMonitor', { ...shared, handlers, broker: this.broker });
+    this.alarms.push(...this.brokerMonitor.alarms);
+
+    // 8. Alarms: consumers on the broker, proxy borrow latency and pinning.
+    const shards = handlers.reduce((sum, h) => sum + h.concurrency, 0);
+    this.alarms.push(
+      // Amazon MQ vends no per-queue metrics on RabbitMQ 4 (Amazon MQ developer guide, "Available CloudWatch metrics
+      // for Amazon MQ for RabbitMQ brokers"); the broker-wide ConsumerCount below the number of triggers means a
+      // trigger stopped consuming (the broker monitor names the shard).
+      new cloudwatch.Metric({
+        namespace: 'AWS/AmazonMQ', metricName: 'ConsumerCount', dimensionsMap: { Broker: this.broker.brokerName }, statistic: 'Minimum', period: Duration.minutes(5),
+      }).createAlarm(this, 'BrokerConsumersMissing', {
+        alarmDescription: `Fewer consumers on the broker than the ${shards} Warren triggers: a trigger is disabled or failing; the broker monitor's ShardsWithoutConsumer names it, see its StateTransitionReason (aws lambda get-event-source-mapping)`,
+        threshold: shards,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    );
+    // RDS Proxy metrics (RDS User Guide, "Monitoring RDS Proxy metrics with Amazon CloudWatch").
+    const proxyMetric = (metricName: string, statistic: string) => new cloudwatch.Metric({
+      namespace: 'AWS/RDS', metricName, dimensionsMap: { ProxyName: this.database.proxy.dbProxyName }, statistic, period: Duration.minutes(1),
     });
     this.alarms.push(
-      proxyMetric('ClientConnections').createAlarm(this, 'ProxyClientConnectionsNearBudget', {
-        alarmDescription: `RDS Proxy client connections above ${WARREN_STACK_DEFAULTS.clientConnectionsAlarmRatio * 100}% of the connection budget (${this.budget.limit})`,
-        threshold: Math.floor(this.budget.limit * WARREN_STACK_DEFAULTS.clientConnectionsAlarmRatio),
+      proxyMetric('DatabaseConnectionsBorrowLatency', 'Average').createAlarm(this, 'ProxyBorrowLatencyHigh', {
+        alarmDescription: `RDS Proxy takes over ${WARREN_STACK_DEFAULTS.borrowLatencyAlarmMicros / 1_000_000} s to lend a database connection: ${this.budget.clients} clients share ${this.budget.databaseConnections} database connections; raise max_connections or lower concurrency`,
+        threshold: WARREN_STACK_DEFAULTS.borrowLatencyAlarmMicros,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      proxyMetric('DatabaseConnectionsCurrentlySessionPinned').createAlarm(this, 'ProxySessionsPinned', {
-        alarmDescription: 'RDS Proxy sessions are pinned (prepared statements, user variables, temporary tables, GET_LOCK, statements over 16 KB): each pins a database connection',
+      proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Maximum').createAlarm(this, 'ProxySessionsPinned', {
+        alarmDescription: 'RDS Proxy sessions are pinned (prepared statements, user variables, temporary tables, GET_LOCK, statements over 16 KB): each pins a database connection and defeats multiplexing',
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -189,10 +235,20 @@ export class WarrenStack extends Stack {
       }),
     );
 
-    // 7. Alarm actions, when a topic is given.
+    // 9. Alarm actions, when a topic is given.
     if (props.alarmTopicArn !== undefined) {
       const action = new actions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn));
       for (const alarm of [...this.alarms, ...this.handlers.flatMap((h) => h.alarms)]) alarm.addAlarmAction(action);
     }
+
+    // 10. Outputs (each handler's DLQ URL is an output of its nested stack: CloudFormation allows 200 per template).
+    new CfnOutput(this, 'BrokerAmqpsEndpoint', { value: this.broker.amqpsEndpoint, description: 'AMQPS endpoint of the broker' });
+    new CfnOutput(this, 'BrokerConsoleUrl', { value: this.broker.consoleUrl, description: 'RabbitMQ web console (and management API) of the broker' });
+    new CfnOutput(this, 'BrokerSecretArn', { value: this.broker.secret.secretArn, description: 'Secrets Manager secret of the broker user ({"username", "password"})' });
+    new CfnOutput(this, 'ProxyEndpoint', { value: this.database.proxy.endpoint, description: 'RDS Proxy endpoint (IAM auth, TLS)' });
+    new CfnOutput(this, 'HandlerStacks', {
+      value: this.handlerGroups.map((g, i) => `Handlers${i + 1}: ${g.handlers.map((h) => h.node.id.replace(/^Handler-/, '')).join(' ')}`).join('; ').slice(0, 4000),
+      description: 'Which nested stack holds each handler; its outputs list the handlers\' DLQ URLs',
+    });
   }
 }

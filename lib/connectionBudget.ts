@@ -1,78 +1,81 @@
 /**
- * The connection budget, checked at synth.
+ * The connection budget, checked at synth. RDS Proxy sits between the functions and MySQL, so two numbers are counted
+ * apart:
  *
- *   need(handler) = concurrency (shards = triggers = at most that many execution environments at once)
- *                 + reclaimAllowance (environments Lambda replaced but has not shut down yet, whose connection the
- *                   proxy holds until its idle client timeout)
- *   limit         = floor(maxConnections * maxConnectionsPercent / 100)   (the proxy's share of max_connections)
- *   extra         = connections of other functions (the outbox relay: 1, by reserved concurrency)
- *   sum(need) + extra must be <= limit, or synth fails with `ConnectionBudgetError`.
+ *   clients       = sum over handlers of (concurrency + reclaimAllowance)   client connections to the proxy: one per
+ *                   execution environment (a trigger runs at most one), plus environments Lambda replaced but has not
+ *                   shut down yet (their connection lives until the proxy's idle client timeout)
+ *                 + other functions' environments (outbox relay, migrations custom resource)
+ *   database      = floor(maxConnections * maxConnectionsPercent / 100)   connections the proxy may open to MySQL
+ *
+ * RDS Proxy lends a database connection to a client per transaction and takes it back at the transaction boundary
+ * unless the session is pinned (RDS Proxy docs, "Avoiding pinning"); Warren uses the text protocol and sets no session
+ * state, so its sessions are not pinned. So by default (`multiplexed`) clients may exceed database connections: a
+ * client whose transaction finds every database connection lent waits up to the proxy's borrow timeout (120 s); the
+ * stack alarms on borrow latency and on pinned sessions instead. `strict` keeps the old rule (clients <= database
+ * connections: nobody ever waits) and fails synth otherwise.
  */
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { ConnectionBudgetError } from './errors.js';
+
+export const CONNECTION_BUDGET_MODES = ['multiplexed', 'strict'] as const;
+export type ConnectionBudgetMode = (typeof CONNECTION_BUDGET_MODES)[number];
 
 export interface ConnectionBudgetOptions {
   /** The database's `max_connections`. */
   readonly maxConnections: number;
   /** Share of `max_connections` the proxy may open (RDS Proxy `MaxConnectionsPercent`). */
   readonly maxConnectionsPercent: number;
-  /** Extra connections counted per handler for environments not reclaimed yet. */
+  /** Extra client connections counted per handler for environments not reclaimed yet. */
   readonly reclaimAllowance: number;
-  /** Connections held by other functions of the stack (the outbox relay). @default [] */
+  /** Client connections of other functions of the stack (outbox relay, migrations). @default [] */
   readonly extra?: readonly { readonly name: string; readonly connections: number }[];
+  /** @default 'multiplexed' */
+  readonly mode?: ConnectionBudgetMode;
 }
 
 export interface HandlerShare {
   /** A handler's name, or another function's (e.g. "outbox relay"). */
   readonly handler: string;
-  /** True for a function that is not a handler: its connections are fixed (reserved concurrency). */
+  /** True for a function that is not a handler: its connections are a fixed number. */
   readonly fixed?: boolean;
   readonly shards: number;
   readonly allowance: number;
+  /** Client connections to the proxy. */
   readonly connections: number;
 }
 
 export interface ConnectionBudget {
+  readonly mode: ConnectionBudgetMode;
   readonly shares: readonly HandlerShare[];
-  readonly needed: number;
-  readonly limit: number;
+  /** Client connections (execution environments) the stack can open to the proxy at once. */
+  readonly clients: number;
+  /** Database connections the proxy may open: floor(maxConnections * maxConnectionsPercent / 100). */
+  readonly databaseConnections: number;
+  /** clients / databaseConnections, rounded to two decimals (1 or less: nobody waits for a database connection). */
+  readonly multiplexing: number;
 }
 
-/** Thrown at synth when the handlers' shards do not fit the proxy's share of the database's connections. */
-export class ConnectionBudgetError extends Error {
-  public readonly budget: ConnectionBudget;
-  public constructor(budget: ConnectionBudget, options: ConnectionBudgetOptions) {
-    const shares = budget.shares.map((s) => (s.fixed === true ? `${s.handler} ${s.connections}` : `${s.handler} ${s.connections} (${s.shards} shards + ${s.allowance} reclaim allowance)`)).join(', ');
-    super(
-      `Connection budget exceeded: the handlers need ${budget.needed} connections [${shares}] but the proxy may open only ${budget.limit} ` +
-        `(${options.maxConnectionsPercent}% of max_connections ${options.maxConnections}). ` +
-        'Lower a handler\'s concurrency, or raise warren:maxConnections (after raising max_connections on the database) or warren:maxConnectionsPercent.',
-    );
-    this.name = 'ConnectionBudgetError';
-    this.budget = budget;
-  }
-}
-
-/** Computes each handler's share and the limit. */
-export function connectionBudget(handlers: readonly Pick<ResolvedHandlerConfig, 'name' | 'concurrency'>[], options: ConnectionBudgetOptions): ConnectionBudget {
-  const shares = [
-    ...handlers.map((h) => ({
-      handler: h.name,
-      shards: h.concurrency,
-      allowance: options.reclaimAllowance,
-      connections: h.concurrency + options.reclaimAllowance,
-    })),
+/** Computes each handler's share, the client count and the proxy's database connections. */
+export function connectionBudget(handlers: readonly { readonly name: string; readonly concurrency: number }[], options: ConnectionBudgetOptions): ConnectionBudget {
+  const shares: HandlerShare[] = [
+    ...handlers.map((h) => ({ handler: h.name, shards: h.concurrency, allowance: options.reclaimAllowance, connections: h.concurrency + options.reclaimAllowance })),
     ...(options.extra ?? []).map((e) => ({ handler: e.name, fixed: true, shards: 0, allowance: 0, connections: e.connections })),
   ];
+  const clients = shares.reduce((sum, s) => sum + s.connections, 0);
+  const databaseConnections = Math.floor((options.maxConnections * options.maxConnectionsPercent) / 100);
   return {
+    mode: options.mode ?? 'multiplexed',
     shares,
-    needed: shares.reduce((sum, s) => sum + s.connections, 0),
-    limit: Math.floor((options.maxConnections * options.maxConnectionsPercent) / 100),
+    clients,
+    databaseConnections,
+    multiplexing: Math.round((clients / Math.max(1, databaseConnections)) * 100) / 100,
   };
 }
 
-/** Returns the budget when it fits; throws `ConnectionBudgetError` otherwise. */
-export function checkConnectionBudget(handlers: readonly Pick<ResolvedHandlerConfig, 'name' | 'concurrency'>[], options: ConnectionBudgetOptions): ConnectionBudget {
+/** Returns the budget; in `strict` mode throws `ConnectionBudgetError` when clients exceed database connections. */
+export function checkConnectionBudget(handlers: readonly { readonly name: string; readonly concurrency: number }[], options: ConnectionBudgetOptions): ConnectionBudget {
   const budget = connectionBudget(handlers, options);
-  if (budget.needed > budget.limit) throw new ConnectionBudgetError(budget, options);
+  if (budget.mode === 'strict' && budget.clients > budget.databaseConnections) throw new ConnectionBudgetError(budget, options);
+  if (budget.databaseConnections < 1) throw new ConnectionBudgetError(budget, options);
   return budget;
 }

@@ -4,6 +4,9 @@
  * fails synth with a message naming the key.
  */
 import type { Node } from 'constructs';
+import { CONNECTION_BUDGET_MODES, type ConnectionBudgetMode } from './connectionBudget.js';
+import { ConfigError } from './errors.js';
+import { BROKER_DEPLOYMENT_MODES, type BrokerDeploymentMode } from './WarrenBroker.js';
 import type { WarrenStackProps } from './WarrenStack.js';
 
 /** Every context key Warren reads. */
@@ -13,6 +16,8 @@ export const CONTEXT_KEYS = {
   maxConnections: 'warren:maxConnections',
   maxConnectionsPercent: 'warren:maxConnectionsPercent',
   reclaimAllowance: 'warren:reclaimAllowance',
+  connectionBudget: 'warren:connectionBudget',
+  handlersPerStack: 'warren:handlersPerStack',
   natGateways: 'warren:natGateways',
   vpcId: 'warren:vpcId',
   availabilityZones: 'warren:availabilityZones',
@@ -22,6 +27,8 @@ export const CONTEXT_KEYS = {
   brokerAmqpsEndpoint: 'warren:brokerAmqpsEndpoint',
   brokerInstanceType: 'warren:brokerInstanceType',
   brokerEngineVersion: 'warren:brokerEngineVersion',
+  brokerDeploymentMode: 'warren:brokerDeploymentMode',
+  brokerMaintenanceWindow: 'warren:brokerMaintenanceWindow',
   databaseInstanceIdentifier: 'warren:databaseInstanceIdentifier',
   databaseEndpoint: 'warren:databaseEndpoint',
   databasePort: 'warren:databasePort',
@@ -41,7 +48,7 @@ type Reader = (key: string) => unknown;
 function str(read: Reader, key: string): string | undefined {
   const value = read(key);
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string') throw new Error(`Context ${key}: expected a string, received ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') throw new ConfigError(key, `expected a string, received ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -49,7 +56,7 @@ function num(read: Reader, key: string): number | undefined {
   const value = read(key);
   if (value === undefined || value === '') return undefined;
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
-  if (!Number.isFinite(n)) throw new Error(`Context ${key}: expected a number, received ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n)) throw new ConfigError(key, `expected a number, received ${JSON.stringify(value)}; pass -c ${key}=<number>`);
   return n;
 }
 
@@ -58,7 +65,7 @@ function bool(read: Reader, key: string): boolean | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
-  throw new Error(`Context ${key}: expected true or false, received ${JSON.stringify(value)}`);
+  throw new ConfigError(key, `expected true or false, received ${JSON.stringify(value)}`);
 }
 
 function list(read: Reader, key: string): string[] | undefined {
@@ -66,7 +73,7 @@ function list(read: Reader, key: string): string[] | undefined {
   if (value === undefined || value === '') return undefined;
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
   if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
-  throw new Error(`Context ${key}: expected a comma-separated list, received ${JSON.stringify(value)}`);
+  throw new ConfigError(key, `expected a comma-separated list, received ${JSON.stringify(value)}`);
 }
 
 /** All keys of a group or none: names the missing ones. */
@@ -76,7 +83,7 @@ function group<T extends Record<string, unknown>>(name: string, values: T): { [K
   if (missing.length === keys.length) return undefined;
   if (missing.length > 0) {
     const ck = CONTEXT_KEYS as Record<string, string>;
-    throw new Error(`Context: importing an existing ${name} needs ${keys.map((k) => ck[k] ?? k).join(', ')}; missing ${missing.map((k) => ck[k] ?? k).join(', ')}`);
+    throw new ConfigError(missing.map((k) => ck[k] ?? k).join(', '), `importing an existing ${name} needs ${keys.map((k) => ck[k] ?? k).join(', ')}; set the missing ones too, or none to create a new ${name}`);
   }
   return values as { [K in keyof T]: NonNullable<T[K]> };
 }
@@ -98,8 +105,18 @@ export function contextOptions(node: Node): ContextOptions {
     databaseSecurityGroupId: str(read, K.databaseSecurityGroupId),
   });
   if (broker !== undefined && network === undefined) {
-    throw new Error(`Context: an imported broker (${K.brokerArn}) needs its VPC: set ${K.vpcId}, ${K.availabilityZones} and ${K.privateSubnetIds}`);
+    throw new ConfigError(K.vpcId, `an imported broker (${K.brokerArn}) needs its VPC: set ${K.vpcId}, ${K.availabilityZones} and ${K.privateSubnetIds}`);
   }
+  const budgetMode = str(read, K.connectionBudget);
+  if (budgetMode !== undefined && !(CONNECTION_BUDGET_MODES as readonly string[]).includes(budgetMode)) {
+    throw new ConfigError(K.connectionBudget, `expected ${CONNECTION_BUDGET_MODES.join(' or ')}, received ${JSON.stringify(budgetMode)}`);
+  }
+  const deploymentMode = str(read, K.brokerDeploymentMode);
+  if (deploymentMode !== undefined && !(BROKER_DEPLOYMENT_MODES as readonly string[]).includes(deploymentMode)) {
+    throw new ConfigError(K.brokerDeploymentMode, `expected ${BROKER_DEPLOYMENT_MODES.join(' or ')}, received ${JSON.stringify(deploymentMode)}`);
+  }
+  const window = str(read, K.brokerMaintenanceWindow);
+  const [dayOfWeek, timeOfDay] = window === undefined ? [] : window.trim().split(/\s+/);
   const databasePort = num(read, K.databasePort);
   return defined({
     stackName: str(read, K.stackName) ?? 'Warren',
@@ -107,11 +124,15 @@ export function contextOptions(node: Node): ContextOptions {
     maxConnections: num(read, K.maxConnections),
     maxConnectionsPercent: num(read, K.maxConnectionsPercent),
     reclaimAllowance: num(read, K.reclaimAllowance),
+    connectionBudget: budgetMode as ConnectionBudgetMode | undefined,
+    handlersPerStack: num(read, K.handlersPerStack),
     natGateways: num(read, K.natGateways),
     network,
     broker: broker === undefined ? undefined : { brokerArn: broker.brokerArn, secretArn: broker.brokerSecretArn, amqpsEndpoint: broker.brokerAmqpsEndpoint },
     brokerInstanceType: str(read, K.brokerInstanceType),
     brokerEngineVersion: str(read, K.brokerEngineVersion),
+    brokerDeploymentMode: deploymentMode as BrokerDeploymentMode | undefined,
+    brokerMaintenanceWindow: window === undefined ? undefined : { dayOfWeek: (dayOfWeek ?? '').toUpperCase(), timeOfDay: timeOfDay ?? '' },
     database: database === undefined ? undefined : defined({
       instanceIdentifier: database.databaseInstanceIdentifier,
       endpoint: database.databaseEndpoint,

@@ -26,17 +26,18 @@
  * ```
  */
 import type { ConnectionOptions } from 'mysql2/promise';
+import { ENV } from './env.js';
 import { ConfigError } from './errors.js';
 
-/** Names of the environment variables, in one place (the stack imports them too). */
+/** Names of the environment variables: the db* entries of the one table in env.ts (the stack sets them from there). */
 export const DB_ENV = {
-  host: 'WARREN_DB_HOST',
-  port: 'WARREN_DB_PORT',
-  user: 'WARREN_DB_USER',
-  name: 'WARREN_DB_NAME',
-  iamAuth: 'WARREN_DB_IAM_AUTH',
-  tls: 'WARREN_DB_TLS',
-  password: 'WARREN_DB_PASSWORD',
+  host: ENV.dbHost,
+  port: ENV.dbPort,
+  user: ENV.dbUser,
+  name: ENV.dbName,
+  iamAuth: ENV.dbIamAuth,
+  tls: ENV.dbTls,
+  password: ENV.dbPassword,
 } as const;
 
 /** Lifetime of an RDS IAM auth token (fixed by AWS). */
@@ -74,8 +75,12 @@ export const RDS_IAM_DEFAULTS = {
   tls: true,
 } as const;
 
-/** TLS settings for RDS Proxy: verified certificate, TLS 1.2 or newer. */
-export const PROXY_TLS: NonNullable<ConnectionOptions['ssl']> = { rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+/**
+ * TLS settings for RDS Proxy: verified certificate chain AND host name, TLS 1.2 or newer. mysql2 checks the server
+ * certificate's host name only with `verifyIdentity: true`; `rejectUnauthorized` alone verifies the chain, so any
+ * Amazon-issued certificate would pass (mysql2 docs, "ssl" connection option; NOTES.md).
+ */
+export const PROXY_TLS: NonNullable<ConnectionOptions['ssl']> = { rejectUnauthorized: true, verifyIdentity: true, minVersion: 'TLSv1.2' };
 
 const signWithSdk: TokenSigner = async ({ hostname, port, username, region }) => {
   const { Signer } = await import('@aws-sdk/rds-signer');

@@ -60,7 +60,8 @@ beforeAll(async () => {
   const { app, stack } = await createWarrenApp({ projectRoot: root, outdir, nag: false });
   const assembly = app.synth();
   console.log(`synth of warren.config.ts: ${Date.now() - started} ms`);
-  const template = JSON.parse(readFileSync(join(assembly.directory, stack.templateFile), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> }; Code?: { S3Key?: string } } }> };
+  // Handlers live in nested stacks (lib/WarrenHandlerGroup.ts); the first holds the example app's one handler.
+  const template = JSON.parse(readFileSync(join(assembly.directory, stack.handlerGroups[0]!.templateFile), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> }; Code?: { S3Key?: string } } }> };
   const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.WARREN_HANDLER === 'orders');
   const hash = fn?.Properties.Code?.S3Key?.replace(/\.zip$/, '');
   bundle = join(assembly.directory, `asset.${hash}`, 'index.js');

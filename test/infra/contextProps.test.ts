@@ -34,15 +34,32 @@ describe('Function: contextOptions()', () => {
 
   it('names the missing keys of a partial import group', () => {
     const app = new App({ context: { 'warren:brokerArn': IMPORTS['warren:brokerArn'] } });
-    expect(() => contextOptions(app.node)).toThrow('Context: importing an existing broker needs warren:brokerArn, warren:brokerSecretArn, warren:brokerAmqpsEndpoint; missing warren:brokerSecretArn, warren:brokerAmqpsEndpoint');
+    expect(() => contextOptions(app.node)).toThrow('Invalid config at "warren:brokerSecretArn, warren:brokerAmqpsEndpoint": importing an existing broker needs warren:brokerArn, warren:brokerSecretArn, warren:brokerAmqpsEndpoint; set the missing ones too, or none to create a new broker');
   });
 
   it('requires the VPC of an imported broker', () => {
     const { 'warren:vpcId': _v, 'warren:availabilityZones': _a, 'warren:privateSubnetIds': _s, ...brokerOnly } = IMPORTS;
-    expect(() => contextOptions(new App({ context: brokerOnly }).node)).toThrow('Context: an imported broker (warren:brokerArn) needs its VPC: set warren:vpcId, warren:availabilityZones and warren:privateSubnetIds');
+    expect(() => contextOptions(new App({ context: brokerOnly }).node)).toThrow('Invalid config at "warren:vpcId": an imported broker (warren:brokerArn) needs its VPC: set warren:vpcId, warren:availabilityZones and warren:privateSubnetIds');
   });
 
   it('rejects a value that is not a number, naming the key', () => {
-    expect(() => contextOptions(new App({ context: { 'warren:maxConnections': 'lots' } }).node)).toThrow('Context warren:maxConnections: expected a number, received "lots"');
+    expect(() => contextOptions(new App({ context: { 'warren:maxConnections': 'lots' } }).node)).toThrow('Invalid config at "warren:maxConnections": expected a number, received "lots"; pass -c warren:maxConnections=<number>');
+  });
+
+  it('reads the broker deployment mode, maintenance window, budget mode and handlers per stack', () => {
+    const app = new App({ context: { 'warren:brokerDeploymentMode': 'CLUSTER_MULTI_AZ', 'warren:brokerMaintenanceWindow': 'tuesday 04:30', 'warren:connectionBudget': 'strict', 'warren:handlersPerStack': '10' } });
+    expect(contextOptions(app.node)).toEqual({
+      stackName: 'Warren',
+      configPath: 'warren.config.ts',
+      brokerDeploymentMode: 'CLUSTER_MULTI_AZ',
+      brokerMaintenanceWindow: { dayOfWeek: 'TUESDAY', timeOfDay: '04:30' },
+      connectionBudget: 'strict',
+      handlersPerStack: 10,
+    });
+  });
+
+  it('rejects an unknown broker deployment mode, naming the key and the choices', () => {
+    expect(() => contextOptions(new App({ context: { 'warren:brokerDeploymentMode': 'ACTIVE_STANDBY_MULTI_AZ' } }).node))
+      .toThrow('Invalid config at "warren:brokerDeploymentMode": expected SINGLE_INSTANCE or CLUSTER_MULTI_AZ, received "ACTIVE_STANDBY_MULTI_AZ"');
   });
 });

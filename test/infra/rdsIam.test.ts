@@ -54,7 +54,7 @@ describe('Function: rdsIamConnectionOptions()', () => {
 describe('Function: databaseSettingsFromEnv()', () => {
   it('returns nothing without WARREN_DB_HOST, so processConnection keeps DATABASE_URL', () => {
     expect(databaseSettingsFromEnv({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' })).toBeUndefined();
-    expect(connectionOptionsFromEnv({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' })).toEqual({});
+    expect(connectionOptionsFromEnv({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' })).toEqual({ url: 'mysql://root@127.0.0.1:3306/test' });
   });
 
   it('builds a password-free URL and IAM options from the variables the stack sets', async () => {
@@ -79,5 +79,9 @@ describe('Function: databaseSettingsFromEnv()', () => {
     expect(() => databaseSettingsFromEnv({ WARREN_DB_HOST: 'h', WARREN_DB_USER: 'u', WARREN_DB_PORT: 'x' })).toThrow('Invalid config at "WARREN_DB_PORT": expected a port number, received "x"');
     expect(() => databaseSettingsFromEnv({ WARREN_DB_HOST: 'h', WARREN_DB_USER: 'u', WARREN_DB_IAM_AUTH: 'yes' })).toThrow('Invalid config at "WARREN_DB_IAM_AUTH": expected "true" or "false", received "yes"');
     expect(() => databaseSettingsFromEnv({ WARREN_DB_HOST: 'h', WARREN_DB_USER: 'u', WARREN_DB_IAM_AUTH: 'true', WARREN_DB_TLS: 'false' })).toThrow('Invalid config at "WARREN_DB_TLS": must be "true" when WARREN_DB_IAM_AUTH is "true"');
+  });
+
+  it('checks the proxy certificate host name as well as its chain (mysql2 verifies the name only with verifyIdentity)', () => {
+    expect(PROXY_TLS).toEqual({ rejectUnauthorized: true, verifyIdentity: true, minVersion: 'TLSv1.2' });
   });
 });

@@ -7,7 +7,11 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../runtime/config.js';
-import { createTopologyHandler, TOPOLOGY_PHYSICAL_ID, type SecretReader } from '../../runtime/topologyResource.js';
+import { connectWithRetry, createTopologyHandler, declareAll, ensureVhost, TOPOLOGY_PHYSICAL_ID, type SecretReader } from '../../runtime/topologyResource.js';
+import { WarrenError } from '../../runtime/errors.js';
+import { startTcpProxy } from '../helpers/tcpProxy.js';
+import http from 'node:http';
+import net from 'node:net';
 
 const AMQP_URL = process.env.WARREN_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const suffix = randomBytes(4).toString('hex');
@@ -121,5 +125,80 @@ describe('Function: topology custom resource onEvent', () => {
 
   it('rejects handler configs that fail validation, naming the field', async () => {
     await expect(onEvent(event('Create', [{ name: 'Bad Name', entry: 'x.ts' }]))).rejects.toThrow('Invalid config at "handlers[0].name"');
+  });
+});
+
+describe('Function: topology custom resource connects right after the broker turns RUNNING', () => {
+  const quick = { connectTimeoutMs: 500, baseDelayMs: 50, maxDelayMs: 200 };
+
+  it('retries refused connections with backoff and declares once the broker accepts them', async () => {
+    const proxy = await startTcpProxy(5672);
+    proxy.pause(); // the listener closes every new connection, as a broker that is still starting
+    const only = handlers.filter((h) => h.name === 'audit');
+    setTimeout(() => proxy.resume(), 800);
+    try {
+      const result = await declareAll(`amqp://127.0.0.1:${proxy.port}`, { username: 'guest', password: 'guest' }, only, { ...quick, retryForMs: 30_000 });
+      expect(result.queues).toEqual([`warren-cr-audit-${suffix}.0`]);
+      expect(proxy.accepted).toBeGreaterThan(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('times out a connect that never answers and fails with the last error once the retry time is spent', async () => {
+    const silent = net.createServer(() => undefined); // accepts, never speaks AMQP
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const act = declareAll(`amqp://127.0.0.1:${port}`, { username: 'guest', password: 'guest' }, handlers, { ...quick, retryForMs: 1_500 });
+      await expect(act).rejects.toThrow(WarrenError);
+      await expect(act).rejects.toThrow(new RegExp(`^Could not connect to amqp://127\\.0\\.0\\.1:${port} vhost "/" within 1500 ms \\(\\d+ attempts\\): `));
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('does not retry a refused login', async () => {
+    let attempts = 0;
+    const act = connectWithRetry(async () => { attempts += 1; throw new Error('Handshake terminated by server: 403 (ACCESS-REFUSED)'); }, 'broker', { ...quick, retryForMs: 5_000 });
+    await expect(act).rejects.toThrow('403 (ACCESS-REFUSED)');
+    expect(attempts).toBe(1);
+  });
+});
+
+describe('Function: ensureVhost()', () => {
+  it('creates the vhost and grants the broker user on it through the management API (PUT, basic auth)', async () => {
+    const seen: { method: string; url: string; auth: string; body: unknown }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization ?? '', body: JSON.parse(body) as unknown });
+        res.writeHead(seen.length === 1 ? 201 : 204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await ensureVhost(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, { username: 'warren', password: 's3cret' }, 'jobs/eu');
+      expect(seen).toEqual([
+        { method: 'PUT', url: '/api/vhosts/jobs%2Feu', auth: `Basic ${Buffer.from('warren:s3cret').toString('base64')}`, body: { description: 'Warren' } },
+        { method: 'PUT', url: '/api/permissions/jobs%2Feu/warren', auth: `Basic ${Buffer.from('warren:s3cret').toString('base64')}`, body: { configure: '.*', write: '.*', read: '.*' } },
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('fails with the HTTP status when the management API refuses, without retrying', async () => {
+    let calls = 0;
+    const server = http.createServer((_req, res) => { calls += 1; res.writeHead(401).end(); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await expect(ensureVhost(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, { username: 'warren', password: 'x' }, 'jobs'))
+        .rejects.toThrow('management API refused /api/vhosts/jobs (HTTP 401, 403): the broker user needs the administrator tag');
+      expect(calls).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 });

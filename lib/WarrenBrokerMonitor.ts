@@ -1,0 +1,77 @@
+/**
+ * The broker monitor: one scheduled function for the whole stack (runtime/brokerMonitor.ts) that reads each handler's
+ * `<queue>.dlq` depth and each shard's consumers from the broker every 5 minutes and writes them as EMF metrics
+ * (namespace `Warren`), with two alarms: the broker dead-lettered a message, and a shard has no consumer. Both treat
+ * missing data as breaching, so a monitor that stopped running alarms too.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { BROKER_MONITOR_NAMESPACE, MONITOR_QUEUES_ENV, type MonitoredHandler } from '../runtime/brokerMonitor.js';
+import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { ENV } from '../runtime/env.js';
+import type { WarrenBroker } from './WarrenBroker.js';
+import { WarrenFunction } from './WarrenFunction.js';
+
+export interface WarrenBrokerMonitorProps {
+  readonly projectRoot: string;
+  readonly handlers: readonly ResolvedHandlerConfig[];
+  readonly broker: WarrenBroker;
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export const WARREN_BROKER_MONITOR_DEFAULTS = { schedule: Duration.minutes(5), timeout: Duration.minutes(2) } as const;
+
+export class WarrenBrokerMonitor extends Construct {
+  public readonly function: WarrenFunction;
+  public readonly alarms: cloudwatch.Alarm[];
+
+  public constructor(scope: Construct, id: string, props: WarrenBrokerMonitorProps) {
+    super(scope, id);
+    const queues: MonitoredHandler[] = props.handlers.map((h) => ({ handler: h.name, vhost: h.vhost, queue: h.queue, shards: h.concurrency }));
+    this.function = new WarrenFunction(this, 'Function', {
+      projectRoot: props.projectRoot,
+      entry: 'runtime/brokerMonitor.ts',
+      vpc: props.vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [props.securityGroup],
+      timeout: WARREN_BROKER_MONITOR_DEFAULTS.timeout,
+      memorySize: 256,
+      description: 'Warren broker monitor: dead letters the broker gave up on, shards without a consumer',
+      environment: { [ENV.amqpEndpoint]: props.broker.amqpsEndpoint, [ENV.amqpSecretArn]: props.broker.secret.secretArn },
+      define: { [`process.env.${MONITOR_QUEUES_ENV}`]: JSON.stringify(JSON.stringify(queues)) },
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    });
+    props.broker.secret.grantRead(this.function);
+    new events.Rule(this, 'Schedule', {
+      description: 'Runs the Warren broker monitor',
+      schedule: events.Schedule.rate(WARREN_BROKER_MONITOR_DEFAULTS.schedule),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+    });
+    const metric = (metricName: string) => new cloudwatch.Metric({ namespace: BROKER_MONITOR_NAMESPACE, metricName, statistic: 'Maximum', period: WARREN_BROKER_MONITOR_DEFAULTS.schedule });
+    this.alarms = [
+      metric('BrokerDeadLetters').createAlarm(this, 'BrokerDeadLetters', {
+        alarmDescription: 'The broker dead-lettered messages into <queue>.dlq (past the quorum queue delivery limit); the monitor log names the handler; list and replay with npm run dlq against the broker URL',
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      metric('ShardsWithoutConsumer').createAlarm(this, 'ShardsWithoutConsumer', {
+        alarmDescription: 'A shard queue has no consumer: its trigger is disabled or failing; the monitor log names the queue; see the trigger\'s StateTransitionReason',
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    ];
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The provider of the trigger-teardown custom resource (runtime/triggerTeardownResource.ts): one function for the
+ * stack, outside the VPC (it only calls EC2's DescribeNetworkInterfaces). Each handler group places one resource
+ * between its roles and its triggers with `place()`.
+ */
+import { Aws, CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, type IConstruct } from 'constructs';
+import { join } from 'node:path';
+import { warrenProvider } from './warrenProvider.js';
+
+export interface WarrenTriggerTeardownProps {
+  readonly projectRoot: string;
+  readonly vpc: ec2.IVpc;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export const WARREN_TRIGGER_TEARDOWN_DEFAULTS = { waitSeconds: 600 } as const;
+
+export class WarrenTriggerTeardown extends Construct {
+  public readonly serviceToken: string;
+  private readonly vpcId: string;
+
+  public constructor(scope: Construct, id: string, props: WarrenTriggerTeardownProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    const fn = new NodejsFunction(this, 'OnEvent', {
+      entry: join(props.projectRoot, 'runtime/triggerTeardownResource.ts'),
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.minutes(14),
+      memorySize: 256,
+      logGroup,
+      description: 'Warren: waits on stack deletion until the MQ trigger pollers released their network interfaces',
+      bundling: { format: OutputFormat.CJS, target: 'node22', externalModules: [], forceDockerBundling: false },
+    });
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }));
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'Writes its own logs only; outside the VPC.' });
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeNetworkInterfaces does not support resource-level permissions.' });
+    this.serviceToken = warrenProvider(this, 'Provider', fn, props.logRetention).serviceToken;
+    this.vpcId = props.vpc.vpcId;
+  }
+
+  /** Adds the resource to `scope`: after `roles` on create, so deleted before them; triggers must depend on it. */
+  public place(scope: Construct, roles: readonly IConstruct[]): CustomResource {
+    const resource = new CustomResource(scope, 'TriggerTeardown', {
+      serviceToken: this.serviceToken,
+      resourceType: 'Custom::WarrenTriggerTeardown',
+      properties: { VpcId: this.vpcId, AccountId: Aws.ACCOUNT_ID, WaitSeconds: String(WARREN_TRIGGER_TEARDOWN_DEFAULTS.waitSeconds) },
+    });
+    for (const role of roles) resource.node.addDependency(role);
+    return resource;
+  }
+}
