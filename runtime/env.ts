@@ -41,6 +41,8 @@ export const ENV = {
   /** The AWS outbox relay's handlers (JSON) and the age below which it leaves rows to the handlers. */
   relayHandlers: 'WARREN_RELAY_HANDLERS',
   relayMinAgeMs: 'WARREN_RELAY_MIN_AGE_MS',
+  /** The example app's events exchange (`functions/orders.ts`, `warren.config.ts`); tests set their own. */
+  eventsExchange: 'WARREN_EVENTS_EXCHANGE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
