@@ -8,7 +8,7 @@ export const COUNTER_ENTRY = 'test/fixtures/counter.ts';
 export async function createCounterTables(db: TestDatabase): Promise<void> {
   await db.query('CREATE TABLE $db.counters (id INT PRIMARY KEY, n INT NOT NULL)');
   await db.query('INSERT INTO $db.counters VALUES (1, 0)');
-  await db.query('CREATE TABLE $db.applied (seq INT AUTO_INCREMENT PRIMARY KEY, message_id VARCHAR(64) NOT NULL)');
+  await db.query('CREATE TABLE $db.applied (seq INT AUTO_INCREMENT PRIMARY KEY, message_id VARCHAR(64) NOT NULL, at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))');
 }
 
 /** What the handler did: the counter, the log rows, the distinct ids among them. */
@@ -25,13 +25,14 @@ export async function appliedOrder(db: TestDatabase): Promise<string[]> {
 }
 
 /**
- * Publishes `ids.length` messages (message_id = routing key = id); the id at `gateAt` carries `gate: true`.
+ * Publishes `ids.length` messages (message_id = routing key = id); the one at `gateAt` carries `gate: true`, the one at
+ * `failFirstAt` `failFirst: true`.
  * `key` sends them all to one shard.
  */
-export async function sendCounted(exchange: string, ids: readonly string[], options: { gateAt?: number; key?: string } = {}): Promise<void> {
+export async function sendCounted(exchange: string, ids: readonly string[], options: { gateAt?: number; failFirstAt?: number; key?: string } = {}): Promise<void> {
   for (let from = 0; from < ids.length; from += 500) {
     await publishRaw(exchange, ids.slice(from, from + 500).map((id, j) => ({
-      body: JSON.stringify(from + j === options.gateAt ? { id, gate: true } : { id }),
+      body: JSON.stringify({ id, ...(from + j === options.gateAt ? { gate: true } : {}), ...(from + j === options.failFirstAt ? { failFirst: true } : {}) }),
       messageId: id,
       key: options.key ?? id,
     })));
