@@ -15,7 +15,7 @@ const configPath = join(dir, 'bad.config.mjs');
 writeFileSync(configPath, "export default { handlers: [{ name: 'orders', entry: 'functions/orders.ts', batchSise: 10 }] };\n");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MESSAGE = 'Invalid config at "handlers[0].batchSise": unknown option; allowed options are name, entry, export, queue, vhost, batchSize, batchingWindowSeconds, concurrency, timeoutSeconds, publishes';
+const MESSAGE = 'Invalid config at "handlers[0].batchSise": unknown option; allowed options are name, entry, export, queue, vhost, batchSize, batchingWindowSeconds, concurrency, timeoutSeconds, deliveryLimit, publishes';
 
 async function failure(file: string, args: readonly string[]): Promise<{ code: number; output: string }> {
   try {
