@@ -1,5 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+/*
+ * Order of the run (vitest 4 runs `sequence.groupOrder` groups one after another, lowest first):
+ *   0  unit + infra     in parallel
+ *   1  integration      one file at a time
+ *   2  disruptive       one file at a time, last: it restarts the shared RabbitMQ
+ * Every project's groupOrder is explicit: a project with `fileParallelism: false` and the default groupOrder 0 is put
+ * into a separate group that vitest runs after ALL numbered groups, i.e. after `disruptive`.
+ * (test/unit/vitestOrder.test.ts pins this.)
+ */
+export const GROUP_ORDER = { unit: 0, infra: 0, integration: 1, disruptive: 2 } as const;
+
 export default defineConfig({
   test: {
     projects: [
@@ -7,6 +18,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          sequence: { groupOrder: GROUP_ORDER.unit },
         },
       },
       {
@@ -15,6 +27,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           // Real RabbitMQ and MariaDB, worker processes and timing: one file at a time on a 2-core machine.
           fileParallelism: false,
+          sequence: { groupOrder: GROUP_ORDER.integration },
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },
@@ -25,7 +38,7 @@ export default defineConfig({
           name: 'disruptive',
           include: ['test/disruptive/**/*.test.ts'],
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: GROUP_ORDER.disruptive },
           testTimeout: 180_000,
           hookTimeout: 60_000,
         },
@@ -34,6 +47,7 @@ export default defineConfig({
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
+          sequence: { groupOrder: GROUP_ORDER.infra },
           testTimeout: 180_000,
           hookTimeout: 180_000,
         },

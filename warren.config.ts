@@ -1,4 +1,5 @@
 import { defineConfig } from './runtime/config.js';
+import { ENV } from './runtime/env.js';
 
 export default defineConfig({
   migrations: ['functions/schema.sql'],
@@ -10,7 +11,8 @@ export default defineConfig({
       vhost: '/',
       batchSize: 50,
       concurrency: 4,
-      publishes: [{ exchange: 'orders.events', type: 'topic' }],
+      // `orders.events` unless WARREN_EVENTS_EXCHANGE names another (the workers inherit the variable)
+      publishes: [{ exchange: process.env[ENV.eventsExchange] || 'orders.events', type: 'topic' }],
     },
   ],
 });

@@ -3,10 +3,11 @@
  * Publishers send `{"orderId": string, "sku": string, "quantity": positive integer}` to exchange `orders` with the
  * orderId as routing key and message_id. The schema types and checks the body (an invalid one is dead-lettered to
  * `orders.dlq` with the failing field); the inbox makes a redelivered order change nothing; each new order is announced
- * as `order.accepted` on the topic exchange `orders.events` through the outbox.
+ * as `order.accepted` on the topic exchange `orders.events` (or `WARREN_EVENTS_EXCHANGE`) through the outbox.
  */
 import { z } from 'zod';
 import { defineHandler, PermanentInputError, type QueryFn } from '../runtime/index.js';
+import { ENV, envValue } from '../runtime/env.js';
 
 export const orderSchema = z.object({
   orderId: z.string().min(1).max(64),
@@ -38,6 +39,11 @@ export async function recordOrder(query: QueryFn, order: Order): Promise<boolean
 /** Where accepted orders are announced (a topic exchange, listed under `publishes` in warren.config.ts). */
 export const ORDER_EVENTS = { exchange: 'orders.events', accepted: 'order.accepted' } as const;
 
+/** The events exchange in use: `WARREN_EVENTS_EXCHANGE` when set (tests and benches use their own), else `orders.events`. */
+export function orderEventsExchange(): string {
+  return envValue(ENV.eventsExchange) ?? ORDER_EVENTS.exchange;
+}
+
 export const handler = defineHandler({
   schema: orderSchema,
   // The inbox key is the AMQP message_id; a message without one is keyed by a hash of its body.
@@ -48,7 +54,7 @@ export const handler = defineHandler({
       return;
     }
     // Written to the outbox in this transaction, sent after the commit: exactly one event per distinct order.
-    await publish(ORDER_EVENTS.exchange, ORDER_EVENTS.accepted, { ...message.body, acceptedAt: new Date().toISOString() });
+    await publish(orderEventsExchange(), ORDER_EVENTS.accepted, { ...message.body, acceptedAt: new Date().toISOString() });
   },
 });
 
@@ -80,6 +86,6 @@ export const batchHandler = defineHandler({
       `INSERT INTO sku_totals (sku, quantity_total) VALUES ${skus.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE quantity_total = quantity_total + VALUES(quantity_total)`,
       skus.flatMap((sku) => [sku, totals.get(sku)!]),
     );
-    for (const m of fresh) await publish(m, ORDER_EVENTS.exchange, ORDER_EVENTS.accepted, { ...m.body, acceptedAt: new Date().toISOString() });
+    for (const m of fresh) await publish(m, orderEventsExchange(), ORDER_EVENTS.accepted, { ...m.body, acceptedAt: new Date().toISOString() });
   },
 });

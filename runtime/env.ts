@@ -46,6 +46,8 @@ export const ENV = {
   awsEndpoint: 'AWS_ENDPOINT_URL',
   /** Set by Lambda itself: Warren writes EMF lines when it is present. */
   lambdaFunctionName: 'AWS_LAMBDA_FUNCTION_NAME',
+  /** The example app's events exchange (`functions/orders.ts`, `warren.config.ts`); tests set their own. */
+  eventsExchange: 'WARREN_EVENTS_EXCHANGE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

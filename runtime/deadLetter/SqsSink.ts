@@ -27,6 +27,7 @@ export const SQS_ATTRIBUTES = {
   messageKey: 'warren.messageKey',
   properties: 'warren.properties',
   bodyEncoding: 'warren.bodyEncoding',
+  deadLetteredAt: 'warren.deadLetteredAt',
 } as const;
 
 function text(value: string): MessageAttributeValue {
@@ -50,6 +51,7 @@ export function toSqsMessage(letter: DeadLetter): { body: string; attributes: Re
       ...(letter.messageKey === null ? {} : { [A.messageKey]: text(letter.messageKey) }),
       [A.properties]: text(JSON.stringify(letter.properties)),
       [A.bodyEncoding]: text(textSafe ? 'utf8' : 'base64'),
+      [A.deadLetteredAt]: text(letter.deadLetteredAt),
     },
   };
 }

@@ -3,20 +3,30 @@ import { resolveConfig, type HandlerConfig, type ResolvedConfig } from '../../ru
 import { createLogger } from '../../runtime/logger.js';
 import { publish } from '../../local/publish.js';
 import { Runner } from '../../local/Runner.js';
-import { AMQP_URL, deleteTopology, uniqueName, type TestDatabase } from './services.js';
+import { AMQP_URL, deleteTopology, uniqueName, waitFor, type TestDatabase } from './services.js';
 
 export interface TestRunner {
   readonly runner: Runner;
   readonly config: ResolvedConfig;
   readonly lines: string[];
+  /**
+   * This runner's own events exchange: the example app (functions/orders.ts) publishes here (WARREN_EVENTS_EXCHANGE)
+   * instead of the shared `orders.events`, and it is declared (listed under `publishes`) and deleted by `cleanup()`.
+   */
+  readonly eventsExchange: string;
   /** Queue (exchange) name of the handler called `name`. */
   queueOf(name: string): string;
   cleanup(): Promise<void>;
 }
 
 export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string>; deadLetter?: 'rabbitmq' | 'sqs'; publishAmqpUrl?: string; metricsPort?: number } = {}): Promise<TestRunner> {
+  const eventsExchange = uniqueName('t_events');
   const config = resolveConfig({
-    handlers: handlers.map((h) => ({ ...h, queue: h.queue ?? uniqueName(`t_${h.name}`) })),
+    handlers: handlers.map((h) => ({
+      ...h,
+      queue: h.queue ?? uniqueName(`t_${h.name}`),
+      ...(h.entry === 'functions/orders.ts' && h.publishes === undefined ? { publishes: [{ exchange: eventsExchange, type: 'topic' as const }] } : {}),
+    })),
     runner: { shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0 },
   });
   const lines: string[] = [];
@@ -24,7 +34,7 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
   const runner = new Runner(config, {
     amqpUrl: options.amqpUrl ?? AMQP_URL,
     databaseUrl: db.url,
-    workerEnv: options.workerEnv ?? {},
+    workerEnv: { WARREN_EVENTS_EXCHANGE: eventsExchange, ...options.workerEnv },
     ...(options.publishAmqpUrl === undefined ? {} : { publishAmqpUrl: options.publishAmqpUrl }),
     logger: createLogger({ component: 'runner' }, { sink }),
     onWorkerOutput: (line, worker) => sink(`${worker} ${line}`),
@@ -34,12 +44,51 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
     runner,
     config,
     lines,
+    eventsExchange,
     queueOf: (name) => config.handlers.find((h) => h.name === name)?.queue ?? '',
     async cleanup() {
       await runner.stop().catch(() => undefined);
+      // only what this runner created: its queues, and the exchanges it declared for `publishes`
       for (const h of config.handlers) await deleteTopology(h.queue, h.concurrency, AMQP_URL, h.publishes.map((p) => p.exchange));
     },
   };
+}
+
+/*
+ * Worker processes, seen from outside. Tests reach the runner's workers only through these functions, so a change in
+ * how the runner maps shards to processes is adapted here once.
+ */
+
+/** Process ids of the runner's live worker processes. */
+export function workerPids(runner: Runner): number[] {
+  return runner.workerHandles.filter((w) => w.alive && w.pid !== undefined).map((w) => w.pid!);
+}
+
+/** SIGKILLs the worker process running a batch of `queue`'s handler (waits until one is busy); returns its pid. */
+export async function killWorkerRunning(runner: Runner, handler: string): Promise<number> {
+  const busy = await waitFor(`a busy worker of ${handler}`, () => runner.workerHandles.find((w) => w.spec.handler === handler && w.alive && !w.isReady && w.pid !== undefined), 30_000, 10);
+  const pid = busy.pid!;
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+/** SIGKILLs one (idle or busy) worker process of `handler`; returns its pid. */
+export function killWorkerOf(runner: Runner, handler: string): number {
+  const worker = runner.workerHandles.find((w) => w.spec.handler === handler && w.alive && w.pid !== undefined);
+  if (worker === undefined) throw new Error(`no live worker of ${handler}`);
+  process.kill(worker.pid!, 'SIGKILL');
+  return worker.pid!;
+}
+
+/** True once `pid` is gone and every worker slot runs a live process again. */
+export function workersReplaced(runner: Runner, pid: number): boolean {
+  const pids = workerPids(runner);
+  return !pids.includes(pid) && pids.length === runner.workerHandles.length;
+}
+
+/** Per-worker transactions served by the current connections (for "every shard got work"). */
+export function workerServed(runner: Runner): number[] {
+  return runner.workerHandles.map((w) => w.db.served);
 }
 
 /** Publishes `count` example orders with ids `<prefix>-<i>` to `exchange`. */

@@ -17,6 +17,13 @@ export interface TcpProxy {
   freezeAll(): void;
   /** Answers the next `n` connections with MySQL error 1040 instead of proxying them. */
   refuseWithTooManyConnections(n: number): void;
+  /**
+   * From now on, when the server closes a connection the client side stays open until the client sends something
+   * (which is then lost, and the client sees the close): a close the client cannot have noticed before its next write.
+   */
+  holdServerCloses(): void;
+  /** Everything clients sent to the server, per connection in accept order (latin1 text of the MySQL packets). */
+  clientStreams(): string[];
   close(): Promise<void>;
 }
 
@@ -34,6 +41,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let accepted = 0;
   const pairs: [net.Socket, net.Socket][] = [];
   let paused = false;
+  let holdCloses = false;
+  const streams: string[] = [];
   const server = net.createServer((client) => {
     accepted += 1;
     if (paused) {
@@ -48,11 +57,22 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     const upstream = net.connect(targetPort, targetHost);
     sockets.add(client);
     sockets.add(upstream);
+    const index = streams.push('') - 1;
+    let serverGone = false;
     const forget = () => { sockets.delete(client); sockets.delete(upstream); client.destroy(); upstream.destroy(); };
+    const serverClosed = () => {
+      if (!holdCloses) return forget();
+      serverGone = true;
+      setImmediate(() => client.resume()); // the pipe paused the client when the server side went away
+    };
+    client.on('data', (chunk: Buffer) => {
+      streams[index] += chunk.toString('latin1');
+      if (serverGone) forget();
+    });
     client.on('error', forget).on('close', forget);
-    upstream.on('error', forget).on('close', forget);
+    upstream.on('error', serverClosed).on('close', serverClosed);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.pipe(client, { end: false }); // a server close reaches the client through serverClosed()
     pairs.push([client, upstream]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -62,6 +82,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     get accepted() { return accepted; },
     dropAll() { for (const s of sockets) s.destroy(); sockets.clear(); },
     refuseWithTooManyConnections(n: number) { refuse = n; },
+    holdServerCloses() { holdCloses = true; },
+    clientStreams: () => [...streams],
     pause() { paused = true; for (const s of sockets) s.destroy(); sockets.clear(); },
     resume() { paused = false; },
     freezeAll() {

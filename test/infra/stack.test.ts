@@ -120,12 +120,16 @@ describe('WarrenStack: functions', () => {
   });
 
   it('tells a handler that publishes where the broker and its secret are, and only that handler', () => {
+    // the one broker of the stack, and the generated secret its user's password comes from
+    const brokers = template.findResources('AWS::AmazonMQ::Broker');
+    expect(Object.keys(brokers)).toEqual(['Broker9AB50882']);
+    expect(JSON.stringify(brokers.Broker9AB50882)).toContain('BrokerSecret449037E1');
     handlers.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
           WARREN_HANDLER: 'orders',
-          WARREN_AMQP_ENDPOINT: Match.anyValue(),
-          WARREN_AMQP_SECRET_ARN: Match.anyValue(),
+          WARREN_AMQP_ENDPOINT: { 'Fn::Select': [0, { 'Fn::GetAtt': ['Broker9AB50882', 'AmqpEndpoints'] }] },
+          WARREN_AMQP_SECRET_ARN: { Ref: 'BrokerSecret449037E1' },
           WARREN_AMQP_VHOST: '/',
         },
       },

@@ -25,7 +25,7 @@ async function scalar(sql: string): Promise<number> {
 
 describe('Batch mode (handleBatch)', () => {
   it('commits the example app batch by batch, keeps the invariant, and applies repeated orders once', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', export: 'batchHandler', concurrency: 2, batchSize: 100, batchingWindowSeconds: 1, publishes: [{ exchange: 'orders.events', type: 'topic' }] }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', export: 'batchHandler', concurrency: 2, batchSize: 100, batchingWindowSeconds: 1 }]); // publishes to its own events exchange
     const queue = running.queueOf('orders');
     const ids = await sendOrders(queue, 1_000, 'b');
     await sendOrders(queue, 200, 'b'); // 200 of them again
@@ -53,5 +53,19 @@ describe('Batch mode (handleBatch)', () => {
     const letters = await listDeadLetters(AMQP_URL, `${exchange}.dlq`);
     expect(letters.map((l) => [l.messageId, l.errorClass]).sort()).toEqual([['m-x20', 'SchemaValidationError'], ['m-x7', 'PermanentError']]);
     expect(running.lines.some((l) => l.includes('batch transaction failed; processing the batch message by message'))).toBe(true);
+  });
+
+  it('falls back to one message at a time when another shard claimed the same keys concurrently (ConcurrentClaimError), applying each once', async () => {
+    running = await startTestRunner(db, [{ name: 'semantics', entry: 'test/fixtures/semantics.ts', export: 'countingBatch', concurrency: 2, batchSize: 20, batchingWindowSeconds: 1 }], { workerEnv: { WARREN_TEST_DELAY_MS: '1500' } });
+    const queue = running.queueOf('semantics');
+    // the same 20 messages straight into both shard queues: two batches claim the same keys at the same time
+    const copy = (shard: number) => Array.from({ length: 20 }, (_, i) => ({ body: JSON.stringify({ id: `y${i}`, quantity: 1 }), messageId: `m-y${i}`, queue: `${queue}.${shard}` }));
+    await publishRaw(queue, [...copy(0), ...copy(1)]);
+    await waitFor('40 acked', () => running!.runner.snapshot().acked >= 40, 60_000);
+    expect(await scalar('SELECT COUNT(*) FROM $db.hits')).toBe(20);
+    expect(await scalar('SELECT MAX(n) FROM $db.hits')).toBe(1);
+    expect(await scalar('SELECT SUM(n) FROM $db.hits')).toBe(20);
+    expect(running.runner.snapshot()).toMatchObject({ committed: 20, deduplicated: 20, deadLettered: 0, failedBatches: 0 });
+    expect(running.lines.some((l) => l.includes('batch transaction failed; processing the batch message by message') && l.includes('ConcurrentClaimError'))).toBe(true);
   });
 });

@@ -65,20 +65,36 @@ describe('Class: ConnectionManager', () => {
     await m.transaction((q) => q('INSERT INTO t (id) VALUES (1)'));
     const first = m.stats.threadId;
     await db.query(`KILL ${Number(first)}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the manager saw the close', () => lines.some((l) => /mysql connection (error|closed by the server)/.test(l)), 10_000, 10);
     await m.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
     expect(m.stats.connects).toBe(2);
     expect(m.stats.threadId).not.toBe(first);
     expect(await countRows('t')).toBe(2);
   });
 
-  it('retries only BEGIN when the connection died unnoticed (the kill raced the next transaction)', async () => {
-    const m = manager();
-    await m.transaction((q) => q('INSERT INTO t (id) VALUES (1)'));
-    // KILL and start the next transaction at once: the client may not have seen the close yet.
-    await Promise.all([db.query(`KILL ${Number(m.stats.threadId)}`), new Promise((r) => setTimeout(r, 5))]);
-    await m.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
-    expect(await countRows('t')).toBe(2);
+  it('retries only BEGIN when the connection died unnoticed, and never a statement of the transaction', async () => {
+    // a proxy that keeps the client side open after the server closed: the client cannot notice before it writes
+    const proxy = await startTcpProxy(3306);
+    try {
+      const m = manager({ url: `mysql://root@127.0.0.1:${proxy.port}/${db.name}` });
+      await m.transaction((q) => q('INSERT INTO t (id) VALUES (1)'));
+      const first = Number(m.stats.threadId);
+      proxy.holdServerCloses();
+      await db.query(`KILL ${first}`);
+      await waitFor('the server thread gone', async () => !(await db.threadIds()).includes(first), 10_000, 20);
+      await m.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
+      expect(await countRows('t')).toBe(2);
+      expect(m.stats.connects).toBe(2);
+      // what the client sent on each connection: BEGIN went to the dead one, then BEGIN and the INSERT to the new one
+      const [dead, fresh, ...more] = proxy.clientStreams();
+      const times = (text: string | undefined, what: string) => (text ?? '').split(what).length - 1;
+      expect(more).toEqual([]);
+      expect([times(dead, 'BEGIN'), times(dead, 'INSERT INTO t (id) VALUES (1)'), times(dead, 'INSERT INTO t (id) VALUES (2)')]).toEqual([2, 1, 0]);
+      expect([times(fresh, 'BEGIN'), times(fresh, 'INSERT INTO t (id) VALUES (2)'), times(fresh, 'COMMIT')]).toEqual([1, 1, 1]);
+      expect(lines.some((l) => /mysql connection (found dead at BEGIN|closed by the server|error)/.test(l))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('fails the transaction with ConnectionLostError when the connection is KILLed inside it, and never re-runs a statement', async () => {
@@ -110,13 +126,26 @@ describe('Class: ConnectionManager', () => {
     expect(await countRows('t')).toBe(0);
   });
 
-  it('keeps an idle connection that answers its ping', async () => {
-    const m = manager({ pingAfterIdleMs: 0 });
-    await m.transaction((q) => q('INSERT INTO t (id) VALUES (1)'));
-    const first = m.stats.threadId;
-    await m.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
-    expect(m.stats.threadId).toBe(first);
-    expect(m.stats.connects).toBe(1);
+  it('pings a connection idle for longer than pingAfterIdleMs before using it, and keeps it when it answers', async () => {
+    const COM_PING = '\x01\x00\x00\x00\x0e'; // a MySQL packet: length 1, sequence 0, command 0x0e
+    const proxy = await startTcpProxy(3306);
+    try {
+      const pinging = manager({ url: `mysql://root@127.0.0.1:${proxy.port}/${db.name}`, pingAfterIdleMs: 50 });
+      await pinging.transaction((q) => q('INSERT INTO t (id) VALUES (1)'));
+      const first = pinging.stats.threadId;
+      await new Promise((r) => setTimeout(r, 120)); // idle for longer than 50 ms (a lower bound: load only adds)
+      await pinging.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
+      expect(pinging.stats).toMatchObject({ threadId: first, connects: 1 });
+      // without the idle time no ping is sent
+      const busy = manager({ url: `mysql://root@127.0.0.1:${proxy.port}/${db.name}`, pingAfterIdleMs: 60_000 });
+      await busy.transaction((q) => q('INSERT INTO t (id) VALUES (3)'));
+      await busy.transaction((q) => q('INSERT INTO t (id) VALUES (4)'));
+      const [pinged, notPinged] = proxy.clientStreams();
+      expect((pinged ?? '').split(COM_PING).length - 1).toBe(1);
+      expect((notPinged ?? '').split(COM_PING).length - 1).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('replaces an idle connection whose ping gets no answer (a half-open link, as after a long freeze)', async () => {
@@ -190,11 +219,12 @@ describe('Class: ConnectionManager', () => {
   it('closes idempotently and leaves no connection on the server', async () => {
     const m = manager();
     await m.transaction((q) => q('SELECT 1'));
+    const thread = Number(m.stats.threadId);
+    expect(await db.threadIds()).toContain(thread);
     await m.close();
     await m.close();
     await expect(m.transaction((q) => q('SELECT 1'))).rejects.toThrow(/closed/);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await db.threadIds()).toEqual([]);
+    await waitFor('its server thread gone', async () => !(await db.threadIds()).includes(thread), 10_000, 20);
   });
 
   it('never logs the password of the connection string', async () => {

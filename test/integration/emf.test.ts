@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defineHandler } from '../../runtime/defineHandler.js';
-import { EMF_METRICS, setEmfSink, type EmfDocument } from '../../runtime/emf.js';
+import { setEmfSink, type EmfDocument } from '../../runtime/emf.js';
 import type { RmqEvent, RmqMessage } from '../../runtime/event.js';
 import { closeProcessConnection } from '../../runtime/processConnection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
@@ -60,12 +60,14 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
     emf.length = 0;
 
     // Act
-    await handler(rmqEvent('orders.0', [{ n: 1 }, { n: 2 }, { n: 3 }], 'a'), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-1' });
+    const context = { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-1' };
+    await handler(rmqEvent('orders.0', [{ n: 1 }, { n: 2 }, { n: 3 }], 'a'), context);
     await handler(rmqEvent('orders.0', [{ n: 4 }, { n: 5 }], 'b'), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-2' });
     await expect(handler(rmqEvent('orders.0', [{ n: 6, fail: true }], 'c'), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-3' })).rejects.toThrow('boom');
     await handler(rmqEvent('orders.0', [{ n: 7 }, { n: 8 }], null), { callbackWaitsForEmptyEventLoop: true, awsRequestId: 'req-4' });
 
     // Assess
+    expect(context.callbackWaitsForEmptyEventLoop).toBe(false); // the warm connection must not hold the invocation open
     expect(emf).toHaveLength(4);
     const [first, second, failed, unkeyed] = emf as [EmfDocument, EmfDocument, EmfDocument, EmfDocument];
     expect(first._aws).toEqual({
@@ -73,7 +75,11 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
       CloudWatchMetrics: [{
         Namespace: 'Warren',
         Dimensions: [['Handler', 'Queue']],
-        Metrics: Object.entries(EMF_METRICS).map(([Name, Unit]) => ({ Name, Unit })),
+        Metrics: [
+          ['Messages', 'Count'], ['Acked', 'Count'], ['Failed', 'Count'], ['Committed', 'Count'], ['Deduplicated', 'Count'],
+          ['DeadLettered', 'Count'], ['Retries', 'Count'], ['ProcessDuration', 'Milliseconds'], ['ColdStart', 'Count'],
+          ['DbConnects', 'Count'], ['DbReconnects', 'Count'], ['DbConnectionOpen', 'Count'], ['DbConnectionInvocations', 'Count'],
+        ].map(([Name, Unit]) => ({ Name, Unit })),
       }],
     });
     for (const { Name } of first._aws.CloudWatchMetrics[0].Metrics) expect(typeof first[Name]).toBe('number');
@@ -98,8 +104,10 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
   });
 
   it('carries the W3C traceparent header of a message into its log lines', async () => {
+    logLines.length = 0;
+    await handler(rmqEvent('orders.0', [{ n: 7 }], 'tp'), { callbackWaitsForEmptyEventLoop: true });
     const lines = logLines.flatMap((chunk) => chunk.split('\n')).filter((l) => l.includes('"msg":"handled"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines[0]).toMatchObject({ handler: 'emf-test', queue: 'orders.0', messageId: 'a-0', correlationId: 'corr-a', traceparent: TRACEPARENT, traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+    expect(lines[0]).toMatchObject({ handler: 'emf-test', queue: 'orders.0', messageId: 'tp-0', correlationId: 'corr-tp', traceparent: TRACEPARENT, traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
   });
 });

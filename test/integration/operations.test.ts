@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publishRaw } from '../helpers/amqp.js';
 import { getJson, metricSum, scrape, type Sample } from '../helpers/operations.js';
-import { sendOrders, startTestRunner, type TestRunner } from '../helpers/runner.js';
+import { closeGate, counterState, COUNTER_ENTRY, createCounterTables, sendCounted, waitAtGate } from '../helpers/counter.js';
+import { killWorkerOf, killWorkerRunning, sendOrders, startTestRunner, workersReplaced, type TestRunner } from '../helpers/runner.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 
@@ -68,6 +69,54 @@ describe('Operations: /metrics', () => {
   });
 });
 
+describe('Operations: /metrics while a batch runs and after its worker dies', () => {
+  it('shows the in-flight batch, the worker and its connection, then the restart, the requeue and the failed messages', async () => {
+    // Prepare: ten messages in one batch on one shard, the sixth held at the gate
+    await createCounterTables(db);
+    running = await startTestRunner(db, [{ name: 'counter', entry: COUNTER_ENTRY, concurrency: 1, batchSize: 20, batchingWindowSeconds: 1 }]);
+    const port = portOf(running);
+    const queue = running.queueOf('counter');
+    const where = { handler: 'counter', queue: `${queue}.0` };
+    // a first batch, so the worker has reported its connection (its DB figures arrive with each finished batch)
+    await sendCounted(queue, ['w0', 'w1', 'w2'], { key: 'one-shard' });
+    await waitFor('3 acked', () => running!.runner.snapshot().acked >= 3, 30_000);
+    const gate = await closeGate(db);
+    await sendCounted(queue, Array.from({ length: 10 }, (_, i) => `x${i}`), { gateAt: 5, key: 'one-shard' });
+    await waitAtGate(db);
+
+    // Assess: mid-batch
+    const during = await scrape(port);
+    const value = (samples: readonly Sample[], name: string) => metricSum(samples, name, where);
+    expect(value(during, 'warren_in_flight_batches')).toBe(1);
+    expect(value(during, 'warren_in_flight_messages')).toBe(10);
+    expect(value(during, 'warren_worker_up')).toBe(1);
+    expect(value(during, 'warren_db_connections_open')).toBe(1);
+    expect(value(during, 'warren_db_connection_served')).toBeGreaterThanOrEqual(3);
+    expect(value(during, 'warren_db_connection_age_seconds')).toBeGreaterThan(0);
+    expect(value(during, 'warren_worker_restarts_total')).toBe(0);
+    expect(value(during, 'warren_messages_requeued_total')).toBe(0);
+    expect(value(during, 'warren_messages_failed_total')).toBe(0);
+
+    // Act: the worker dies mid-batch; its batch comes back to a replacement
+    const pid = await killWorkerRunning(running.runner, 'counter');
+    await gate.release();
+    await waitFor('replacement worker', () => workersReplaced(running!.runner, pid), 15_000);
+    await waitFor('13 acked', () => running!.runner.snapshot().acked >= 13, 30_000);
+    const after = await scrape(port);
+
+    // Assess
+    expect(value(after, 'warren_worker_restarts_total')).toBe(1);
+    expect(value(after, 'warren_messages_requeued_total')).toBe(10);
+    expect(value(after, 'warren_messages_failed_total')).toBe(10);
+    expect(value(after, 'warren_batches_failed_total')).toBe(1);
+    expect(value(after, 'warren_messages_committed_total')).toBe(3 + 5);
+    expect(value(after, 'warren_messages_deduplicated_total')).toBe(5);
+    expect(value(after, 'warren_in_flight_batches')).toBe(0);
+    expect(value(after, 'warren_worker_up')).toBe(1);
+    expect(await counterState(db)).toEqual({ n: 13, applied: 13, distinct: 13 });
+  });
+});
+
 describe('Operations: /healthz and /readyz', () => {
   it('turns unready while the broker connection is lost and ready again after it returns', async () => {
     // Prepare: RabbitMQ behind a proxy that can play "down"
@@ -110,10 +159,9 @@ describe('Operations: /healthz and /readyz', () => {
   it('is unready, naming the worker, while a worker process is dead, and while the runner stops', async () => {
     running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 }]);
     const port = portOf(running);
-    const worker = running.runner.workerHandles[0]!;
-    process.kill(worker.pid!, 'SIGKILL');
+    killWorkerOf(running.runner, 'orders');
     const dead = await waitFor('unready', async () => { const r = await getJson<ReadyBody>(port, '/readyz'); return r.status === 503 ? r : undefined; }, 10_000, 20);
-    expect(dead.body.reasons).toEqual([`worker ${worker.spec.id} is not running`]);
+    expect(dead.body.reasons).toEqual(['worker orders.0 is not running']);
     await waitFor('replacement ready', async () => (await getJson(port, '/readyz')).status === 200, 30_000, 100);
     const stopping = running.runner.stop();
     expect((await running.runner.readiness()).reasons).toContain('the runner is stopping');

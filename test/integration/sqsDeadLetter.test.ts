@@ -1,7 +1,7 @@
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SqsSink, SQS_ATTRIBUTES as A } from '../../runtime/deadLetter/SqsSink.js';
+import { SqsSink } from '../../runtime/deadLetter/SqsSink.js';
 import type { DeadLetter } from '../../runtime/deadLetter/types.js';
 import { sqsDeadLetterQueueName } from '../../local/sqsDeadLetterQueue.js';
 import { listSqsDeadLetters, replaySqsDeadLetters } from '../../local/sqsDeadLetters.js';
@@ -54,13 +54,19 @@ describe('Class: SqsSink (against an SQS-compatible server over HTTP)', () => {
     const [message] = await receive(queueUrl);
     expect(message?.Body).toBe('{"orderId":"x","quantity":0}');
     const attrs = message?.MessageAttributes ?? {};
-    expect(attrs[A.errorClass]?.StringValue).toBe('SchemaValidationError');
-    expect(attrs[A.errorMessage]?.StringValue).toBe('quantity: Too small');
-    expect(attrs[A.errorKind]?.StringValue).toBe('permanent');
-    expect(attrs[A.sourceQueue]?.StringValue).toBe('orders.2::/');
-    expect(attrs[A.deliveries]).toMatchObject({ DataType: 'Number', StringValue: '1' });
-    expect(attrs[A.bodyEncoding]?.StringValue).toBe('utf8');
-    expect(JSON.parse(attrs[A.properties]?.StringValue ?? '{}')).toMatchObject({ messageId: 'm-1', correlationId: 'c-1' });
+    const { 'warren.properties': properties, ...rest } = attrs;
+    expect(Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, [v.DataType, v.StringValue]]))).toEqual({
+      'warren.handler': ['String', 'orders'],
+      'warren.errorClass': ['String', 'SchemaValidationError'],
+      'warren.errorMessage': ['String', 'quantity: Too small'],
+      'warren.errorKind': ['String', 'permanent'],
+      'warren.sourceQueue': ['String', 'orders.2::/'],
+      'warren.deliveries': ['Number', '1'],
+      'warren.messageKey': ['String', 'm-1'],
+      'warren.bodyEncoding': ['String', 'utf8'],
+      'warren.deadLetteredAt': ['String', '2026-11-26T00:00:00.000Z'],
+    });
+    expect(JSON.parse(properties?.StringValue ?? '{}')).toMatchObject({ messageId: 'm-1', correlationId: 'c-1' });
   });
 
   it('sends a body SQS cannot carry as text in base64 and says so', async () => {
@@ -70,7 +76,7 @@ describe('Class: SqsSink (against an SQS-compatible server over HTTP)', () => {
     await sink.send(letter(data));
     await sink.close();
     const [message] = await receive(queueUrl);
-    expect(message?.MessageAttributes?.[A.bodyEncoding]?.StringValue).toBe('base64');
+    expect(message?.MessageAttributes?.['warren.bodyEncoding']?.StringValue).toBe('base64');
     expect(Buffer.from(message?.Body ?? '', 'base64').equals(data)).toBe(true);
   });
 });
@@ -98,8 +104,9 @@ describe('Runner with runner.deadLetter = "sqs"', () => {
       return (got.Messages ?? []).length > 0 ? got.Messages : undefined;
     }, 10_000);
     expect(messages).toHaveLength(1);
-    expect(messages?.[0]?.MessageAttributes?.[A.errorClass]?.StringValue).toBe('SchemaValidationError');
-    expect(messages?.[0]?.MessageAttributes?.[A.errorMessage]?.StringValue).toContain('quantity');
+    expect(messages?.[0]?.MessageAttributes?.['warren.errorClass']?.StringValue).toBe('SchemaValidationError');
+    expect(messages?.[0]?.MessageAttributes?.['warren.errorMessage']?.StringValue).toContain('quantity');
+    expect(messages?.[0]?.MessageAttributes?.['warren.deadLetteredAt']?.StringValue).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(running.runner.snapshot()).toMatchObject({ committed: 1, deadLettered: 1 });
   });
 
