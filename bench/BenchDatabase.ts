@@ -26,7 +26,7 @@ export function uniqueName(prefix: string): string {
 /** The global counters read around each contender (see `serverCounters.ts`). */
 export const STATUS_COUNTERS = [
   'Questions', 'Com_begin', 'Com_commit', 'Com_rollback', 'Com_insert', 'Com_update', 'Com_delete', 'Com_select',
-  'Innodb_data_fsyncs', 'Innodb_os_log_fsyncs',
+  'Innodb_data_fsyncs', 'Innodb_log_writes',
 ] as const;
 /** InnoDB's count of read-write transactions committed (explicit COMMIT or an autocommit write). */
 export const COMMIT_METRIC = 'trx_rw_commits';

@@ -8,8 +8,8 @@
  *   an autocommit INSERT/UPDATE counts once, a read-only transaction not at all. This is what costs a redo-log flush.
  *   (`Com_commit` counts COMMIT statements only and misses autocommit writes; `Handler_commit` counts every statement
  *   inside a transaction too, so neither is "a commit".)
- * - data fsyncs: `Innodb_data_fsyncs`; log fsyncs: `Innodb_os_log_fsyncs` (group commit can share one between
- *   transactions).
+ * - data fsyncs: `Innodb_data_fsyncs`, InnoDB's fsync() calls; log writes: `Innodb_log_writes`, its redo-log writes
+ *   (group commit lets transactions share one).
  *
  * These counters are server-wide: anyone else's statements in the window are counted too, so the figures are exact
  * only on a quiet machine (the lead's run); the bench's own statements are taken out.
@@ -25,7 +25,7 @@ export interface ServerCost {
   /** Null when the server refused to enable `trx_rw_commits`. */
   readonly commitsPerMessage: number | null;
   readonly dataFsyncsPerMessage: number;
-  readonly logFsyncsPerMessage: number;
+  readonly logWritesPerMessage: number;
   /** Statements per message by command (`Com_*`; the bench's own SELECTs are taken out of `select`). */
   readonly byCommand: Readonly<Record<'begin' | 'commit' | 'rollback' | 'insert' | 'update' | 'delete' | 'select', number>>;
   /** The bench's own statements taken out of `Questions`. */
@@ -50,7 +50,7 @@ export function serverCost(before: CounterReading, after: CounterReading, messag
     statementsPerMessage: per((delta('Questions') ?? 0) - own),
     commitsPerMessage: commits === null ? null : per(commits),
     dataFsyncsPerMessage: per(delta('Innodb_data_fsyncs')),
-    logFsyncsPerMessage: per(delta('Innodb_os_log_fsyncs')),
+    logWritesPerMessage: per(delta('Innodb_log_writes')),
     byCommand: {
       begin: per(delta('Com_begin')),
       commit: per(delta('Com_commit')),
