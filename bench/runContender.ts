@@ -107,8 +107,9 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
         for (const exchange of topology.exchanges) await declareTopology(broker, { queue: exchange, concurrency: handlers === undefined ? settings.workers : 1 });
         to = { exchange: (index) => topology.exchanges[index % topology.exchanges.length] ?? queue, routingKey: (orderId) => orderId };
       } else {
+        // A quorum queue, as the shard queues are and as Amazon MQ for RabbitMQ 4 declares an untyped queue.
         const setup = await broker.createChannel();
-        await setup.assertQueue(queue, { durable: true });
+        await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
         await setup.close();
         to = { exchange: () => '', routingKey: () => queue };
       }
