@@ -10,15 +10,15 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { declareTopology } from '../runtime/topology.js';
 import type { BenchDatabase } from './BenchDatabase.js';
 import { ChildLink } from './childLink.js';
+import { ContenderQueues } from './contenderQueues.js';
 import type { ContenderDefinition } from './contenders.js';
 import { MeasuredWindow, type WindowFigures } from './measureWindow.js';
 import type { Phase } from './orders.js';
-import { shardQueues, type ChildReport, type ChildSpec, type FromChild } from './protocol.js';
+import type { ChildReport, ChildSpec, FromChild } from './protocol.js';
 import type { BenchProxy } from './proxy/BenchProxy.js';
-import { publishOrders, type Destination } from './publisher.js';
+import { publishOrders } from './publisher.js';
 import type { ServerCost } from './serverCounters.js';
 import { percentile } from './stats.js';
 
@@ -97,29 +97,18 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
   const broker = def.kind === 'raw' ? undefined : await amqp.connect(settings.amqpUrl);
   const handlers = def.manyHandlers === true ? settings.manyHandlers : undefined;
   const sharded = def.kind === 'runner' || def.kind === 'amqp';
-  const topology = sharded ? shardQueues({ queue, workers: settings.workers, handlers }) : { exchanges: [], queues: [queue] };
+  let queues: ContenderQueues | undefined;
   let child: ChildProcess | undefined;
   try {
     // 1. Topology and the timed part's backlog.
-    let to: Destination | undefined;
-    if (broker !== undefined) {
-      if (sharded) {
-        for (const exchange of topology.exchanges) await declareTopology(broker, { queue: exchange, concurrency: handlers === undefined ? settings.workers : 1 });
-        to = { exchange: (index) => topology.exchanges[index % topology.exchanges.length] ?? queue, routingKey: (orderId) => orderId };
-      } else {
-        // A quorum queue, as the shard queues are and as Amazon MQ for RabbitMQ 4 declares an untyped queue.
-        const setup = await broker.createChannel();
-        await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-        await setup.close();
-        to = { exchange: () => '', routingKey: () => queue };
-      }
-    }
+    queues = broker === undefined ? undefined : await ContenderQueues.declare(broker, queue, sharded, settings.workers, handlers);
+    const to = queues?.destination;
     const publisher = await broker?.createConfirmChannel();
     // A tail of one batch per shard beyond the timed count: without it the last partial batch of each shard would
     // wait out the batching window inside the timed part, which is latency, not throughput.
     const ownBatchSize = def.handler?.settings?.batchSize;
     const batchSize = typeof ownBatchSize === 'number' ? ownBatchSize : settings.batchSize;
-    const tail = (sharded ? topology.queues.length : settings.workers) * batchSize;
+    const tail = (sharded ? (queues?.queues.length ?? 0) : settings.workers) * batchSize;
     const counts: Record<Phase, number> = { throughput: settings.messages + tail, latency: 0 };
     if (publisher !== undefined && to !== undefined) {
       await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => { signal.throwIfAborted(); progress(`publishing the backlog ${n}/${counts.throughput}`); });
@@ -192,7 +181,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     progress('checking');
     if (def.tables) await db.checkOrders(def.name, database.name, counts);
     else if (report.processed !== counts.throughput + counts.latency) throw new Error(`${def.name} acked ${report.processed} messages, ${counts.throughput + counts.latency} were published`);
-    if (broker !== undefined) await checkQueuesEmpty(broker, topology.queues);
+    await queues?.checkEmpty();
     const latencies = await latenciesOf(report, publishTimes, db, database.name);
     if (latencies.length < counts.latency) throw new Error(`${def.name}: only ${latencies.length} of ${counts.latency} latency samples were found`);
     for (const problem of report.problems.slice(0, 3)) progress(`note: ${problem.slice(0, 200)}`);
@@ -233,34 +222,14 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     };
   } finally {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (broker !== undefined) {
-      const channel = await broker.createChannel();
-      for (const name of topology.queues) await channel.deleteQueue(name).catch(() => undefined);
-      for (const name of [queue, ...topology.exchanges]) {
-        await channel.deleteQueue(name).catch(() => undefined);
-        await channel.deleteQueue(`${name}.dlq`).catch(() => undefined);
-        await channel.deleteExchange(name).catch(() => undefined);
-      }
-      await broker.close().catch(() => undefined);
-    }
+    await queues?.delete();
+    await broker?.close().catch(() => undefined);
     await db.drop(database.name);
   }
 }
 
 function perMessage(ms: number, messages: number): number {
   return messages === 0 ? 0 : Math.round((ms / messages) * 1000) / 1000;
-}
-
-async function checkQueuesEmpty(broker: amqp.ChannelModel, queues: readonly string[]): Promise<void> {
-  const channel = await broker.createChannel();
-  try {
-    for (const name of queues) {
-      const { messageCount } = await channel.checkQueue(name);
-      if (messageCount !== 0) throw new Error(`${messageCount} messages are still in ${name} after the contender stopped`);
-    }
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
 }
 
 /** Publish-to-commit latencies: from the DB rows' insert time for contenders that publish, from the child otherwise. */
