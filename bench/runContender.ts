@@ -144,12 +144,15 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     const forked = child;
     signal.addEventListener('abort', () => forked.kill('SIGKILL'), { once: true });
     const link = new ChildLink(child, settings.stepTimeoutMs);
-    const ticker = setInterval(() => progress(`consuming the backlog ${link.processed}/${counts.throughput}`), 1_000);
+    const startingSince = Date.now();
+    let consuming = false;
+    const ticker = setInterval(() => progress(consuming ? `consuming the backlog ${link.processed}/${counts.throughput}` : `starting (${Math.round((Date.now() - startingSince) / 1000)} s)`), 1_000);
     let throughput: Extract<FromChild, { type: 'throughput' }>;
     let started: Extract<FromChild, { type: 'started' }>;
     let window: MeasuredWindow;
     try {
       started = await link.next('started', 'starting');
+      consuming = true;
       window = await MeasuredWindow.open(db, settings.proxy, forked.pid ?? 0, database.name);
       throughput = await link.next('throughput', 'consuming the backlog');
     } finally {
