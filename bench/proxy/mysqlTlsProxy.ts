@@ -104,8 +104,11 @@ async function serve(client: Socket, options: ProxyOptions, context: SecureConte
   const outer = delayedSocket(client, options.line);
   const backend = connect({ host: options.backendHost, port: options.backendPort, noDelay: true });
   const destroy = () => { outer.destroy(); backend.destroy(); };
-  outer.on('error', destroy).on('close', destroy);
-  backend.on('error', destroy).on('close', destroy);
+  // A side that ends is ended on the other side after what is still in flight (an ERR packet before the server closes
+  // must reach the client); an error tears both down.
+  let clientSide: Duplex = outer;
+  outer.on('error', destroy).on('close', () => backend.destroy());
+  backend.on('error', destroy).on('end', () => clientSide.end());
 
   const fromBackend = new PacketReader(backend);
   const greeting = Buffer.from(await fromBackend.next());
@@ -117,6 +120,7 @@ async function serve(client: Socket, options: ProxyOptions, context: SecureConte
   const first = Buffer.from(await fromClient.next());
   const wantsTls = (first.readUInt32LE(HEADER) & CLIENT_SSL) !== 0;
   if (!wantsTls) {
+    outer.on('end', () => backend.end());
     backend.write(first);
     relay(outer, backend, fromClient.release(), { active: false, by: 0 });
     relay(backend, outer, fromBackend.release(), { active: false, by: 0 });
@@ -125,7 +129,8 @@ async function serve(client: Socket, options: ProxyOptions, context: SecureConte
   const early = fromClient.release();
   if (early.length > 0) outer.unshift(early);
   const tls = new TLSSocket(outer, { isServer: true, secureContext: context });
-  tls.on('error', destroy).on('close', destroy);
+  clientSide = tls;
+  tls.on('error', destroy).on('end', () => backend.end());
   // Inside TLS: the HandshakeResponse without the CLIENT_SSL flag, then shifted sequence numbers until OK/ERR.
   const shift = { active: true };
   const toServer = { by: -1, get active() { return shift.active; } };
