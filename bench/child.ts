@@ -3,13 +3,14 @@
  * `runContender.ts` with the spec in WARREN_BENCH_SPEC; talks to the bench over the fork IPC channel.
  */
 import { cpuMs, peakRssMb, type Consumer, type ConsumerFactory } from './consumers/Consumer.js';
+import { startAmqpCeiling } from './consumers/amqpCeiling.js';
 import { startNaive } from './consumers/naive.js';
 import { startRaw } from './consumers/raw.js';
 import { startRunner } from './consumers/runner.js';
 import { startSingle } from './consumers/single.js';
 import type { ChildSpec, ConsumerKind, FromChild, ToChild } from './protocol.js';
 
-const FACTORIES: Readonly<Record<ConsumerKind, ConsumerFactory>> = { runner: startRunner, naive: startNaive, single: startSingle, raw: startRaw };
+const FACTORIES: Readonly<Record<ConsumerKind, ConsumerFactory>> = { runner: startRunner, naive: startNaive, single: startSingle, raw: startRaw, amqp: startAmqpCeiling };
 const POLL_MS = 5;
 const PROGRESS_MS = 500;
 

@@ -25,36 +25,61 @@ export interface ContenderDefinition {
   readonly tables: boolean;
   /** Reported under `diagnostics` (not `contenders`) in the JSON: it explains a result rather than being one. @default false */
   readonly diagnostic?: boolean;
+  /** Runs `--many-handlers` handlers of one shard each instead of one handler with W shards. @default false */
+  readonly manyHandlers?: boolean;
 }
 
 export const CONTENDERS: readonly ContenderDefinition[] = [
   { name: 'warren', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, about: 'the local runner with the example app, W workers, a transaction per message', messages: 40_000, latencyRate: 500, tables: true },
   { name: 'naive', kind: 'naive', about: 'amqplib, prefetch W, a new mysql2 connection per message, same SQL', messages: 5_000, latencyRate: 500, tables: true },
   { name: 'raw', kind: 'raw', about: 'W mysql2 connections running the same transaction in a tight loop, no broker', messages: 40_000, latencyRate: 500, tables: true },
+  { name: 'amqp-ceiling', kind: 'amqp', about: 'amqplib alone consuming the shard queues with the runner\'s prefetch, batches and multiple-ack; nothing else', messages: 100_000, latencyRate: 500, tables: false },
   { name: 'noop', kind: 'runner', handler: { entry: 'bench/handlers/noop.ts', export: 'handler' }, about: 'the runner with a handler that decodes the batch and does nothing else', messages: 100_000, latencyRate: 500, tables: false },
   { name: 'batch', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'batchHandler', settings: { batchSize: 100 } }, about: 'the runner with the example app in batch mode (handleBatch: one transaction per batch), batch size 100', messages: 60_000, latencyRate: 500, tables: true },
   { name: 'single', kind: 'single', about: 'one process: amqplib with prefetch 50, a mysql2 pool of W connections, same SQL', messages: 40_000, latencyRate: 500, tables: true },
   { name: 'warren-cpu', kind: 'runner', handler: { entry: 'bench/handlers/ordersCpu.ts', export: 'handler' }, cpu: true, about: 'as warren, plus ~5 ms of CPU per message (aggregating a generated result set)', messages: 4_000, latencyRate: 80, tables: true },
   { name: 'single-cpu', kind: 'single', cpu: true, about: 'as single, plus the same ~5 ms of CPU per message', messages: 2_000, latencyRate: 80, tables: true },
+  { name: 'many', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, manyHandlers: true, about: 'the runner with --many-handlers (200) handlers of one shard each, the example app, messages spread over all', messages: 40_000, latencyRate: 500, tables: true },
   { name: 'warren-plain', kind: 'runner', handler: { entry: 'bench/handlers/ordersPlain.ts', export: 'handler' }, diagnostic: true, about: 'diagnostic: the runner with exactly the baselines\' SQL (no inbox, no outbox, no schema)', messages: 20_000, latencyRate: 500, tables: true },
 ];
 
-/** A ratio of two contenders' messages/s (or, without `over`, one contender's messages/s) against its target. */
+export const PROFILES = ['default', 'proxy'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** A figure of a contender's result that a target can be about. */
+export type Metric = 'messagesPerSecond' | 'treeRssPeakMb' | 'dbThreadsSeen' | 'statementsPerMessage' | 'commitsPerMessage';
+
+/**
+ * One line of the targets table: a contender's `metric` (messages/s unless said), divided by another contender's when
+ * `over` is set, against its target. In profiles not listed the line is still reported, without a target.
+ */
 export interface RatioDefinition {
   readonly name: string;
   readonly of: string;
   readonly over?: string;
-  /** The issue's target: at least this ratio (or messages/s); none for diagnostics. */
-  readonly target?: number;
+  /** @default 'messagesPerSecond' */
+  readonly metric?: Metric;
+  /** The issue's target (a function of the bench's W where it depends on it); none for diagnostics. */
+  readonly target?: number | ((settings: { readonly workers: number }) => number);
+  /** The value must be at most the target instead of at least. @default false */
+  readonly atMost?: boolean;
+  /** @default every profile */
+  readonly profiles?: readonly Profile[];
 }
 
 export const RATIOS: readonly RatioDefinition[] = [
-  { name: 'warren/raw', of: 'warren', over: 'raw', target: 0.7 },
-  { name: 'warren/naive', of: 'warren', over: 'naive', target: 5 },
-  { name: 'noop msg/s', of: 'noop', target: 20_000 },
   { name: 'warren/single', of: 'warren', over: 'single', target: 0.9 },
-  { name: 'warren-cpu/single-cpu', of: 'warren-cpu', over: 'single-cpu', target: 1.6 },
-  { name: 'batch/warren', of: 'batch', over: 'warren', target: 3 },
+  { name: 'warren/raw', of: 'warren', over: 'raw', target: 0.7, profiles: ['default'] },
+  { name: 'warren/naive', of: 'warren', over: 'naive', target: 5, profiles: ['proxy'] },
+  { name: 'batch/warren', of: 'batch', over: 'warren', target: 3, profiles: ['default'] },
+  { name: 'warren-cpu/single-cpu', of: 'warren-cpu', over: 'single-cpu', target: 1.6, profiles: ['default'] },
+  { name: 'noop/amqp-ceiling', of: 'noop', over: 'amqp-ceiling', target: 0.8, profiles: ['default'] },
+  { name: 'noop msg/s', of: 'noop', target: 20_000, profiles: ['default'] },
+  { name: 'warren statements/msg', of: 'warren', metric: 'statementsPerMessage', target: 6, atMost: true },
+  { name: 'warren commits/msg', of: 'warren', metric: 'commitsPerMessage', target: 1.05, atMost: true },
+  { name: 'many/warren', of: 'many', over: 'warren', target: 0.9, profiles: ['default'] },
+  { name: 'many DB connections', of: 'many', metric: 'dbThreadsSeen', target: ({ workers }) => workers + 1, atMost: true, profiles: ['default'] },
+  { name: 'many/warren tree RSS', of: 'many', over: 'warren', metric: 'treeRssPeakMb', target: 1.5, atMost: true, profiles: ['default'] },
   { name: 'warren-plain/raw', of: 'warren-plain', over: 'raw' },
   { name: 'warren-plain/single', of: 'warren-plain', over: 'single' },
 ];

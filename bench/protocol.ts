@@ -2,7 +2,7 @@
 import type { Phase } from './orders.js';
 
 /** How a contender consumes; each kind is one file in `bench/consumers/`. */
-export const CONSUMER_KINDS = ['runner', 'naive', 'single', 'raw'] as const;
+export const CONSUMER_KINDS = ['runner', 'naive', 'single', 'raw', 'amqp'] as const;
 export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 /** Everything the child needs, passed as JSON in WARREN_BENCH_SPEC. */
@@ -27,6 +27,21 @@ export interface ChildSpec {
   readonly cpuRows?: number;
   /** `single`: the channel's prefetch. */
   readonly prefetch?: number;
+  /** `amqp`: the runner's batch size and window, to consume in the same pattern. */
+  readonly batchSize?: number;
+  readonly batchingWindowSeconds?: number;
+  /**
+   * Runner contenders with many handlers (`many`): this many handlers of one shard each, handler `i` consuming
+   * `<queue>-h<i>.0` behind exchange `<queue>-h<i>` (see `shardQueues()`). Unset: one handler with W shards.
+   */
+  readonly handlers?: number;
+}
+
+/** The handlers' exchanges (the publisher's destinations) and shard queues of a contender's topology. */
+export function shardQueues(spec: Pick<ChildSpec, 'queue' | 'workers' | 'handlers'>): { exchanges: string[]; queues: string[] } {
+  if (spec.handlers === undefined) return { exchanges: [spec.queue], queues: Array.from({ length: spec.workers }, (_, i) => `${spec.queue}.${i}`) };
+  const exchanges = Array.from({ length: spec.handlers }, (_, i) => `${spec.queue}-h${i}`);
+  return { exchanges, queues: exchanges.map((e) => `${e}.0`) };
 }
 
 export type ToChild =

@@ -2,9 +2,9 @@
 import type { ConfirmChannel } from 'amqplib';
 import { orderFor, type Phase } from './orders.js';
 
-/** Where a contender's messages go: the runner's consistent-hash exchange, or one plain queue. */
+/** Where a contender's messages go: a handler's consistent-hash exchange (by order index), or one plain queue. */
 export interface Destination {
-  readonly exchange: string;
+  exchange(index: number): string;
   /** Routing key of an order (the order id for the consistent-hash exchange). */
   routingKey(orderId: string): string;
 }
@@ -33,7 +33,7 @@ export async function publishOrders(
     const now = Date.now();
     const order = orderFor(phase, i, now);
     times[i] = now;
-    const ok = channel.publish(to.exchange, to.routingKey(order.orderId), Buffer.from(JSON.stringify(order)), {
+    const ok = channel.publish(to.exchange(i), to.routingKey(order.orderId), Buffer.from(JSON.stringify(order)), {
       persistent: true,
       contentType: 'application/json',
       messageId: order.orderId,

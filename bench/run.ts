@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [--scale F] [--workers N] [--only a,b] [--window S]`: runs every contender of
- * `contenders.ts` one after the other on this machine, prints the table and the ratios, and writes
- * `bench/results/latest.json` and `latest.svg` (a subset, a scale or a failed contender writes `partial.*` instead).
+ * `npm run bench [-- --quick] [--profile default|proxy] [--rtt-ms R] [--scale F] [--workers N] [--only a,b]
+ * [--window S] [--many-handlers N]`: runs every contender of `contenders.ts` one after the other on this machine,
+ * prints the tables and the targets, and writes `bench/results/latest.json` and `latest.svg` (`latest-proxy.*` for the
+ * proxy profile; a subset, a scale or a failed contender writes `partial.*` / `partial-proxy.*` instead).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,11 +10,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../local/loadConfig.js';
 import { resolveConfig } from '../runtime/config.js';
-import { BenchDatabase } from './BenchDatabase.js';
-import { CONTENDERS, RATIOS } from './contenders.js';
+import { ADMIN_URL, BenchDatabase } from './BenchDatabase.js';
+import { CONTENDERS, PROFILES, RATIOS, type Profile } from './contenders.js';
 import { calibrateCpuRows } from './handlers/cpuWork.js';
 import { describeMachine } from './machine.js';
-import { barChartSvg, computeRatios, formatRatios, formatTable } from './report.js';
+import { BenchProxy } from './proxy/BenchProxy.js';
+import { barChartSvg, computeRatios, formatCostTable, formatRatios, formatTable } from './report.js';
 import { runContender, type ContenderResult, type RunSettings } from './runContender.js';
 
 /** Every default of the bench, in one place. */
@@ -32,6 +34,10 @@ export const BENCH_DEFAULTS = {
   /** What a hand-written consumer typically sets. */
   singlePrefetch: 50,
   stepTimeoutMs: 180_000,
+  /** `many`: handlers of one shard each (issue 10). */
+  manyHandlers: 200,
+  /** `proxy` profile: round trip the proxy adds between client and database, ms. */
+  rttMs: 0.5,
 } as const;
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -39,14 +45,27 @@ const RESULTS = new URL('./results/', import.meta.url);
 
 function usage(): string {
   return [
-    'usage: npm run bench -- [--quick] [--scale factor] [--workers N] [--only name,name] [--window seconds]',
+    'usage: npm run bench -- [--quick] [--profile default|proxy] [--rtt-ms ms] [--scale factor] [--workers N] [--only name,name] [--window seconds] [--many-handlers N]',
     '  --scale multiplies every contender\'s message count (--quick: 0.06)',
+    '  --profile proxy: every contender reaches MariaDB through a local TLS-terminating proxy adding --rtt-ms (0.5) of round trip',
+    '  --many-handlers: handlers of the `many` contender (200)',
     '',
     ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
   ].join('\n');
 }
 
-function parseOptions(): { quick: boolean; scale: number; workers: number; only: string[] | undefined; window: number | undefined } {
+interface Options {
+  readonly quick: boolean;
+  readonly scale: number;
+  readonly workers: number;
+  readonly only: string[] | undefined;
+  readonly window: number | undefined;
+  readonly profile: Profile;
+  readonly rttMs: number;
+  readonly manyHandlers: number;
+}
+
+function parseOptions(): Options {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -54,6 +73,9 @@ function parseOptions(): { quick: boolean; scale: number; workers: number; only:
       only: { type: 'string' },
       window: { type: 'string' },
       scale: { type: 'string' },
+      profile: { type: 'string', default: 'default' },
+      'rtt-ms': { type: 'string' },
+      'many-handlers': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -71,7 +93,14 @@ function parseOptions(): { quick: boolean; scale: number; workers: number; only:
   const window = values.window === undefined ? undefined : Number(values.window); // validated as the config validates it
   const scale = values.scale === undefined ? (values.quick ? BENCH_DEFAULTS.quickFraction : 1) : Number(values.scale);
   if (!(scale > 0 && scale <= 100)) throw new Error(`--scale: expected a factor above 0 and at most 100, received ${values.scale}`);
-  return { quick: values.quick, scale, workers, only, window };
+  const profile = values.profile as Profile;
+  if (!PROFILES.includes(profile)) throw new Error(`--profile: expected one of ${PROFILES.join(', ')}, received ${JSON.stringify(values.profile)}`);
+  const rttMs = values['rtt-ms'] === undefined ? BENCH_DEFAULTS.rttMs : Number(values['rtt-ms']);
+  if (!(rttMs >= 0 && rttMs <= 100)) throw new Error(`--rtt-ms: expected milliseconds from 0 to 100, received ${values['rtt-ms']}`);
+  if (values['rtt-ms'] !== undefined && profile !== 'proxy') throw new Error('--rtt-ms: only the proxy profile adds a round trip; add --profile proxy');
+  const manyHandlers = values['many-handlers'] === undefined ? BENCH_DEFAULTS.manyHandlers : Number(values['many-handlers']);
+  if (!Number.isInteger(manyHandlers) || manyHandlers < 1 || manyHandlers > 1_000) throw new Error(`--many-handlers: expected a whole number from 1 to 1000, received ${values['many-handlers']}`);
+  return { quick: values.quick, scale, workers, only, window, profile, rttMs, manyHandlers };
 }
 
 /** The commit measured, and the files of the measured code that differed from it (others work in the same tree). */
@@ -124,6 +153,8 @@ async function main(): Promise<void> {
 
   const db = await BenchDatabase.open();
   const machine = await describeMachine(db, amqpUrl);
+  const commitCounter = await db.enableCommitCounter();
+  const proxy = options.profile === 'proxy' ? await BenchProxy.start(ADMIN_URL, options.rttMs) : undefined;
   const results: ContenderResult[] = [];
   // Ctrl-C stops the contender running now, which still drops its database and queues, and skips the rest.
   const interrupt = new AbortController();
@@ -143,6 +174,9 @@ async function main(): Promise<void> {
         cpuRows: cpu.rows,
         singlePrefetch: BENCH_DEFAULTS.singlePrefetch,
         stepTimeoutMs: BENCH_DEFAULTS.stepTimeoutMs,
+        batchingWindowSeconds,
+        manyHandlers: options.manyHandlers,
+        proxy,
       };
       const progress = progressLine(`[${i + 1}/${contenders.length}] ${def.name}:`);
       try {
@@ -155,13 +189,19 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await proxy?.close();
     await db.close();
   }
 
-  const ratios = computeRatios(results, RATIOS);
-  const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length && (options.quick || options.scale === 1);
+  const ratios = computeRatios(results, RATIOS, options.profile, options.workers);
+  const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length && (options.quick || options.scale === 1)
+    && options.manyHandlers === BENCH_DEFAULTS.manyHandlers;
   const mode = options.quick ? 'quick' : 'default';
-  const settingsOut = { code: codeVersion(), mode, scale: options.scale, workers: options.workers, batchSize, batchingWindowSeconds, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10, singlePrefetch: BENCH_DEFAULTS.singlePrefetch };
+  const settingsOut = {
+    code: codeVersion(), profile: options.profile, ...(proxy === undefined ? {} : { rttMs: options.rttMs }), mode, scale: options.scale, workers: options.workers,
+    batchSize, batchingWindowSeconds, manyHandlers: options.manyHandlers, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10,
+    singlePrefetch: BENCH_DEFAULTS.singlePrefetch, commitCounter: commitCounter ? 'trx_rw_commits' : null,
+  };
   const report = {
     machine,
     settings: { ...settingsOut, handlerSettings },
@@ -172,15 +212,17 @@ async function main(): Promise<void> {
     ratios,
     ...(failures.length > 0 ? { failures } : {}),
   };
-  const subtitle = `${machine.cores} cores (${machine.cpuModel}), W=${options.workers}, ${mode} run, ${report.measuredAt.slice(0, 10)}`;
+  const profileText = proxy === undefined ? '' : `, proxy profile (TLS, ${options.rttMs} ms RTT)`;
+  const subtitle = `${machine.cores} cores (${machine.cpuModel}), W=${options.workers}${profileText}, ${mode} run, ${report.measuredAt.slice(0, 10)}`;
   await mkdir(RESULTS, { recursive: true });
-  const base = complete ? 'latest' : 'partial';
+  const base = `${complete ? 'latest' : 'partial'}${options.profile === 'default' ? '' : `-${options.profile}`}`;
   await writeFile(new URL(`${base}.json`, RESULTS), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(new URL(`${base}.svg`, RESULTS), barChartSvg(report.contenders, subtitle));
 
   console.log(`\nWarren bench: ${subtitle}; MariaDB ${machine.mariadb}, ${machine.rabbitmq}, Node ${machine.node}`);
   console.log(`batch size ${batchSize}, window ${batchingWindowSeconds} s; CPU variant ${cpu.rows} rows = ${cpu.ms.toFixed(1)} ms/message; took ${report.durationSeconds} s\n`);
   console.log(formatTable(results));
+  console.log(`\n${formatCostTable(results)}`);
   console.log(`\n${formatRatios(ratios)}`);
   console.log(`\nwrote bench/results/${base}.json and ${base}.svg`);
   for (const f of failures) console.error(`FAILED ${f.name}: ${f.error}`);

@@ -4,17 +4,22 @@
  *   2. the server's `Connections` counter read, the contender's process forked; it consumes the backlog (timed);
  *   3. a fixed-rate part for the latency figures (publish to commit);
  *   4. the contender stopped, `Connections` read again, the example app's invariant checked, everything dropped.
+ * From the end of start-up to the end of the latency part, `MeasuredWindow` reads the server's counters and samples the
+ * process tree. In the `proxy` profile the contender's database URL points at the TLS proxy.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { declareTopology } from '../runtime/topology.js';
 import type { BenchDatabase } from './BenchDatabase.js';
+import { ChildLink } from './childLink.js';
+import { ContenderQueues } from './contenderQueues.js';
 import type { ContenderDefinition } from './contenders.js';
+import { MeasuredWindow, type WindowFigures } from './measureWindow.js';
 import type { Phase } from './orders.js';
-import type { ChildReport, ChildSpec, FromChild, ToChild } from './protocol.js';
-import { publishOrders, type Destination } from './publisher.js';
-import { serviceCpuMs } from './machine.js';
+import type { ChildReport, ChildSpec, FromChild } from './protocol.js';
+import type { BenchProxy } from './proxy/BenchProxy.js';
+import { publishOrders } from './publisher.js';
+import type { ServerCost } from './serverCounters.js';
 import { percentile } from './stats.js';
 
 const CHILD_FILE = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -37,6 +42,12 @@ export interface RunSettings {
   readonly singlePrefetch: number;
   /** Longest wait for any one step of the contender, in ms. */
   readonly stepTimeoutMs: number;
+  /** The runner's batching window (for `amqp-ceiling`, which consumes in the same pattern). */
+  readonly batchingWindowSeconds: number;
+  /** Handlers of the `many` contender. */
+  readonly manyHandlers: number;
+  /** The `proxy` profile's proxy; undefined in the default profile. */
+  readonly proxy: BenchProxy | undefined;
 }
 
 export interface ContenderResult {
@@ -58,47 +69,25 @@ export interface ContenderResult {
   /** Connections the contender counted itself (the server's delta also sees anyone else on this server). */
   readonly clientConnects: number;
   readonly retries: number;
-  /** CPU per message from the end of start-up to the end of both parts: the contender's processes, MariaDB, RabbitMQ. */
-  readonly cpuMsPerMessage: { readonly contender: number; readonly workers: number; readonly mariadb: number; readonly rabbitmq: number };
+  /** CPU per message from the end of start-up to the end of both parts: the contender's processes, MariaDB, RabbitMQ, the proxy. */
+  readonly cpuMsPerMessage: { readonly contender: number; readonly workers: number; readonly mariadb: number; readonly rabbitmq: number; readonly proxy: number };
+  /** From the server's counters over the measured window (see `serverCounters.ts`). */
+  readonly statementsPerMessage: number;
+  readonly commitsPerMessage: number | null;
+  readonly dataFsyncsPerMessage: number;
+  readonly server: ServerCost;
+  /** The process tree's resident memory (summed per sample) over the measured window: peak and mean, MB. */
+  readonly treeRssPeakMb: number;
+  readonly treeRssMeanMb: number;
+  /** Server threads seen on the contender's database (distinct, and most at once), from sampling the processlist. */
+  readonly dbThreadsSeen: number;
+  readonly dbThreadsPeak: number;
+  readonly handlers: number;
+  /** `proxy` profile: the one-way delay the proxy really added per chunk. */
+  readonly proxyDelay: WindowFigures['proxyDelay'];
 }
 
 type Progress = (text: string) => void;
-
-/** The contender's process, with a typed way to wait for its next message of a kind. */
-class ChildLink {
-  private readonly inbox: FromChild[] = [];
-  private waiter: (() => void) | undefined;
-  private exited: string | undefined;
-  public processed = 0;
-
-  public constructor(public readonly process: ChildProcess, private readonly timeoutMs: number) {
-    process.on('message', (message: FromChild) => {
-      if (message.type === 'progress') this.processed = message.processed;
-      else this.inbox.push(message);
-      this.waiter?.();
-    });
-    process.once('exit', (code, signal) => { this.exited = `exited (code ${code ?? '-'}, signal ${signal ?? '-'})`; this.waiter?.(); });
-  }
-
-  public send(message: ToChild): void { this.process.send(message); }
-
-  public async next<T extends FromChild['type']>(type: T, what: string): Promise<Extract<FromChild, { type: T }>> {
-    const deadline = Date.now() + this.timeoutMs;
-    for (;;) {
-      const at = this.inbox.findIndex((m) => m.type === type || m.type === 'failed');
-      const found = at >= 0 ? this.inbox.splice(at, 1)[0] : undefined;
-      if (found?.type === 'failed') throw new Error(`the contender's process failed: ${found.message}`);
-      if (found !== undefined) return found as Extract<FromChild, { type: T }>;
-      if (this.exited !== undefined) throw new Error(`the contender's process ${this.exited} while ${what}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${this.timeoutMs} ms ${what} (processed ${this.processed})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1_000);
-        this.waiter = () => { clearTimeout(timer); resolve(); };
-      });
-      this.waiter = undefined;
-    }
-  }
-}
 
 /** Runs `def`; when `signal` aborts (Ctrl-C), its process is killed and what it created is still dropped. */
 export async function runContender(def: ContenderDefinition, settings: RunSettings, db: BenchDatabase, progress: Progress, signal: AbortSignal): Promise<ContenderResult> {
@@ -106,26 +95,20 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
   const database = await db.create(`warren_bench_${def.name.replace(/-/g, '_')}`);
   const queue = `warren-bench-${def.name}-${database.name.slice(-8)}`;
   const broker = def.kind === 'raw' ? undefined : await amqp.connect(settings.amqpUrl);
+  const handlers = def.manyHandlers === true ? settings.manyHandlers : undefined;
+  const sharded = def.kind === 'runner' || def.kind === 'amqp';
+  let queues: ContenderQueues | undefined;
   let child: ChildProcess | undefined;
   try {
     // 1. Topology and the timed part's backlog.
-    let to: Destination | undefined;
-    if (broker !== undefined) {
-      if (def.kind === 'runner') {
-        await declareTopology(broker, { queue, concurrency: settings.workers });
-        to = { exchange: queue, routingKey: (orderId) => orderId };
-      } else {
-        const setup = await broker.createChannel();
-        await setup.assertQueue(queue, { durable: true });
-        await setup.close();
-        to = { exchange: '', routingKey: () => queue };
-      }
-    }
+    queues = broker === undefined ? undefined : await ContenderQueues.declare(broker, queue, sharded, settings.workers, handlers);
+    const to = queues?.destination;
     const publisher = await broker?.createConfirmChannel();
-    // A tail of one batch per worker beyond the timed count: without it the last partial batch of each shard would
+    // A tail of one batch per shard beyond the timed count: without it the last partial batch of each shard would
     // wait out the batching window inside the timed part, which is latency, not throughput.
     const ownBatchSize = def.handler?.settings?.batchSize;
-    const tail = settings.workers * (typeof ownBatchSize === 'number' ? ownBatchSize : settings.batchSize);
+    const batchSize = typeof ownBatchSize === 'number' ? ownBatchSize : settings.batchSize;
+    const tail = (sharded ? (queues?.queues.length ?? 0) : settings.workers) * batchSize;
     const counts: Record<Phase, number> = { throughput: settings.messages + tail, latency: 0 };
     if (publisher !== undefined && to !== undefined) {
       await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => { signal.throwIfAborted(); progress(`publishing the backlog ${n}/${counts.throughput}`); });
@@ -137,7 +120,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       contender: def.name,
       kind: def.kind,
       amqpUrl: settings.amqpUrl,
-      databaseUrl: database.url,
+      databaseUrl: settings.proxy === undefined ? database.url : settings.proxy.urlFor(database.url),
       queue,
       workers: settings.workers,
       backlogCount: counts.throughput,
@@ -147,6 +130,8 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       }),
       ...(def.cpu === true ? { cpuRows: settings.cpuRows } : {}),
       ...(def.kind === 'single' ? { prefetch: settings.singlePrefetch } : {}),
+      ...(def.kind === 'amqp' ? { batchSize, batchingWindowSeconds: settings.batchingWindowSeconds } : {}),
+      ...(handlers === undefined ? {} : { handlers }),
     };
     progress('starting');
     child = fork(CHILD_FILE, [], {
@@ -159,12 +144,16 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     const forked = child;
     signal.addEventListener('abort', () => forked.kill('SIGKILL'), { once: true });
     const link = new ChildLink(child, settings.stepTimeoutMs);
-    const ticker = setInterval(() => progress(`consuming the backlog ${link.processed}/${counts.throughput}`), 1_000);
+    const startingSince = Date.now();
+    let consuming = false;
+    const ticker = setInterval(() => progress(consuming ? `consuming the backlog ${link.processed}/${counts.throughput}` : `starting (${Math.round((Date.now() - startingSince) / 1000)} s)`), 1_000);
     let throughput: Extract<FromChild, { type: 'throughput' }>;
-    let servicesBefore = { mariadb: 0, rabbitmq: 0 };
+    let started: Extract<FromChild, { type: 'started' }>;
+    let window: MeasuredWindow;
     try {
-      await link.next('started', 'starting');
-      servicesBefore = await serviceCpuMs();
+      started = await link.next('started', 'starting');
+      consuming = true;
+      window = await MeasuredWindow.open(db, settings.proxy, forked.pid ?? 0, database.name);
       throughput = await link.next('throughput', 'consuming the backlog');
     } finally {
       clearInterval(ticker);
@@ -183,8 +172,9 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       link.send({ type: 'generate', phase: 'latency', count: counts.latency, rate: latencyRate });
       progress(`latency part: ${counts.latency} transactions scheduled at ${latencyRate}/s`);
     }
-    await link.next('reached', 'finishing the latency part');
-    const servicesAfter = await serviceCpuMs();
+    const reached = await link.next('reached', 'finishing the latency part');
+    const windowMessages = reached.processed - started.processed;
+    const figures = await window.close(windowMessages);
     link.send({ type: 'stop' });
     const { report } = await link.next('stopped', 'stopping');
     await new Promise<void>((resolve) => { if (child?.exitCode !== null) resolve(); else child.once('exit', () => resolve()); });
@@ -194,7 +184,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     progress('checking');
     if (def.tables) await db.checkOrders(def.name, database.name, counts);
     else if (report.processed !== counts.throughput + counts.latency) throw new Error(`${def.name} acked ${report.processed} messages, ${counts.throughput + counts.latency} were published`);
-    if (broker !== undefined) await checkQueuesEmpty(broker, def.kind === 'runner' ? Array.from({ length: settings.workers }, (_, i) => `${queue}.${i}`) : [queue]);
+    await queues?.checkEmpty();
     const latencies = await latenciesOf(report, publishTimes, db, database.name);
     if (latencies.length < counts.latency) throw new Error(`${def.name}: only ${latencies.length} of ${counts.latency} latency samples were found`);
     for (const problem of report.problems.slice(0, 3)) progress(`note: ${problem.slice(0, 200)}`);
@@ -218,38 +208,31 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       cpuMsPerMessage: {
         contender: perMessage(report.cpuMs + report.workerCpuMs.reduce((a, b) => a + b, 0), report.processed),
         workers: perMessage(report.workerCpuMs.reduce((a, b) => a + b, 0), report.processed),
-        mariadb: perMessage(servicesAfter.mariadb - servicesBefore.mariadb, report.processed),
-        rabbitmq: perMessage(servicesAfter.rabbitmq - servicesBefore.rabbitmq, report.processed),
+        mariadb: perMessage(figures.cpuMs.mariadb, windowMessages),
+        rabbitmq: perMessage(figures.cpuMs.rabbitmq, windowMessages),
+        proxy: perMessage(figures.cpuMs.proxy, windowMessages),
       },
+      statementsPerMessage: figures.server.statementsPerMessage,
+      commitsPerMessage: figures.server.commitsPerMessage,
+      dataFsyncsPerMessage: figures.server.dataFsyncsPerMessage,
+      server: figures.server,
+      treeRssPeakMb: figures.tree.rssPeakMb,
+      treeRssMeanMb: figures.tree.rssMeanMb,
+      dbThreadsSeen: figures.tree.dbThreadsSeen,
+      dbThreadsPeak: figures.tree.dbThreadsPeak,
+      handlers: handlers ?? 1,
+      proxyDelay: figures.proxyDelay,
     };
   } finally {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (broker !== undefined) {
-      const channel = await broker.createChannel();
-      for (let i = 0; i < settings.workers; i += 1) await channel.deleteQueue(`${queue}.${i}`).catch(() => undefined);
-      await channel.deleteQueue(queue).catch(() => undefined);
-      await channel.deleteQueue(`${queue}.dlq`).catch(() => undefined);
-      await channel.deleteExchange(queue).catch(() => undefined);
-      await broker.close().catch(() => undefined);
-    }
+    await queues?.delete();
+    await broker?.close().catch(() => undefined);
     await db.drop(database.name);
   }
 }
 
 function perMessage(ms: number, messages: number): number {
   return messages === 0 ? 0 : Math.round((ms / messages) * 1000) / 1000;
-}
-
-async function checkQueuesEmpty(broker: amqp.ChannelModel, queues: readonly string[]): Promise<void> {
-  const channel = await broker.createChannel();
-  try {
-    for (const name of queues) {
-      const { messageCount } = await channel.checkQueue(name);
-      if (messageCount !== 0) throw new Error(`${messageCount} messages are still in ${name} after the contender stopped`);
-    }
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
 }
 
 /** Publish-to-commit latencies: from the DB rows' insert time for contenders that publish, from the child otherwise. */

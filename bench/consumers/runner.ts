@@ -1,7 +1,11 @@
-/** Contenders `warren`, `noop`, `warren-cpu` (and later `batch`): the local runner, as `npm start` runs it. */
+/**
+ * Contenders `warren`, `noop`, `warren-cpu`, `batch`, `warren-plain` and `many`: the local runner, as `npm start` runs
+ * it. `many` is a generated config of `spec.handlers` handlers of one shard each, handler `i` on queue `<queue>-h<i>`.
+ * When the runner has a shared worker pool (`runner.workers`), it gets W workers.
+ */
 import { fileURLToPath } from 'node:url';
 import { Runner } from '../../local/Runner.js';
-import { resolveConfig } from '../../runtime/config.js';
+import { resolveConfig, RUNNER_DEFAULTS } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { LATENCY_LINE_PREFIX } from '../handlers/noop.js';
 import type { ConsumerFactory } from './Consumer.js';
@@ -13,16 +17,14 @@ export const startRunner: ConsumerFactory = async (spec) => {
   const problems: string[] = [];
   const latenciesMs: number[] = [];
   const keepProblem = (line: string) => { if (/"level":"(warn|error)"/.test(line) && problems.length < 20) problems.push(line); };
+  const handler = { ...spec.handler.settings, entry: spec.handler.entry, export: spec.handler.export };
+  const handlers = spec.handlers === undefined
+    ? [{ ...handler, name: 'bench', queue: spec.queue, concurrency: spec.workers }]
+    : Array.from({ length: spec.handlers }, (_, i) => ({ ...handler, name: `bench-h${i}`, queue: `${spec.queue}-h${i}`, concurrency: 1 }));
+  const pool = 'workers' in RUNNER_DEFAULTS ? { workers: spec.workers } : {};
   const config = resolveConfig({
-    handlers: [{
-      ...spec.handler.settings,
-      name: 'bench',
-      entry: spec.handler.entry,
-      export: spec.handler.export,
-      queue: spec.queue,
-      concurrency: spec.workers,
-    }],
-    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0 }, // a free port: a running `npm start` keeps 9464
+    handlers,
+    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0, ...pool }, // a free port: a running `npm start` keeps 9464
   });
   const runner = new Runner(config, {
     amqpUrl: spec.amqpUrl,

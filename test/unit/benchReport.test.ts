@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import type { RatioDefinition } from '../../bench/contenders.js';
+import { computeRatios } from '../../bench/report.js';
+import type { ContenderResult } from '../../bench/runContender.js';
+import { serverCost, type CounterReading } from '../../bench/serverCounters.js';
+
+function reading(values: CounterReading['values'], ownStatements: number): CounterReading {
+  return { values, ownStatements };
+}
+
+describe('Function: serverCost()', () => {
+  it('divides the counters\' deltas by the messages and takes the bench\'s own statements out of Questions and Com_select', () => {
+    const before = reading({ Questions: 1_000, Com_begin: 10, Com_commit: 10, Com_select: 50, Com_insert: 40, trx_rw_commits: 20, Innodb_data_fsyncs: 5, Innodb_log_writes: 7 }, 100);
+    const after = reading({ Questions: 1_610, Com_begin: 110, Com_commit: 110, Com_select: 60, Com_insert: 440, trx_rw_commits: 125, Innodb_data_fsyncs: 180, Innodb_log_writes: 107 }, 110);
+    const cost = serverCost(before, after, 100);
+    expect(cost.statementsPerMessage).toBe(6);
+    expect(cost.commitsPerMessage).toBe(1.05);
+    expect(cost.dataFsyncsPerMessage).toBe(1.75);
+    expect(cost.logWritesPerMessage).toBe(1);
+    expect(cost.byCommand).toEqual({ begin: 1, commit: 1, rollback: 0, insert: 4, update: 0, delete: 0, select: 0 });
+    expect(cost.ownStatements).toBe(10);
+  });
+
+  it('reports no commits when InnoDB\'s trx_rw_commits counter could not be read', () => {
+    const cost = serverCost(reading({ Questions: 0 }, 0), reading({ Questions: 12 }, 0), 2);
+    expect(cost.commitsPerMessage).toBeNull();
+    expect(cost.statementsPerMessage).toBe(6);
+  });
+});
+
+function result(name: string, figures: Partial<ContenderResult>): ContenderResult {
+  return { name, messagesPerSecond: 0, treeRssPeakMb: 0, dbThreadsSeen: 0, statementsPerMessage: 0, commitsPerMessage: null, ...figures } as ContenderResult;
+}
+
+describe('Function: computeRatios()', () => {
+  const ratios: RatioDefinition[] = [
+    { name: 'warren/single', of: 'warren', over: 'single', target: 0.9 },
+    { name: 'warren/naive', of: 'warren', over: 'naive', target: 5, profiles: ['proxy'] },
+    { name: 'many connections', of: 'many', metric: 'dbThreadsSeen', target: ({ workers }) => workers + 1, atMost: true },
+    { name: 'many/warren RSS', of: 'many', over: 'warren', metric: 'treeRssPeakMb', target: 1.5, atMost: true },
+  ];
+  const results = [
+    result('warren', { messagesPerSecond: 1_000, treeRssPeakMb: 600 }),
+    result('single', { messagesPerSecond: 1_250 }),
+    result('naive', { messagesPerSecond: 100 }),
+    result('many', { dbThreadsSeen: 6, treeRssPeakMb: 840 }),
+  ];
+
+  it('applies each target in its own profiles only, and compares "at most" targets the other way', () => {
+    expect(computeRatios(results, ratios, 'default', 4)).toEqual([
+      { name: 'warren/single', value: 0.8, target: 0.9, atMost: false, met: false },
+      { name: 'warren/naive', value: 10, target: null, atMost: false, met: null },
+      { name: 'many connections', value: 6, target: 5, atMost: true, met: false },
+      { name: 'many/warren RSS', value: 1.4, target: 1.5, atMost: true, met: true },
+    ]);
+    expect(computeRatios(results, ratios, 'proxy', 8)[1]).toEqual({ name: 'warren/naive', value: 10, target: 5, atMost: false, met: true });
+    expect(computeRatios(results, ratios, 'proxy', 8)[2]).toMatchObject({ target: 9, met: true });
+  });
+
+  it('gives no value when a contender of the ratio did not run', () => {
+    expect(computeRatios([results[0]!], ratios, 'default', 4)[0]).toEqual({ name: 'warren/single', value: null, target: 0.9, atMost: false, met: null });
+  });
+});
