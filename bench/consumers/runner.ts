@@ -22,7 +22,8 @@ export const startRunner: ConsumerFactory = async (spec) => {
       queue: spec.queue,
       concurrency: spec.workers,
     }],
-    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0 }, // a free port: a running `npm start` keeps 9464
+    // a free port: a running `npm start` keeps 9464; one pool worker per shard, as the other contenders' workers
+    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0, workers: spec.workers },
   });
   const runner = new Runner(config, {
     amqpUrl: spec.amqpUrl,

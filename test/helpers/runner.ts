@@ -3,6 +3,7 @@ import { resolveConfig, type HandlerConfig, type ResolvedConfig } from '../../ru
 import { createLogger } from '../../runtime/logger.js';
 import { publish } from '../../local/publish.js';
 import { Runner } from '../../local/Runner.js';
+import type { WorkerHandle } from '../../local/pool/WorkerHandle.js';
 import { AMQP_URL, deleteTopology, uniqueName, type TestDatabase } from './services.js';
 
 export interface TestRunner {
@@ -14,10 +15,26 @@ export interface TestRunner {
   cleanup(): Promise<void>;
 }
 
-export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string>; deadLetter?: 'rabbitmq' | 'sqs'; publishAmqpUrl?: string; metricsPort?: number } = {}): Promise<TestRunner> {
+export interface TestRunnerOptions {
+  shutdownTimeoutSeconds?: number;
+  amqpUrl?: string;
+  workerEnv?: Record<string, string>;
+  deadLetter?: 'rabbitmq' | 'sqs';
+  publishAmqpUrl?: string;
+  metricsPort?: number;
+  /** Shared pool size. @default the handlers' shards summed (one worker per shard, as before the pool) */
+  workers?: number;
+  dedicated?: Record<string, number>;
+}
+
+export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: TestRunnerOptions = {}): Promise<TestRunner> {
+  const shards = handlers.reduce((n, h) => n + (h.concurrency ?? 1), 0);
   const config = resolveConfig({
     handlers: handlers.map((h) => ({ ...h, queue: h.queue ?? uniqueName(`t_${h.name}`) })),
-    runner: { shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0 },
+    runner: {
+      shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0,
+      workers: options.workers ?? Math.min(256, shards), ...(options.dedicated === undefined ? {} : { dedicated: options.dedicated }),
+    },
   });
   const lines: string[] = [];
   const sink = (line: string) => { lines.push(line); if (process.env.WARREN_TEST_VERBOSE) process.stdout.write(`${line}\n`); };
@@ -40,6 +57,16 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
       for (const h of config.handlers) await deleteTopology(h.queue, h.concurrency, AMQP_URL, h.publishes.map((p) => p.exchange));
     },
   };
+}
+
+/** The worker running a batch of `handlerOrQueue` (a handler name or a shard queue such as `orders.1`) right now. */
+export function workerRunning(runner: Runner, handlerOrQueue: string): WorkerHandle | undefined {
+  return runner.workerHandles.find((w) => w.current !== undefined && (w.current.handler === handlerOrQueue || w.current.queue === handlerOrQueue));
+}
+
+/** The worker running `handler` now, else one that ran it last (its module and connection are loaded there). */
+export function workerOf(runner: Runner, handler: string): WorkerHandle | undefined {
+  return workerRunning(runner, handler) ?? runner.workerHandles.find((w) => w.lastHandler === handler);
 }
 
 /** Publishes `count` example orders with ids `<prefix>-<i>` to `exchange`. */

@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publishRaw, drainQueue } from '../helpers/amqp.js';
-import { sendOrders, startTestRunner, type TestRunner } from '../helpers/runner.js';
+import { sendOrders, startTestRunner, workerOf, type TestRunner } from '../helpers/runner.js';
 import { AMQP_URL, createTestDatabase, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 
@@ -89,7 +89,7 @@ describe('Transactional outbox (ctx.publish)', () => {
     await waitFor('20 committed', async () => (await count('SELECT COUNT(*) AS n FROM $db.produced')) === 20, 20_000);
     await waitFor('the failed flush logged', () => r.lines.some((l) => l.includes('outbox flush failed')), 10_000);
     expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL')).toBe(20);
-    const worker = r.runner.workerHandles.find((w) => w.spec.handler === 'producer')!;
+    const worker = workerOf(r.runner, 'producer')!;
     const oldPid = worker.pid;
     process.kill(oldPid!, 'SIGKILL');
     await waitFor('a replacement producer', () => worker.restarts === 1 && worker.alive && worker.pid !== oldPid, 15_000);
