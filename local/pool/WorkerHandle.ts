@@ -31,7 +31,9 @@ export function forkWorker(env: Readonly<Record<string, string>>): ChildProcess 
     execArgv: workerExecArgv(),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    serialization: 'advanced',
+    // JSON: the batch event is JSON-shaped (bodies are base64 strings). Measured with a 50-message batch (22 KB) on
+    // the 2-core machine, a round trip took 0.5-1.2 ms with 'json' and 0.9-2.0 ms with 'advanced' (README, IPC).
+    serialization: 'json',
   });
 }
 
