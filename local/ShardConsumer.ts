@@ -3,7 +3,12 @@
  * at most `batchingWindowSeconds`, one batch in flight at a time, acked only after the worker succeeded, and on failure
  * everything unacked goes back to the queue (in order) after a backoff, to be retried whole. A ready batch waits in
  * its pool's `Dispatcher` for a free worker.
+ *
+ * Shard queues are quorum queues with a single active consumer (runtime/queueArguments.ts): with several runner
+ * replicas, this consumer may be a standby that receives nothing until the active one's channel closes; then the broker
+ * hands it the shard, the returned (unacked) messages first, in order.
  */
+import { hostname } from 'node:os';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { backoffDelay } from '../runtime/backoff.js';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
@@ -39,6 +44,15 @@ export class ShardConsumer {
   private immediate: NodeJS.Immediate | undefined;
   /** Messages received on the current channel and not yet acked or nacked. */
   private unacked = 0;
+  /** The last of those: requeues return "everything up to it", never deliveries still on their way to us. */
+  private lastUnacked: ConsumeMessage | undefined;
+  /**
+   * Set by a requeue: messages the broker sent before it took the requeue arrive after it, ahead of the requeued ones'
+   * redelivery. They are sent back too (behind the requeued ones) until the first redelivered message arrives.
+   */
+  private awaitingRedelivery = false;
+  /** When the current channel last received a message (0: never); a standby replica's shards stay at 0. */
+  public lastDeliveryAt = 0;
   private inFlight: { readonly generation: number; readonly size: number; readonly done: Promise<void>; readonly worker: WorkerHandle } | undefined;
   private holding = false;
   private failStreak = 0;
@@ -62,9 +76,13 @@ export class ShardConsumer {
     this.channel = channel;
     this.pending = [];
     this.unacked = 0;
+    this.lastUnacked = undefined;
+    this.awaitingRedelivery = false;
+    this.lastDeliveryAt = 0;
     this.holding = false;
     await channel.prefetch(Math.min(65_535, this.handler.batchSize * 2));
-    const { consumerTag } = await channel.consume(this.queue, (msg) => { if (msg !== null) this.onMessage(msg); }, { noAck: false });
+    // The tag names this runner, so `rabbitmqctl list_consumers queue_name consumer_tag active` shows who holds a shard.
+    const { consumerTag } = await channel.consume(this.queue, (msg) => { if (msg !== null) this.onMessage(msg); }, { noAck: false, consumerTag: consumerTagFor(this.queue) });
     this.consumerTag = consumerTag;
   }
 
@@ -75,15 +93,20 @@ export class ShardConsumer {
     this.consumerTag = undefined;
     this.pending = [];
     this.unacked = 0;
+    this.lastUnacked = undefined;
+    this.awaitingRedelivery = false;
     this.clearTimer();
   }
 
-  /** Stops taking messages: cancels the consumer, waits for the batch in flight (bounded), requeues the rest. */
+  /**
+   * Stops: dispatches nothing more, waits for the batch in flight (bounded), then closes the channel, which returns
+   * everything still unacked to the head of the queue in order. Not `basic.cancel` first: on a single-active-consumer
+   * queue that would hand the shard to a standby replica while this one still holds older messages, and the standby
+   * would process newer messages of the same keys before them. Closing does both in one step.
+   */
   public async stop(timeoutMs: number): Promise<{ timedOut: boolean }> {
     this.stopping = true;
     this.clearTimer();
-    const channel = this.channel;
-    if (channel !== undefined && this.consumerTag !== undefined) await channel.cancel(this.consumerTag).catch(() => undefined);
     let timedOut = false;
     if (this.inFlight !== undefined) {
       let timer: NodeJS.Timeout | undefined;
@@ -96,18 +119,31 @@ export class ShardConsumer {
         await this.inFlight?.done;
       }
     }
-    this.requeueAll('shutdown');
+    const channel = this.channel;
+    if (channel !== undefined) {
+      this.counters.requeued += this.unacked;
+      if (this.unacked > 0) this.log.debug('returning unacked messages by closing the channel', { queue: this.queue, messages: this.unacked });
+      this.detach();
+      await channel.close().catch(() => undefined);
+    }
     return { timedOut };
   }
 
   private onMessage(msg: ConsumeMessage): void {
     this.counters.received += 1;
+    this.lastDeliveryAt = Date.now();
     if (this.stopping) {
+      this.unacked += 1; // held, not dispatched: closing the channel at the end of stop() returns it in order
+      return;
+    }
+    if (this.awaitingRedelivery && msg.fields.redelivered) this.awaitingRedelivery = false;
+    if (this.awaitingRedelivery) {
       this.channel?.nack(msg, false, true);
       this.counters.requeued += 1;
       return;
     }
     this.unacked += 1;
+    this.lastUnacked = msg;
     if (this.pending.length === 0) this.firstPendingAt = Date.now();
     this.pending.push(msg);
     this.maybeDispatch();
@@ -161,11 +197,11 @@ export class ShardConsumer {
           this.failStreak = 0;
           return;
         }
-        await this.failAndRequeue(`handler failed: ${outcome.error.name}: ${outcome.error.message}`, batch.length);
+        await this.failAndRequeue(`handler failed: ${outcome.error.name}: ${outcome.error.message}`, batch);
       },
       async (error: Error) => {
         if (generation !== this.generation) return;
-        await this.failAndRequeue(error.message, batch.length);
+        await this.failAndRequeue(error.message, batch);
       },
     ).finally(() => {
       this.inFlight = undefined;
@@ -176,7 +212,8 @@ export class ShardConsumer {
   }
 
   /** Holds the failed batch for a backoff, then returns it (and everything buffered after it) to the queue in order. */
-  private async failAndRequeue(reason: string, size: number): Promise<void> {
+  private async failAndRequeue(reason: string, batch: readonly ConsumeMessage[]): Promise<void> {
+    const size = batch.length;
     this.counters.failedBatches += 1;
     this.failStreak += 1;
     const delay = this.stopping ? 0 : backoffDelay(this.failStreak - 1, SHARD_DEFAULTS.retryBackoffBaseMs, SHARD_DEFAULTS.retryBackoffMaxMs);
@@ -186,20 +223,34 @@ export class ShardConsumer {
     await new Promise((resolve) => setTimeout(resolve, delay));
     if (generation !== this.generation) return;
     this.holding = false;
-    this.requeueAll('retry');
+    if (this.stopping) return; // stop() closes the channel, which returns the batch and the rest in order
+    this.requeue(batch);
   }
 
-  private requeueAll(why: string): void {
+  /**
+   * Returns the failed batch and everything buffered behind it, in order. The batch goes back with `basic.reject`, one
+   * per message (a failed delivery: RabbitMQ 4.3 counts only rejects toward `x-delivery-limit`, 3.x-4.2 count every
+   * return), the buffered rest with one `basic.nack` up to the last message received (not counted on 4.3; and not
+   * nackAll, which would also return deliveries still on their way, whose later ack would close the channel).
+   */
+  private requeue(batch: readonly ConsumeMessage[]): void {
     const channel = this.channel;
     if (channel === undefined) return;
     this.clearTimer();
     const unacked = this.unacked;
-    if (unacked > 0) {
-      channel.nackAll(true);
-      this.unacked = 0;
-      this.counters.requeued += unacked;
-      this.log.debug('requeued unacked messages', { queue: this.queue, messages: unacked, why });
-    }
+    if (unacked === 0) return;
+    for (const msg of batch) channel.reject(msg, true);
+    if (unacked > batch.length && this.lastUnacked !== undefined) channel.nack(this.lastUnacked, true, true);
+    this.unacked = 0;
+    this.lastUnacked = undefined;
+    this.awaitingRedelivery = true;
     this.pending = [];
+    this.counters.requeued += unacked;
+    this.log.debug('requeued unacked messages', { queue: this.queue, messages: unacked, rejected: batch.length });
   }
+}
+
+/** `warren:<host>:<pid>:<shard queue>`: unique per channel, and it tells operators which runner holds a shard. */
+export function consumerTagFor(queue: string): string {
+  return `warren:${hostname()}:${process.pid}:${queue}`.slice(0, 255);
 }

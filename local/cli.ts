@@ -32,6 +32,7 @@ const USAGE = `usage:
   warren migrate [--config warren.config.ts]                        apply the config's SQL files
   warren dlq list   [--handler orders]                               show dead letters with their reasons
   warren dlq replay [--handler orders] (--all | --id MESSAGE_ID...)  send dead letters back to their shard queue
+                 (the broker's, past the delivery limit: to the handler's exchange with their original key)
   warren prune   [--days 7]                                         delete inbox and sent outbox rows older than the window
 environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL})`;
 
@@ -126,7 +127,8 @@ async function deadLetters(configPath: string, handlerName: string, action: stri
     const entries = sqs === undefined ? await listDeadLetters(url, queue) : await listSqsDeadLetters(sqs);
     if (entries.length === 0) process.stdout.write(`${queue} is empty\n`);
     for (const e of entries) {
-      process.stdout.write(`${e.messageId ?? '(no message id)'}  ${e.errorClass} (${e.kind}, ${e.deliveries} deliver${e.deliveries === 1 ? 'y' : 'ies'}) from ${e.sourceQueue} at ${e.deadLetteredAt}\n    reason: ${e.reason}\n    body: ${e.body}\n`);
+      const how = e.kind === 'broker' ? 'dead-lettered by RabbitMQ' : `${e.kind}, ${e.deliveries} deliver${e.deliveries === 1 ? 'y' : 'ies'}`;
+      process.stdout.write(`${e.messageId ?? '(no message id)'}  ${e.errorClass} (${how}) from ${e.sourceQueue} at ${e.deadLetteredAt}\n    reason: ${e.reason}\n    body: ${e.body}\n`);
     }
     return 0;
   }

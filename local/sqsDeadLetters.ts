@@ -33,6 +33,7 @@ function toEntry(message: Message, index: number): DeadLetterEntry & { readonly 
     deliveries: Number(attr(message, A.deliveries) || 0),
     deadLetteredAt: message.Attributes?.SentTimestamp === undefined ? '' : new Date(Number(message.Attributes.SentTimestamp)).toISOString(),
     body: data.toString('utf8').slice(0, 500),
+    replayTo: { exchange: '', routingKey: sourceQueue },
     data,
     properties,
   };

@@ -47,6 +47,16 @@ export interface HandlerConfig {
    */
   readonly timeoutSeconds?: number;
   /**
+   * The broker's backstop for failures Warren cannot count (a worker that crashes, a database it cannot reach, a
+   * Lambda timeout): the shard queues' `x-delivery-limit`. A message returned to its shard queue more often than this
+   * is dead-lettered by RabbitMQ into `<queue>.dlq` (never dropped); `npm run dlq` lists and replays it. Keep it well
+   * above the handler's `maxDeliveries` (default 5): on RabbitMQ 3.x and 4.0-4.2 every requeue of a failed batch also
+   * counts for the messages buffered behind it (up to 2 x batchSize), and so do shutdowns and failovers. It is a queue
+   * argument: changing it for an existing queue means draining and deleting that queue first.
+   * @default 50
+   */
+  readonly deliveryLimit?: number;
+  /**
    * Exchanges this handler publishes to with `ctx.publish()`; declared (durable) with the rest of the topology.
    * @default []
    */
@@ -126,6 +136,7 @@ export const HANDLER_DEFAULTS = {
   batchingWindowSeconds: 0.5,
   concurrency: 1,
   timeoutSeconds: 60,
+  deliveryLimit: 50,
   publishes: [],
 } as const;
 
@@ -143,7 +154,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
   return config;
 }
 
-const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'publishes'];
+const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
 const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort', 'workers', 'dedicated'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
@@ -208,6 +219,7 @@ function resolveHandler(raw: unknown, at: string): ResolvedHandlerConfig {
       : integer(raw.batchingWindowSeconds, `${at}.batchingWindowSeconds`, 0, 300, HANDLER_DEFAULTS.batchingWindowSeconds),
     concurrency: integer(raw.concurrency, `${at}.concurrency`, 1, 1_000, HANDLER_DEFAULTS.concurrency),
     timeoutSeconds: seconds(raw.timeoutSeconds, `${at}.timeoutSeconds`, 1, 840, HANDLER_DEFAULTS.timeoutSeconds),
+    deliveryLimit: integer(raw.deliveryLimit, `${at}.deliveryLimit`, 1, 1_000_000, HANDLER_DEFAULTS.deliveryLimit),
     publishes: resolvePublishes(raw.publishes, `${at}.publishes`),
   };
 }

@@ -6,13 +6,15 @@ import type amqp from 'amqplib';
 import { AmqpPublisher } from '../outbox/Publisher.js';
 import { decodeHeaderValue } from '../decode.js';
 import { redactUrl } from '../logger.js';
+import { DEAD_LETTER_QUEUE_OPTIONS } from '../queueArguments.js';
 import { DEAD_LETTER_HEADERS as H, keptProperties, type DeadLetter, type DeadLetterSink } from './types.js';
 
 export class RabbitMqSink implements DeadLetterSink {
   private readonly publisher: AmqpPublisher;
 
   public constructor(private readonly url: string, private readonly queue: string) {
-    this.publisher = new AmqpPublisher(async () => url, 5_000, (channel) => channel.assertQueue(queue, { durable: true }));
+    // The same declaration as the topology's (see queueArguments.ts): any other arguments make RabbitMQ refuse it.
+    this.publisher = new AmqpPublisher(async () => url, 5_000, (channel) => channel.assertQueue(queue, DEAD_LETTER_QUEUE_OPTIONS));
   }
 
   public get destination(): string { return `rabbitmq queue ${this.queue} at ${redactUrl(this.url)}`; }

@@ -18,7 +18,7 @@ function errorOf(raw: unknown): ConfigError {
 
 describe('Function: resolveConfig()', () => {
   it('pins every default', () => {
-    expect(HANDLER_DEFAULTS).toEqual({ export: 'handler', vhost: '/', batchSize: 100, batchingWindowSeconds: 0.5, concurrency: 1, timeoutSeconds: 60, publishes: [] });
+    expect(HANDLER_DEFAULTS).toEqual({ export: 'handler', vhost: '/', batchSize: 100, batchingWindowSeconds: 0.5, concurrency: 1, timeoutSeconds: 60, deliveryLimit: 50, publishes: [] });
     expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30, deadLetter: 'rabbitmq', inboxRetentionDays: 7, metricsPort: 9464, workers: 4, dedicated: {} });
     expect(CONNECTION_DEFAULTS).toEqual({ pingAfterIdleMs: 30_000, connectAttempts: 8, connectBackoffBaseMs: 100, connectBackoffMaxMs: 3_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, preparedStatements: false });
     expect(SHARD_DEFAULTS).toEqual({ retryBackoffBaseMs: 200, retryBackoffMaxMs: 5_000 });
@@ -45,6 +45,8 @@ describe('Function: resolveConfig()', () => {
     expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', batchingWindowSeconds: 301 }] }).field).toBe('handlers[0].batchingWindowSeconds');
     expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', timeoutSeconds: 900 }] }).field).toBe('handlers[0].timeoutSeconds');
     expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', concurrency: 1.5 }] }).field).toBe('handlers[0].concurrency');
+    expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', deliveryLimit: 0 }] }).message).toBe('Invalid config at "handlers[0].deliveryLimit": expected a whole number from 1 to 1000000, received 0');
+    expect(errorOf({ handlers: [{ name: 'a', entry: 'a.ts', deliveryLimit: -1 }] }).field).toBe('handlers[0].deliveryLimit');
     expect(errorOf({ ...minimal, runner: { metricsPort: 70_000 } }).message).toBe('Invalid config at "runner.metricsPort": expected a whole number from 0 to 65535, received 70000');
   });
 
