@@ -1,15 +1,21 @@
 /**
- * The local runner: the twin of the Lambda triggers. For every handler it declares the shard topology, forks one worker
- * per shard (each with exactly one MySQL connection) and consumes each shard queue in trigger-shaped batches.
+ * The local runner: the twin of the Lambda triggers. For every handler it declares the shard topology and consumes each
+ * shard queue in trigger-shaped batches; a fixed pool of worker processes (`runner.workers`, each with one MySQL
+ * connection per distinct database) runs the batches of every handler, plus workers of their own for the handlers in
+ * `runner.dedicated`.
  */
-import { resolve } from 'node:path';
 import type { ResolvedConfig, ResolvedHandlerConfig } from '../runtime/config.js';
-import { createLogger, errorFields, type Logger } from '../runtime/logger.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
 import { urlForVhost } from '../runtime/amqpUrl.js';
 import { deadLetterQueueName, declareTopology } from '../runtime/topology.js';
 import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { ShardConsumer } from './ShardConsumer.js';
-import { WorkerHandle } from './WorkerHandle.js';
+import type { WorkerHandle } from './pool/WorkerHandle.js';
+import { WorkerPool, type PoolGroup } from './pool/WorkerPool.js';
+import type { HandlerTable } from './pool/protocol.js';
+import { runnablePath } from './pool/build.js';
+import { checkImports } from './pool/checkImports.js';
+import { checkConnectionBudget } from './pool/connectionBudget.js';
 import { OperationsServer } from './httpServer.js';
 import type { ShardView } from './metrics.js';
 import { checkReadiness, type Readiness } from './metricsStatus.js';
@@ -32,6 +38,11 @@ export interface RunnerOptions {
   readonly onWorkerOutput?: (line: string, worker: string) => void;
   /** Extra environment for workers. @default {} */
   readonly workerEnv?: Readonly<Record<string, string>>;
+  /**
+   * Check at start that the database accepts the connections the pool needs (`max_connections`, the user's
+   * `MAX_USER_CONNECTIONS`). @default true
+   */
+  readonly checkConnectionBudget?: boolean;
 }
 
 export interface RunnerSnapshot {
@@ -46,8 +57,11 @@ export interface RunnerSnapshot {
   readonly requeued: number;
   readonly inFlight: number;
   readonly buffered: number;
+  /** Worker processes (shared pool plus dedicated). */
   readonly workers: number;
   readonly workersAlive: number;
+  /** Workers running a batch now. */
+  readonly workersBusy: number;
   readonly workerRestarts: number;
   /** Open DB connections, as the workers report them. */
   readonly dbConnections: number;
@@ -68,7 +82,7 @@ export class Runner {
   private readonly log: Logger;
   private readonly sessions: AmqpSession[] = [];
   private readonly shards: ShardConsumer[] = [];
-  private readonly workers: WorkerHandle[] = [];
+  private pool: WorkerPool | undefined;
   private readonly startedAt = Date.now();
   private stopped: Promise<RunnerSummary> | undefined;
   private ops: OperationsServer | undefined;
@@ -85,28 +99,37 @@ export class Runner {
   private get publishAmqpUrl(): string { return this.options.publishAmqpUrl ?? this.amqpUrl; }
   private get databaseUrl(): string { return this.options.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL; }
 
-  /** Forks every worker, connects to RabbitMQ, declares the topology and starts consuming. */
+  /**
+   * Checks the handler modules and the database's connection budget, forks the pool, connects to RabbitMQ, declares the
+   * topology and starts consuming.
+   */
   public async start(): Promise<void> {
     const root = this.options.projectRoot ?? process.cwd();
     const output = this.options.onWorkerOutput ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const { runner } = this.config;
+    const table: Record<string, HandlerTable[string]> = {};
     for (const handler of this.config.handlers) {
-      const deadLetterEnv = await this.deadLetterEnv(handler);
+      table[handler.name] = {
+        entry: runnablePath(root, handler.entry),
+        exportName: handler.export,
+        env: { ...this.options.workerEnv, ...(await this.handlerEnv(handler)) },
+      };
+    }
+    const groups = this.poolGroups(table);
+    const needed = groups.reduce((n, g) => n + g.size, 0) + (this.needsRelay ? 1 : 0);
+    if (this.options.checkConnectionBudget !== false) await checkConnectionBudget(this.databaseUrl, needed);
+    const pool = new WorkerPool({ groups, env: { ...this.options.workerEnv }, log: this.log, onOutput: output });
+    this.pool = pool;
+    for (const handler of this.config.handlers) {
       for (let shard = 0; shard < handler.concurrency; shard += 1) {
-        const worker = new WorkerHandle({
-          id: `${handler.name}.${shard}`,
-          handler: handler.name,
-          shard,
-          entry: resolve(root, handler.entry),
-          exportName: handler.export,
-          env: { ...deadLetterEnv, ...this.options.workerEnv, DATABASE_URL: this.databaseUrl },
-        }, this.log, output);
-        this.workers.push(worker);
-        this.shards.push(new ShardConsumer(handler, `${handler.queue}.${shard}`, worker, this.log.child({ worker: worker.spec.id })));
+        const queue = `${handler.queue}.${shard}`;
+        this.shards.push(new ShardConsumer(handler, queue, pool.dispatcherFor(handler.name), this.log.child({ shard: queue })));
       }
     }
-    this.ops = await OperationsServer.start(this, { port: this.config.runner.metricsPort, log: this.log });
+    this.ops = await OperationsServer.start(this, { port: runner.metricsPort, log: this.log });
     try {
-      await Promise.all(this.workers.map((w) => w.start()));
+      const [imports] = await Promise.all([checkImports(table, { ...this.options.workerEnv }), pool.start()]);
+      this.log.debug('handler modules checked', { ...imports });
       const byVhost = new Map<string, ResolvedHandlerConfig[]>();
       for (const h of this.config.handlers) byVhost.set(h.vhost, [...(byVhost.get(h.vhost) ?? []), h]);
       for (const [vhost, handlers] of byVhost) {
@@ -117,31 +140,49 @@ export class Runner {
           log: this.log,
           onLost: () => shards.forEach((s) => s.detach()),
           onConnected: async (connection) => {
-            for (const handler of handlers) {
+            await inParallel(handlers, DECLARE_PARALLELISM, async (handler) => {
               const { orphans } = await declareTopology(connection, handler);
               if (orphans.length > 0) this.log.warn('shard queues beyond the configured concurrency were unbound; move their messages', { handler: handler.name, queues: orphans });
-            }
-            for (const shard of shards) await shard.attach(await connection.createChannel());
+            });
+            await inParallel(shards, DECLARE_PARALLELISM, async (shard) => shard.attach(await connection.createChannel()));
           },
         });
         this.sessions.push(session);
         await session.start();
       }
     } catch (error) {
-      await this.shutdownWorkers(2_000);
+      await pool.close(2_000);
       await Promise.all(this.sessions.map((s) => s.close()));
       await this.ops.close();
       throw error;
     }
-    if (this.config.handlers.some((h) => h.publishes.length > 0)) {
+    if (this.needsRelay) {
       this.relay = new OutboxRelay(this.config.handlers, this.databaseUrl, (vhost) => urlForVhost(this.publishAmqpUrl, vhost), this.log);
       this.relay.start();
     }
     this.log.info('runner started', {
-      handlers: this.config.handlers.map((h) => `${h.name} (queue ${h.queue}, ${h.concurrency} shard(s), batch ${h.batchSize})`),
-      workers: this.workers.length,
+      handlers: this.config.handlers.length > 20
+        ? `${this.config.handlers.length} handlers, ${this.shards.length} shard queues`
+        : this.config.handlers.map((h) => `${h.name} (queue ${h.queue}, ${h.concurrency} shard(s), batch ${h.batchSize})`),
+      workers: groups.map((g) => `${g.name}: ${g.size}`).join(', '),
       status: `http://127.0.0.1:${this.ops.port}/ (also /metrics, /healthz, /readyz)`,
     });
+  }
+
+  private get needsRelay(): boolean { return this.config.handlers.some((h) => h.publishes.length > 0); }
+
+  /** The shared pool (every handler not dedicated; left out when there is none) and one group per dedicated handler. */
+  private poolGroups(table: HandlerTable): PoolGroup[] {
+    const { workers, dedicated } = this.config.runner;
+    const shared = Object.fromEntries(Object.entries(table).filter(([name]) => dedicated[name] === undefined));
+    const groups: PoolGroup[] = Object.keys(shared).length > 0 ? [{ name: 'shared', size: workers, handlers: shared }] : [];
+    for (const [name, size] of Object.entries(dedicated)) groups.push({ name, size, handlers: { [name]: table[name]! } });
+    return groups;
+  }
+
+  /** A handler's own variables, which its invocations see in a pool worker (`runInHandlerScope`). */
+  private async handlerEnv(handler: ResolvedHandlerConfig): Promise<Record<string, string>> {
+    return { WARREN_HANDLER: handler.name, DATABASE_URL: this.databaseUrl, ...(await this.deadLetterEnv(handler)) };
   }
 
   /** Where a handler's workers dead-letter: `<queue>.dlq` on RabbitMQ, or an SQS queue `<queue>-dlq` (created here). */
@@ -163,22 +204,23 @@ export class Runner {
       requeued: sum((s) => s.counters.requeued),
       inFlight: sum((s) => s.inFlightMessages),
       buffered: sum((s) => s.bufferedMessages),
-      workers: this.workers.length,
-      workersAlive: this.workers.filter((w) => w.alive).length,
-      workerRestarts: this.workers.reduce((n, w) => n + w.restarts, 0),
-      dbConnections: this.workers.filter((w) => w.db.connected).length,
-      dbConnects: this.workers.reduce((n, w) => n + w.totalConnects, 0),
+      workers: this.workerHandles.length,
+      workersAlive: this.workerHandles.filter((w) => w.alive).length,
+      workersBusy: this.workerHandles.filter((w) => w.current !== undefined).length,
+      workerRestarts: this.workerHandles.reduce((n, w) => n + w.restarts, 0),
+      dbConnections: this.workerHandles.reduce((n, w) => n + w.openConnections, 0),
+      dbConnects: this.workerHandles.reduce((n, w) => n + w.totalConnects, 0),
       brokerConnected: this.sessions.length > 0 && this.sessions.every((s) => s.connected),
       brokerReconnects: this.sessions.reduce((n, s) => n + s.reconnects, 0),
     };
   }
 
-  /** The worker handles, for tests and status views. */
-  public get workerHandles(): readonly WorkerHandle[] { return this.workers; }
+  /** The worker processes (shared pool first, then dedicated ones), for tests and status views. */
+  public get workerHandles(): readonly WorkerHandle[] { return this.pool?.workers ?? []; }
 
-  /** Each shard with its worker, for metrics and the status page. */
+  /** Each shard (with the worker running its batch now, if any), for metrics and the status page. */
   public get shardViews(): readonly ShardView[] {
-    return this.shards.map((consumer, i) => ({ handler: consumer.handler.name, queue: consumer.queue, consumer, worker: this.workers[i]! }));
+    return this.shards.map((consumer) => ({ handler: consumer.handler.name, queue: consumer.queue, consumer, worker: consumer.worker }));
   }
 
   /** The port of `/metrics`, `/healthz`, `/readyz` and the status page (the bound one when `runner.metricsPort` is 0). */
@@ -212,6 +254,18 @@ export class Runner {
   }
 
   private async shutdownWorkers(timeoutMs: number): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close(timeoutMs).catch((error: unknown) => this.log.warn('worker close failed', { worker: w.spec.id, ...errorFields(error) }))));
+    await this.pool?.close(timeoutMs);
   }
+}
+
+/** Topology declarations and channel openings in flight at once per broker connection (start-up with many handlers). */
+const DECLARE_PARALLELISM = 32;
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first error. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

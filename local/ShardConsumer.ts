@@ -1,7 +1,8 @@
 /**
  * One shard queue, consumed the way the Lambda trigger consumes it: batches of up to `batchSize` messages gathered for
  * at most `batchingWindowSeconds`, one batch in flight at a time, acked only after the worker succeeded, and on failure
- * everything unacked goes back to the queue (in order) after a backoff, to be retried whole.
+ * everything unacked goes back to the queue (in order) after a backoff, to be retried whole. A ready batch waits in
+ * its pool's `Dispatcher` for a free worker.
  *
  * Shard queues are quorum queues with a single active consumer (runtime/queueArguments.ts): with several runner
  * replicas, this consumer may be a standby that receives nothing until the active one's channel closes; then the broker
@@ -13,7 +14,8 @@ import { backoffDelay } from '../runtime/backoff.js';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import { toRmqEvent } from './toRmqEvent.js';
-import type { WorkerHandle } from './WorkerHandle.js';
+import type { Dispatcher } from './pool/Dispatcher.js';
+import type { WorkerHandle } from './pool/WorkerHandle.js';
 
 export interface ShardCounters {
   received: number;
@@ -51,7 +53,7 @@ export class ShardConsumer {
   private awaitingRedelivery = false;
   /** When the current channel last received a message (0: never); a standby replica's shards stay at 0. */
   public lastDeliveryAt = 0;
-  private inFlight: { readonly generation: number; readonly size: number; readonly done: Promise<void> } | undefined;
+  private inFlight: { readonly generation: number; readonly size: number; readonly done: Promise<void>; readonly worker: WorkerHandle } | undefined;
   private holding = false;
   private failStreak = 0;
   private stopping = false;
@@ -59,14 +61,13 @@ export class ShardConsumer {
   public constructor(
     public readonly handler: ResolvedHandlerConfig,
     public readonly queue: string,
-    private readonly worker: WorkerHandle,
+    private readonly pool: Dispatcher<WorkerHandle>,
     private readonly log: Logger,
-  ) {
-    worker.on('ready', () => this.maybeDispatch());
-    worker.on('idle', () => this.maybeDispatch());
-  }
+  ) {}
 
   public get inFlightMessages(): number { return this.inFlight?.size ?? 0; }
+  /** The worker running this shard's batch now, if one is in flight. */
+  public get worker(): WorkerHandle | undefined { return this.inFlight?.worker; }
   public get bufferedMessages(): number { return this.pending.length; }
 
   /** Starts consuming on a fresh channel (called at start and after every reconnect). */
@@ -114,7 +115,7 @@ export class ShardConsumer {
       clearTimeout(timer);
       if (timedOut) {
         this.log.warn('batch still running at shutdown; requeueing it and killing its worker', { queue: this.queue, messages: this.inFlight?.size });
-        this.worker.kill();
+        this.inFlight?.worker.kill();
         await this.inFlight?.done;
       }
     }
@@ -163,24 +164,24 @@ export class ShardConsumer {
       this.windowTimer ??= setTimeout(() => { this.windowTimer = undefined; this.maybeDispatch(); }, waitMs);
       return;
     }
-    if (!this.worker.isReady) return; // 'ready'/'idle' will call again
     if (!full && this.handler.batchingWindowSeconds === 0) {
       // No window: still take whatever arrives in this same turn of the event loop, as one batch.
-      this.immediate ??= setImmediate(() => { this.immediate = undefined; this.dispatch(); });
+      this.immediate ??= setImmediate(() => { this.immediate = undefined; this.pool.offer(this); });
       return;
     }
-    this.dispatch();
+    this.pool.offer(this);
   }
 
-  private dispatch(): void {
-    if (this.stopping || this.holding || this.inFlight !== undefined || this.pending.length === 0 || !this.worker.isReady) return;
+  /** Called by the dispatcher with a free worker: hands it the next batch; false when there is none to run now. */
+  public runOn(worker: WorkerHandle): boolean {
+    if (this.stopping || this.holding || this.inFlight !== undefined || this.pending.length === 0 || this.channel === undefined || !worker.isReady) return false;
     this.clearTimer();
     const batch = this.pending.splice(0, this.handler.batchSize);
     if (this.pending.length > 0) this.firstPendingAt = Date.now();
     const generation = this.generation;
     const channel = this.channel;
     this.counters.batches += 1;
-    const done = this.worker.run(toRmqEvent(this.queue, this.handler.vhost, batch)).then(
+    const done = worker.run(this.handler.name, this.queue, toRmqEvent(this.queue, this.handler.vhost, batch)).then(
       async (outcome) => {
         if (generation !== this.generation || channel === undefined) return; // connection replaced: broker requeued them
         if (outcome.ok) {
@@ -206,7 +207,8 @@ export class ShardConsumer {
       this.inFlight = undefined;
       this.maybeDispatch();
     });
-    this.inFlight = { generation, size: batch.length, done };
+    this.inFlight = { generation, size: batch.length, done, worker };
+    return true;
   }
 
   /** Holds the failed batch for a backoff, then returns it (and everything buffered after it) to the queue in order. */

@@ -2,7 +2,8 @@
  * The runner's Prometheus metrics (prom-client, one registry per runner). Names follow the OpenTelemetry messaging
  * conventions where one exists (`messaging.process.duration` is exported as `messaging_process_duration_seconds`,
  * `messaging.client.consumed.messages` as `messaging_client_consumed_messages_total`); the rest are `warren_*`.
- * Every shard series carries the labels `handler` and `queue` (the shard queue, e.g. `orders.2`).
+ * Every shard series carries the labels `handler` and `queue` (the shard queue, e.g. `orders.2`); every worker series
+ * the label `worker` (`w0`.. for the shared pool, `<handler>.w0`.. for dedicated workers).
  *
  * Counters and gauges are read from the runner's own counters at scrape time, so they never drift from `snapshot()`;
  * only the duration histogram and the failed-messages counter are fed by batch events.
@@ -10,19 +11,21 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunnerSnapshot } from './Runner.js';
 import type { ShardCounters } from './ShardConsumer.js';
-import type { BatchReport, WorkerHandle } from './WorkerHandle.js';
+import type { BatchReport, WorkerHandle } from './pool/WorkerHandle.js';
 
 /** One shard as the metrics and the status page see it. */
 export interface ShardView {
   readonly handler: string;
   readonly queue: string;
   readonly consumer: { readonly counters: Readonly<ShardCounters>; readonly inFlightMessages: number };
-  readonly worker: WorkerHandle;
+  /** The worker running the shard's batch now, if one is in flight. */
+  readonly worker: WorkerHandle | undefined;
 }
 
 /** What the metrics read from the runner. */
 export interface MetricsSource {
   readonly shardViews: readonly ShardView[];
+  readonly workerHandles: readonly WorkerHandle[];
   snapshot(): RunnerSnapshot;
 }
 
@@ -44,19 +47,29 @@ const SHARD_COUNTERS: readonly (readonly [string, string, (s: ShardView) => numb
   ['warren_messages_requeued_total', 'Messages returned to their queue unacked (failed batch, shutdown).', (s) => s.consumer.counters.requeued],
   ['warren_batches_total', 'Batches (invocations) handed to the worker.', (s) => s.consumer.counters.batches],
   ['warren_batches_failed_total', 'Batches whose invocation failed or whose worker died; they are redelivered whole.', (s) => s.consumer.counters.failedBatches],
-  ['warren_db_connects_total', 'MySQL connections opened by the shard\'s worker, across replaced worker processes.', (s) => s.worker.totalConnects],
-  ['warren_db_reconnects_total', 'MySQL connections opened after the worker\'s first one (a dead connection replaced, or a replacement worker).', (s) => Math.max(0, s.worker.totalConnects - 1)],
-  ['warren_worker_restarts_total', 'Worker processes replaced after dying.', (s) => s.worker.restarts],
 ];
 
 /** Gauges read from the shard at scrape time. */
-const SHARD_GAUGES: readonly (readonly [string, string, (s: ShardView, now: number) => number])[] = [
-  ['warren_in_flight_messages', 'Messages in the batch the worker is running now.', (s) => s.consumer.inFlightMessages],
+const SHARD_GAUGES: readonly (readonly [string, string, (s: ShardView) => number])[] = [
+  ['warren_in_flight_messages', 'Messages in the batch a worker is running now for the shard.', (s) => s.consumer.inFlightMessages],
   ['warren_in_flight_batches', 'Batches running now (0 or 1 per shard).', (s) => (s.consumer.inFlightMessages > 0 ? 1 : 0)],
-  ['warren_db_connections_open', 'Open MySQL connections of the shard\'s worker (0 or 1).', (s) => (s.worker.db.connected ? 1 : 0)],
-  ['warren_db_connection_served', 'Transactions the worker\'s current MySQL connection has served.', (s) => s.worker.db.served],
-  ['warren_db_connection_age_seconds', 'Age of the worker\'s current MySQL connection (0 when none is open).', (s, now) => (s.worker.db.connectedAt === null ? 0 : (now - s.worker.db.connectedAt) / 1000)],
-  ['warren_worker_up', '1 when the shard\'s worker process is running and has loaded its handler.', (s) => (s.worker.alive ? 1 : 0)],
+];
+
+/** Counters read from each worker slot at scrape time (replaced processes included). */
+const WORKER_COUNTERS: readonly (readonly [string, string, (w: WorkerHandle) => number])[] = [
+  ['warren_db_connects_total', 'MySQL connections opened by the worker, across replaced worker processes.', (w) => w.totalConnects],
+  ['warren_db_reconnects_total', 'MySQL connections opened beyond one per open connection now (a dead connection replaced, or a replacement worker).', (w) => Math.max(0, w.totalConnects - Math.max(1, w.openConnections))],
+  ['warren_worker_restarts_total', 'Worker processes replaced after dying.', (w) => w.restarts],
+  ['warren_worker_batches_total', 'Batches the worker finished (any outcome).', (w) => w.batchesServed],
+];
+
+/** Gauges read from each worker at scrape time. */
+const WORKER_GAUGES: readonly (readonly [string, string, (w: WorkerHandle, now: number) => number])[] = [
+  ['warren_db_connections_open', 'Open MySQL connections of the worker (one per distinct database it has served).', (w) => w.openConnections],
+  ['warren_db_connection_served', 'Transactions the worker\'s current MySQL connection(s) have served.', (w) => w.db.served],
+  ['warren_db_connection_age_seconds', 'Age of the worker\'s current MySQL connection (0 when none is open).', (w, now) => (w.db.connectedAt === null ? 0 : (now - w.db.connectedAt) / 1000)],
+  ['warren_worker_up', '1 when the worker process is running.', (w) => (w.alive ? 1 : 0)],
+  ['warren_worker_busy', '1 while the worker runs a batch.', (w) => (w.current === undefined ? 0 : 1)],
 ];
 
 export class RunnerMetrics {
@@ -81,8 +94,19 @@ export class RunnerMetrics {
     }
     for (const [name, help, pick] of SHARD_GAUGES) {
       new Gauge({ name, help, labelNames: LABELS, registers, collect() {
+        for (const s of source.shardViews) this.set(labelsOf(s), pick(s));
+      } });
+    }
+    for (const [name, help, pick] of WORKER_COUNTERS) {
+      new Counter({ name, help, labelNames: ['worker'], registers, collect() {
+        this.reset();
+        for (const w of source.workerHandles) this.inc({ worker: w.spec.id }, pick(w));
+      } });
+    }
+    for (const [name, help, pick] of WORKER_GAUGES) {
+      new Gauge({ name, help, labelNames: ['worker'], registers, collect() {
         const now = Date.now();
-        for (const s of source.shardViews) this.set(labelsOf(s), pick(s, now));
+        for (const w of source.workerHandles) this.set({ worker: w.spec.id }, pick(w, now));
       } });
     }
     new Gauge({ name: 'warren_broker_connected', help: '1 when every RabbitMQ connection of the runner is up.', registers, collect() { this.set(source.snapshot().brokerConnected ? 1 : 0); } });
@@ -90,8 +114,8 @@ export class RunnerMetrics {
     for (const shard of source.shardViews) {
       this.duration.zero(labelsOf(shard));
       this.failed.inc(labelsOf(shard), 0);
-      shard.worker.on('batch', (report: BatchReport) => this.observe(shard, report));
     }
+    for (const worker of source.workerHandles) worker.on('batch', (report: BatchReport) => this.observe(report));
   }
 
   /** The Prometheus text exposition. */
@@ -103,8 +127,9 @@ export class RunnerMetrics {
     return this.registry.contentType;
   }
 
-  private observe(shard: ShardView, report: BatchReport): void {
-    this.duration.observe(labelsOf(shard), report.ms / 1000);
-    if (!report.ok) this.failed.inc(labelsOf(shard), report.messages);
+  private observe(report: BatchReport): void {
+    const labels = { handler: report.handler, queue: report.queue };
+    this.duration.observe(labels, report.ms / 1000);
+    if (!report.ok) this.failed.inc(labels, report.messages);
   }
 }

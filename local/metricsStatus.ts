@@ -38,7 +38,7 @@ export async function checkReadiness(source: ReadinessSource, pingTimeoutMs = 2_
   if (source.stopping) reasons.push('the runner is stopping');
   const brokerConnected = source.snapshot().brokerConnected;
   if (!brokerConnected) reasons.push('the RabbitMQ connection is down (reconnecting with backoff)');
-  const workers = await Promise.all(source.shardViews.map(async ({ worker }): Promise<WorkerReadiness> => {
+  const workers = await Promise.all(source.workerHandles.map(async (worker): Promise<WorkerReadiness> => {
     const id = worker.spec.id;
     try {
       const pong = await worker.ping(pingTimeoutMs);
@@ -77,9 +77,18 @@ export interface StatusDocument {
     readonly deadLettered: number; readonly failedBatches: number; readonly inFlightBatches: number; readonly inFlightMessages: number;
   }[];
   readonly workers: readonly {
-    readonly id: string; readonly handler: string; readonly queue: string; readonly pid: number | null; readonly alive: boolean;
-    readonly restarts: number; readonly inFlightMessages: number;
-    readonly db: { readonly connected: boolean; readonly threadId: number | null; readonly ageSeconds: number | null; readonly served: number; readonly connects: number };
+    /** `w0`.. (shared pool) or `<handler>.w0`.. (dedicated). */
+    readonly id: string;
+    /** `shared`, or the handler the worker is dedicated to. */
+    readonly group: string;
+    readonly state: 'busy' | 'idle' | 'down';
+    /** The handler whose batch the worker runs now, else the last one it ran (null before its first batch). */
+    readonly handler: string | null;
+    /** The shard queue of the batch running now. */
+    readonly queue: string | null;
+    readonly pid: number | null; readonly alive: boolean;
+    readonly restarts: number; readonly batches: number; readonly inFlightMessages: number;
+    readonly db: { readonly connected: boolean; readonly open: number; readonly threadId: number | null; readonly ageSeconds: number | null; readonly served: number; readonly connects: number };
   }[];
 }
 
@@ -131,16 +140,20 @@ export function statusDocument(source: MetricsSource, history: ThroughputHistory
       inFlightBatches: sum(list, (v) => (v.consumer.inFlightMessages > 0 ? 1 : 0)),
       inFlightMessages: sum(list, (v) => v.consumer.inFlightMessages),
     })),
-    workers: views.map(({ handler, queue, consumer, worker }) => ({
+    workers: source.workerHandles.map((worker) => ({
       id: worker.spec.id,
-      handler,
-      queue,
+      group: worker.spec.id.includes('.') ? worker.spec.id.slice(0, worker.spec.id.lastIndexOf('.')) : 'shared',
+      state: !worker.alive ? 'down' : worker.current === undefined ? 'idle' : 'busy',
+      handler: worker.current?.handler ?? worker.lastHandler ?? null,
+      queue: worker.current?.queue ?? null,
       pid: worker.pid ?? null,
       alive: worker.alive,
       restarts: worker.restarts,
-      inFlightMessages: consumer.inFlightMessages,
+      batches: worker.batchesServed,
+      inFlightMessages: worker.current?.messages ?? 0,
       db: {
         connected: worker.db.connected,
+        open: worker.openConnections,
         threadId: worker.db.threadId,
         ageSeconds: worker.db.connectedAt === null ? null : Math.round((now - worker.db.connectedAt) / 1000),
         served: worker.db.served,

@@ -1,7 +1,8 @@
 /**
  * The status page served at `/`: one self-contained HTML document (no external assets) that polls `/status.json`
  * every second and draws throughput over the last minutes as an inline SVG chart, the totals, in-flight batches,
- * dead-letter counts per handler and each worker's DB connection (age, transactions served).
+ * dead-letter counts per handler and each pool worker: busy or idle, the handler it runs (or last ran), batches served
+ * and its DB connections (open, age, transactions served).
  */
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -47,8 +48,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   </section>
   <section><h2>Handlers</h2><table id="handlers"><thead><tr><th>handler</th><th>shards</th><th>acked</th><th>committed</th>
     <th>duplicates</th><th>dead-lettered</th><th>failed batches</th><th>in-flight batches</th><th>in-flight messages</th></tr></thead><tbody></tbody></table></section>
-  <section><h2>Workers (one MySQL connection each)</h2><table id="workertable"><thead><tr><th>worker</th><th>pid</th><th>state</th>
-    <th>in flight</th><th>db thread</th><th>connection age</th><th>served</th><th>connects</th><th>restarts</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>Workers (the pool runs every handler; one MySQL connection per database each)</h2><table id="workertable"><thead><tr><th>worker</th><th>pid</th><th>state</th>
+    <th>handler</th><th>in flight</th><th>batches</th><th>db conns</th><th>db thread</th><th>connection age</th><th>served</th><th>connects</th><th>restarts</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
 "use strict";
@@ -105,8 +106,9 @@ function render(doc) {
   $('updated').textContent = 'up ' + age(doc.uptimeSeconds) + ' · ' + doc.time.slice(11, 19) + ' UTC';
   $('handlers').tBodies[0].innerHTML = doc.handlers.map((h) => '<tr><td>' + esc(h.name) + '</td><td>' + h.shards + '</td><td>' + fmt(h.acked) + '</td><td>' + fmt(h.committed) +
     '</td><td>' + fmt(h.deduplicated) + '</td><td class="dl">' + fmt(h.deadLettered) + '</td><td>' + fmt(h.failedBatches) + '</td><td>' + h.inFlightBatches + '</td><td>' + h.inFlightMessages + '</td></tr>').join('');
-  $('workertable').tBodies[0].innerHTML = doc.workers.map((w) => '<tr><td>' + esc(w.id) + ' <span class="muted">(' + esc(w.queue) + ')</span></td><td>' + (w.pid ?? '-') + '</td><td class="' + (w.alive ? 'up' : 'down') + '">' +
-    (w.alive ? (w.inFlightMessages > 0 ? 'busy' : 'idle') : 'down') + '</td><td>' + w.inFlightMessages + '</td><td>' + (w.db.connected ? w.db.threadId : '<span class="muted">none</span>') + '</td><td>' + age(w.db.ageSeconds) +
+  $('workertable').tBodies[0].innerHTML = doc.workers.map((w) => '<tr><td>' + esc(w.id) + (w.group === 'shared' ? '' : ' <span class="muted">(dedicated)</span>') + '</td><td>' + (w.pid ?? '-') + '</td><td class="' + (w.state === 'down' ? 'down' : 'up') + '">' +
+    w.state + '</td><td>' + (w.handler === null ? '<span class="muted">-</span>' : w.state === 'busy' ? esc(w.handler) + ' <span class="muted">(' + esc(w.queue) + ')</span>' : '<span class="muted">' + esc(w.handler) + '</span>') +
+    '</td><td>' + w.inFlightMessages + '</td><td>' + fmt(w.batches) + '</td><td>' + w.db.open + '</td><td>' + (w.db.connected ? w.db.threadId : '<span class="muted">none</span>') + '</td><td>' + age(w.db.ageSeconds) +
     '</td><td>' + fmt(w.db.served) + '</td><td>' + w.db.connects + '</td><td>' + w.restarts + '</td></tr>').join('');
   drawChart(doc);
 }

@@ -95,6 +95,19 @@ export interface RunnerConfig {
    * @default 9464
    */
   readonly metricsPort?: number;
+  /**
+   * Worker processes of the shared pool: they run every handler's batches (except dedicated handlers'), each with one
+   * MySQL connection per distinct database. 4 on a 2-core machine keeps both cores busy while some workers wait on
+   * MySQL, and keeps the runner tree small (see README, "The worker pool").
+   * @default 4
+   */
+  readonly workers?: number;
+  /**
+   * Handlers that get workers of their own, e.g. `{ 'image-resize': 2 }`: those workers run only that handler and the
+   * shared pool never runs it (isolation for a CPU-heavy or untrusted handler).
+   * @default {}
+   */
+  readonly dedicated?: Readonly<Record<string, number>>;
 }
 
 /** The whole of `warren.config.ts`. */
@@ -132,6 +145,8 @@ export const RUNNER_DEFAULTS = {
   deadLetter: 'rabbitmq',
   inboxRetentionDays: 7,
   metricsPort: 9464,
+  workers: 4,
+  dedicated: {},
 } as const;
 
 /** Identity function that gives `warren.config.ts` its types. */
@@ -141,7 +156,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
 
 const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
-const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort'];
+const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort', 'workers', 'dedicated'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -255,8 +270,22 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
       deadLetter: text(runnerRaw.deadLetter, 'runner.deadLetter', /^(rabbitmq|sqs)$/, '"rabbitmq" or "sqs"', RUNNER_DEFAULTS.deadLetter) as 'rabbitmq' | 'sqs',
       inboxRetentionDays: seconds(runnerRaw.inboxRetentionDays, 'runner.inboxRetentionDays', 0.001, 3_650, RUNNER_DEFAULTS.inboxRetentionDays),
       metricsPort: integer(runnerRaw.metricsPort, 'runner.metricsPort', 0, 65_535, RUNNER_DEFAULTS.metricsPort),
+      workers: integer(runnerRaw.workers, 'runner.workers', 1, 256, RUNNER_DEFAULTS.workers),
+      dedicated: resolveDedicated(runnerRaw.dedicated, handlers),
     },
   };
+}
+
+function resolveDedicated(raw: unknown, handlers: readonly ResolvedHandlerConfig[]): Readonly<Record<string, number>> {
+  if (raw === undefined) return RUNNER_DEFAULTS.dedicated;
+  if (!isRecord(raw)) throw new ConfigError('runner.dedicated', `expected an object of handler name to worker count, such as { orders: 2 }, received ${describe(raw)}`);
+  const names = handlers.map((h) => h.name);
+  const out: Record<string, number> = {};
+  for (const [name, count] of Object.entries(raw)) {
+    if (!names.includes(name)) throw new ConfigError(`runner.dedicated.${name}`, `no handler is called ${JSON.stringify(name)}; use one of ${names.join(', ')}`);
+    out[name] = integer(count, `runner.dedicated.${name}`, 1, 64, 1);
+  }
+  return out;
 }
 
 /** Shard queue names of a handler: `<queue>.0` .. `<queue>.<concurrency-1>`. */

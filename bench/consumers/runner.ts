@@ -1,11 +1,11 @@
 /**
  * Contenders `warren`, `noop`, `warren-cpu`, `batch`, `warren-plain` and `many`: the local runner, as `npm start` runs
  * it. `many` is a generated config of `spec.handlers` handlers of one shard each, handler `i` on queue `<queue>-h<i>`.
- * When the runner has a shared worker pool (`runner.workers`), it gets W workers.
+ * The runner gets a shared pool of W workers (`runner.workers`).
  */
 import { fileURLToPath } from 'node:url';
 import { Runner } from '../../local/Runner.js';
-import { resolveConfig, RUNNER_DEFAULTS } from '../../runtime/config.js';
+import { resolveConfig } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { LATENCY_LINE_PREFIX } from '../handlers/noop.js';
 import type { ConsumerFactory } from './Consumer.js';
@@ -21,10 +21,9 @@ export const startRunner: ConsumerFactory = async (spec) => {
   const handlers = spec.handlers === undefined
     ? [{ ...handler, name: 'bench', queue: spec.queue, concurrency: spec.workers }]
     : Array.from({ length: spec.handlers }, (_, i) => ({ ...handler, name: `bench-h${i}`, queue: `${spec.queue}-h${i}`, concurrency: 1 }));
-  const pool = 'workers' in RUNNER_DEFAULTS ? { workers: spec.workers } : {};
   const config = resolveConfig({
     handlers,
-    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0, ...pool }, // a free port: a running `npm start` keeps 9464
+    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0, workers: spec.workers }, // a free port: a running `npm start` keeps 9464
   });
   const runner = new Runner(config, {
     amqpUrl: spec.amqpUrl,

@@ -3,6 +3,7 @@ import { resolveConfig, type HandlerConfig, type ResolvedConfig } from '../../ru
 import { createLogger } from '../../runtime/logger.js';
 import { publish } from '../../local/publish.js';
 import { Runner } from '../../local/Runner.js';
+import type { WorkerHandle } from '../../local/pool/WorkerHandle.js';
 import { AMQP_URL, deleteTopology, uniqueName, waitFor, type TestDatabase } from './services.js';
 
 export interface TestRunner {
@@ -19,7 +20,20 @@ export interface TestRunner {
   cleanup(): Promise<void>;
 }
 
-export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: { shutdownTimeoutSeconds?: number; amqpUrl?: string; workerEnv?: Record<string, string>; deadLetter?: 'rabbitmq' | 'sqs'; publishAmqpUrl?: string; metricsPort?: number } = {}): Promise<TestRunner> {
+export interface TestRunnerOptions {
+  shutdownTimeoutSeconds?: number;
+  amqpUrl?: string;
+  workerEnv?: Record<string, string>;
+  deadLetter?: 'rabbitmq' | 'sqs';
+  publishAmqpUrl?: string;
+  metricsPort?: number;
+  /** Shared pool size. @default the handlers' shards summed (one worker per shard, as before the pool) */
+  workers?: number;
+  dedicated?: Record<string, number>;
+}
+
+export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: TestRunnerOptions = {}): Promise<TestRunner> {
+  const shards = handlers.reduce((n, h) => n + (h.concurrency ?? 1), 0);
   const eventsExchange = uniqueName('t_events');
   const config = resolveConfig({
     handlers: handlers.map((h) => ({
@@ -27,7 +41,10 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
       queue: h.queue ?? uniqueName(`t_${h.name}`),
       ...(h.entry === 'functions/orders.ts' && h.publishes === undefined ? { publishes: [{ exchange: eventsExchange, type: 'topic' as const }] } : {}),
     })),
-    runner: { shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0 },
+    runner: {
+      shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0,
+      workers: options.workers ?? Math.min(256, shards), ...(options.dedicated === undefined ? {} : { dedicated: options.dedicated }),
+    },
   });
   const lines: string[] = [];
   const sink = (line: string) => { lines.push(line); if (process.env.WARREN_TEST_VERBOSE) process.stdout.write(`${line}\n`); };
@@ -54,6 +71,16 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
   };
 }
 
+/** The worker running a batch of `handlerOrQueue` (a handler name or a shard queue such as `orders.1`) right now. */
+export function workerRunning(runner: Runner, handlerOrQueue: string): WorkerHandle | undefined {
+  return runner.workerHandles.find((w) => w.current !== undefined && (w.current.handler === handlerOrQueue || w.current.queue === handlerOrQueue));
+}
+
+/** The worker running `handler` now, else one that ran it last (its module and connection are loaded there). */
+export function workerOf(runner: Runner, handler: string): WorkerHandle | undefined {
+  return workerRunning(runner, handler) ?? runner.workerHandles.find((w) => w.lastHandler === handler);
+}
+
 /*
  * Worker processes, seen from outside. Tests reach the runner's workers only through these functions, so a change in
  * how the runner maps shards to processes is adapted here once.
@@ -64,20 +91,23 @@ export function workerPids(runner: Runner): number[] {
   return runner.workerHandles.filter((w) => w.alive && w.pid !== undefined).map((w) => w.pid!);
 }
 
-/** SIGKILLs the worker process running a batch of `queue`'s handler (waits until one is busy); returns its pid. */
+/** SIGKILLs the worker process running a batch of `handler` (waits until one is busy); returns its pid. */
 export async function killWorkerRunning(runner: Runner, handler: string): Promise<number> {
-  const busy = await waitFor(`a busy worker of ${handler}`, () => runner.workerHandles.find((w) => w.spec.handler === handler && w.alive && !w.isReady && w.pid !== undefined), 30_000, 10);
+  const busy = await waitFor(`a busy worker of ${handler}`, () => {
+    const w = workerRunning(runner, handler);
+    return w !== undefined && w.alive && w.pid !== undefined ? w : undefined;
+  }, 30_000, 10);
   const pid = busy.pid!;
   process.kill(pid, 'SIGKILL');
   return pid;
 }
 
-/** SIGKILLs one (idle or busy) worker process of `handler`; returns its pid. */
+/** SIGKILLs the worker process that runs (or last ran) `handler`; returns its pid. */
 export function killWorkerOf(runner: Runner, handler: string): number {
-  const worker = runner.workerHandles.find((w) => w.spec.handler === handler && w.alive && w.pid !== undefined);
-  if (worker === undefined) throw new Error(`no live worker of ${handler}`);
-  process.kill(worker.pid!, 'SIGKILL');
-  return worker.pid!;
+  const worker = workerOf(runner, handler);
+  if (worker?.pid === undefined || !worker.alive) throw new Error(`no live worker of ${handler}`);
+  process.kill(worker.pid, 'SIGKILL');
+  return worker.pid;
 }
 
 /** True once `pid` is gone and every worker slot runs a live process again. */
@@ -86,7 +116,7 @@ export function workersReplaced(runner: Runner, pid: number): boolean {
   return !pids.includes(pid) && pids.length === runner.workerHandles.length;
 }
 
-/** Per-worker transactions served by the current connections (for "every shard got work"). */
+/** Per-worker transactions served by the current connections (for "every worker got work"). */
 export function workerServed(runner: Runner): number[] {
   return runner.workerHandles.map((w) => w.db.served);
 }

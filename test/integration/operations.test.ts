@@ -50,13 +50,17 @@ describe('Operations: /metrics', () => {
     expect(delta('warren_messages_deduplicated_total')).toBe(0);
     expect(delta('warren_messages_failed_total')).toBe(0);
     expect(delta('warren_batches_failed_total')).toBe(0);
-    expect(delta('warren_db_connects_total')).toBe(2);
-    expect(delta('warren_db_reconnects_total')).toBe(0);
+    // worker series are labelled by worker, not by handler: two pool workers, one connection each
+    const workerDelta = (name: string) => metricSum(after, name) - metricSum(before, name);
+    expect(workerDelta('warren_db_connects_total')).toBe(2);
+    expect(workerDelta('warren_db_reconnects_total')).toBe(0);
+    expect(new Set(after.filter((s: Sample) => s.name === 'warren_db_connects_total').map((s) => s.labels.worker))).toEqual(new Set(['w0', 'w1']));
     const batches = delta('warren_batches_total');
     expect(batches).toBeGreaterThanOrEqual(Math.ceil((N + invalid) / 20));
     expect(delta('messaging_process_duration_seconds_count')).toBe(batches);
     expect(delta('messaging_process_duration_seconds_sum')).toBeGreaterThan(0);
-    expect(metricSum(after, 'warren_db_connections_open', where)).toBe(2);
+    expect(metricSum(after, 'warren_db_connections_open')).toBe(2);
+    expect(workerDelta('warren_worker_batches_total')).toBe(batches);
     expect(metricSum(after, 'warren_in_flight_messages', where)).toBe(0);
     expect(metricSum(after, 'warren_broker_connected')).toBe(1);
     // one series per shard queue, and the shards share the work
@@ -174,7 +178,7 @@ describe('Operations: /healthz and /readyz', () => {
     const port = portOf(running);
     expect((await getJson(port, '/healthz')).body).toMatchObject({ status: 'ok' });
     const status = await getJson<{ workers: { id: string }[]; totals: { workers: number } }>(port, '/status.json');
-    expect(status.body.workers.map((w) => w.id)).toEqual(['orders.0']);
+    expect(status.body.workers.map((w) => w.id)).toEqual(['w0']);
     expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
   });
 });

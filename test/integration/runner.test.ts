@@ -57,7 +57,7 @@ describe('Class: Runner', () => {
 
   it('fails at start with a clear error when a handler module has no such export', async () => {
     await expect(startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', export: 'nope' }])).rejects.toThrow(
-      /Worker for handler "orders" could not start: .*no exported function "nope"/,
+      /handler "orders" \(.*functions\/orders\.ts\): no exported function "nope"/,
     );
   });
 });

@@ -55,8 +55,12 @@ describe('Operations: the status page', () => {
     const workerRows = await page.$$eval('#workertable tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
     expect(workerRows).toHaveLength(2);
     for (const row of workerRows) {
-      expect(row[4]).toMatch(/^\d+$/); // db thread id
-      expect(Number(row[6])).toBeGreaterThan(0); // transactions served
+      expect(row[0]).toMatch(/^w[01]$/); // pool worker id
+      expect(row[3]).toBe('orders'); // the handler it ran last
+      expect(Number(row[5])).toBeGreaterThan(0); // batches served
+      expect(row[6]).toBe('1'); // open DB connections
+      expect(row[7]).toMatch(/^\d+$/); // db thread id
+      expect(Number(row[9])).toBeGreaterThan(0); // transactions served
     }
     const handlerRow = await page.$$eval('#handlers tbody tr td', (cells) => cells.map((c) => c.textContent ?? ''));
     expect(handlerRow.slice(0, 6)).toEqual(['orders', '2', '603', '600', '0', '3']);

@@ -1,0 +1,112 @@
+/**
+ * Start-up and footprint of the runner with many handlers, as an operator starts it (`npm start` through tsx, or the
+ * built `node dist/local/cli.js start`): time from spawn to the first consumed message, RSS of the whole process tree
+ * idle after a round of messages, DB connections on the server.
+ *
+ *   npx tsx bench/scale.ts --handlers 200 [--built] [--workers 4] [--per-handler 5]
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import amqp from 'amqplib';
+import mysql from 'mysql2/promise';
+import { declareTopology } from '../runtime/topology.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const { values } = parseArgs({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' } } });
+const handlers = Number(values.handlers);
+const perHandler = Number(values['per-handler']);
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const adminUrl = 'mysql://root@127.0.0.1:3306';
+const tag = `scale_${randomBytes(3).toString('hex')}`;
+
+function rssMb(pid: number): number {
+  let total = 0;
+  try {
+    const status = execFileSync('cat', [`/proc/${pid}/status`]).toString();
+    total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch { /* gone */ }
+  return total;
+}
+
+/** CPU seconds (user + system) a process has used, children it waited for excluded. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = execFileSync('cat', [`/proc/${pid}/stat`]).toString().split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return 0; }
+}
+
+function tree(pid: number): number[] {
+  let children: string[] = [];
+  try { children = execFileSync('pgrep', ['-P', String(pid)]).toString().split('\n').filter((l) => l !== ''); } catch { /* none */ }
+  return [pid, ...children.flatMap((c) => tree(Number(c)))];
+}
+
+const admin = await mysql.createConnection({ uri: adminUrl, multipleStatements: true });
+await admin.query('CREATE DATABASE ??', [tag]);
+await admin.query(`USE \`${tag}\`; ${await readFile(join(ROOT, 'functions/schema.sql'), 'utf8')}`);
+await admin.query("USE mysql");
+const queues = Array.from({ length: handlers }, (_, i) => `${tag}_${i}`);
+const config = {
+  migrations: ['functions/schema.sql'],
+  handlers: queues.map((queue, i) => ({ name: `h${i}`, entry: 'functions/orders.ts', queue })),
+  runner: { metricsPort: 0, ...(values.workers === undefined ? {} : { workers: Number(values.workers) }) },
+};
+await mkdir(join(ROOT, '.warren'), { recursive: true });
+const configFile = join(ROOT, '.warren', `${tag}.config.mjs`);
+await writeFile(configFile, `export default ${JSON.stringify(config)};\n`);
+const connection = await amqp.connect(amqpUrl);
+for (const queue of queues) await declareTopology(connection, { queue, concurrency: 1 });
+const channel = await connection.createConfirmChannel();
+for (const queue of queues) for (let i = 0; i < perHandler; i += 1) channel.publish(queue, `${queue}-${i}`, Buffer.from(JSON.stringify({ orderId: `${queue}-${i}`, sku: `sku-${i % 7}`, quantity: 1 })), { messageId: `${queue}-${i}`, persistent: true });
+await channel.waitForConfirms();
+
+const command = values.built === true ? [process.execPath, join(ROOT, 'dist/local/cli.js')] : [join(ROOT, 'node_modules/.bin/tsx'), 'local/cli.ts'];
+const started = performance.now();
+const child = spawn(command[0]!, [...command.slice(1), 'start', '--config', configFile], { cwd: ROOT, env: { ...process.env, DATABASE_URL: `${adminUrl}/${tag}`, AMQP_URL: amqpUrl }, stdio: ["ignore", "pipe", "inherit"] });
+child.stdout?.on("data", (c: Buffer) => { if (process.env.SCALE_VERBOSE) process.stderr.write(`[${Math.round(performance.now() - started)}] ${c.toString()}`); });
+let ready = 0;
+let startCpu = 0;
+child.stdout?.on('data', (chunk: Buffer) => {
+  if (ready === 0 && chunk.toString().includes('processing messages')) {
+    ready = performance.now() - started;
+    startCpu = tree(child.pid!).reduce((n, pid) => n + cpuSeconds(pid), 0);
+  }
+});
+const count = async () => Number(((await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${tag}\`.orders`))[0][0])?.n);
+let first = 0;
+for (;;) {
+  const n = await count();
+  if (n > 0 && first === 0) first = performance.now() - started;
+  if (n >= handlers * perHandler) break;
+  await new Promise((r) => setTimeout(r, 50));
+}
+const all = performance.now() - started;
+await new Promise((r) => setTimeout(r, 3_000));
+const pids = tree(child.pid!);
+const rss = pids.map(rssMb);
+const [conns] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?', [tag]);
+const result = {
+  handlers, mode: values.built === true ? 'built (node dist/)' : 'tsx (npm start)', workers: values.workers ?? 'default',
+  startedConsumingMs: Math.round(ready), cpuSecondsUntilConsuming: Number(startCpu.toFixed(1)), firstConsumedMs: Math.round(first), allConsumedMs: Math.round(all),
+  processes: pids.length, treeRssMb: Math.round(rss.reduce((a, b) => a + b, 0)), perProcessRssMb: rss.map(Math.round),
+  dbConnections: Number(conns[0]?.n),
+  loadAverage1m: Number(loadavg()[0]?.toFixed(1)),
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+const cleanup = await connection.createChannel();
+for (const queue of queues) {
+  for (const q of [`${queue}.0`, `${queue}.dlq`]) await cleanup.deleteQueue(q).catch(() => undefined);
+  await cleanup.deleteExchange(queue).catch(() => undefined);
+}
+await connection.close();
+await admin.query('DROP DATABASE ??', [tag]);
+await admin.end();
+await rm(configFile, { force: true });

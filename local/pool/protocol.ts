@@ -1,0 +1,70 @@
+/** Messages between the runner (pool side) and a worker process (worker side), over the fork IPC channel. */
+import type { ConnectionStats } from '../../runtime/ConnectionManager.js';
+import type { BatchSummary } from '../../runtime/defineHandler.js';
+import type { RmqEvent } from '../../runtime/event.js';
+
+/** A worker's connection stats before it opened (or after it lost) its connection. */
+export const NO_DB: ConnectionStats = { connects: 0, connected: false, threadId: null, served: 0, connectedAt: null };
+
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+}
+
+/** What a worker needs to run one handler: its module and the variables its invocations see (`runInHandlerScope`). */
+export interface HandlerEntry {
+  /** Absolute path of the handler module (a `.js` file in a built runner). */
+  readonly entry: string;
+  readonly exportName: string;
+  /** WARREN_HANDLER, DATABASE_URL, WARREN_DLQ_*, WARREN_PUBLISH_AMQP_URL and the runner's extra worker variables. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The handler table: sent once to every worker (`init`), so a batch names only its handler. */
+export type HandlerTable = Readonly<Record<string, HandlerEntry>>;
+
+/** One handler that failed the start-up import check. */
+export interface ImportFailure {
+  readonly handler: string;
+  readonly entry: string;
+  readonly error: SerializedError;
+}
+
+export type ToWorker =
+  | { readonly type: 'init'; readonly handlers: HandlerTable }
+  | { readonly type: 'batch'; readonly id: number; readonly handler: string; readonly event: RmqEvent }
+  /** Start-up check: import every distinct module of the table once, answer `checked`, then exit. */
+  | { readonly type: 'check' }
+  | { readonly type: 'close' }
+  /** Readiness probe: answered at once, outside the batch queue (see `Pong`). */
+  | { readonly type: 'ping'; readonly id: number };
+
+/**
+ * A worker's answer to a ping. `db`: `ok` after `SELECT 1` succeeded through its connection manager; `busy` when a batch
+ * is using the connection (not queried, judged by `stats.connected`); `lazy` when no batch has opened it yet; `down`
+ * when `SELECT 1` failed (`error` says why).
+ */
+export interface Pong {
+  readonly type: 'pong';
+  readonly id: number;
+  readonly db: 'ok' | 'busy' | 'lazy' | 'down';
+  readonly stats: ConnectionStats;
+  readonly error?: SerializedError;
+}
+
+/** `db`: the worker's connections summed (connects, served), `connected` when any is open; `open`: how many are. */
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'fatal'; readonly error: SerializedError }
+  | { readonly type: 'checked'; readonly failures: readonly ImportFailure[]; readonly modules: number; readonly ms: number }
+  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly summary: BatchSummary; readonly db: ConnectionStats; readonly open: number; readonly ms: number }
+  | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly db: ConnectionStats; readonly open: number; readonly ms: number }
+  | { readonly type: 'closed'; readonly db: ConnectionStats }
+  | Pong;
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}

@@ -1,0 +1,131 @@
+/**
+ * Worker side of the shared pool: one process that runs batches of any handler in its table, one at a time. It imports
+ * a handler's module the first time a batch for that handler arrives and keeps it; it runs every invocation inside
+ * `runInHandlerScope()` with that handler's variables, so the runtime sees the handler's name, dead-letter queue,
+ * broker and database (one MySQL connection per distinct database, shared by the handlers on it). Signals are ignored:
+ * the runner (pool side) decides when this process stops.
+ */
+import { pathToFileURL } from 'node:url';
+import type { RmqHandler } from '../../runtime/defineHandler.js';
+import type { InvocationContext } from '../../runtime/event.js';
+import { runInHandlerScope } from '../../runtime/env.js';
+import { closeProcessConnection, processConnections } from '../../runtime/processConnection.js';
+import { closeDeadLetterSink } from '../../runtime/deadLetter/fromEnv.js';
+import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
+import type { ConnectionStats } from '../../runtime/ConnectionManager.js';
+import { NO_DB, serializeError, type FromWorker, type HandlerEntry, type HandlerTable, type ImportFailure, type ToWorker } from './protocol.js';
+
+const EMPTY_SUMMARY = { messages: 0, committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 };
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+/** The process's connections as one: counts summed, `connected` when any is open, the first one's thread and age. */
+function dbStats(): ConnectionStats {
+  const all = processConnections().map((m) => m.stats);
+  const first = all.find((s) => s.connected) ?? all[0] ?? NO_DB;
+  return {
+    connects: all.reduce((n, s) => n + s.connects, 0),
+    connected: all.some((s) => s.connected),
+    threadId: first.threadId,
+    served: all.reduce((n, s) => n + s.served, 0),
+    connectedAt: first.connectedAt,
+  };
+}
+
+const openConnections = (): number => processConnections().filter((m) => m.stats.connected).length;
+
+/** Imports `entry` and returns its handler function, or throws naming the file and the export. */
+async function load({ entry, exportName }: HandlerEntry): Promise<RmqHandler> {
+  const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+  const candidate = mod[exportName];
+  if (typeof candidate !== 'function') {
+    throw new Error(`no exported function "${exportName}"; export one (for example \`export const ${exportName} = defineHandler({...})\`) or set "export" in warren.config.ts`);
+  }
+  return candidate as RmqHandler;
+}
+
+/** Imports every distinct module (entry + export) of the table once; answers which handlers failed and why. */
+async function check(table: HandlerTable): Promise<void> {
+  const started = performance.now();
+  const results = new Map<string, Promise<unknown>>();
+  const failures: ImportFailure[] = [];
+  for (const [handler, spec] of Object.entries(table)) {
+    const key = `${spec.entry}#${spec.exportName}`;
+    if (!results.has(key)) results.set(key, load(spec).then(() => undefined, (error: unknown) => error));
+    const error = await results.get(key);
+    if (error !== undefined) failures.push({ handler, entry: spec.entry, error: serializeError(error) });
+  }
+  send({ type: 'checked', failures, modules: results.size, ms: performance.now() - started });
+}
+
+/**
+ * Readiness: `SELECT 1` through each of the process's connection managers (which replace a dead connection, as the next
+ * batch would). Not while a batch holds a connection, and never opening the first connection: that one is opened
+ * lazily by a handler with its own options, as on Lambda.
+ */
+async function answerPing(id: number, busy: boolean): Promise<void> {
+  const managers = processConnections();
+  if (managers.length === 0 || busy) {
+    send({ type: 'pong', id, db: managers.length === 0 ? 'lazy' : 'busy', stats: dbStats() });
+    return;
+  }
+  try {
+    for (const manager of managers) await manager.autocommit('SELECT 1');
+    send({ type: 'pong', id, db: 'ok', stats: dbStats() });
+  } catch (error) {
+    send({ type: 'pong', id, db: 'down', stats: dbStats(), error: serializeError(error) });
+  }
+}
+
+async function close(): Promise<void> {
+  const db = dbStats();
+  await closeProcessConnection().catch(() => undefined);
+  await closeDeadLetterSink().catch(() => undefined);
+  await closeProcessPublisher().catch(() => undefined);
+  send({ type: 'closed', db: { ...db, connected: false, threadId: null, connectedAt: null } });
+  process.disconnect?.();
+  process.exit(0);
+}
+
+function main(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
+  process.on('disconnect', () => process.exit(0)); // the runner is gone: nobody can ack our work
+  let table: HandlerTable = {};
+  const handlers = new Map<string, Promise<RmqHandler>>();
+  let queue = Promise.resolve();
+  let batches = 0; // received and not yet answered
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'ping') { void answerPing(message.id, batches > 0); return; }
+    if (message.type === 'init') { table = message.handlers; return; }
+    if (message.type === 'check') { void check(table).finally(() => { process.disconnect?.(); process.exit(0); }); return; }
+    if (message.type === 'batch') batches += 1;
+    queue = queue.then(async () => {
+      if (message.type === 'close') return close();
+      if (message.type !== 'batch') return;
+      const started = performance.now();
+      const context: InvocationContext = { callbackWaitsForEmptyEventLoop: true, awsRequestId: `local-${process.pid}-${message.id}` };
+      try {
+        const spec = table[message.handler];
+        if (spec === undefined) throw new Error(`this worker has no handler called "${message.handler}" in its table`);
+        let handler = handlers.get(message.handler);
+        if (handler === undefined) {
+          handler = load(spec);
+          handlers.set(message.handler, handler);
+          handler.catch(() => handlers.delete(message.handler)); // try again with the next batch
+        }
+        const run = await handler;
+        const summary = await runInHandlerScope({ handler: message.handler, env: spec.env }, () => run(message.event, context));
+        send({ type: 'result', id: message.id, ok: true, summary: summary ?? EMPTY_SUMMARY, db: dbStats(), open: openConnections(), ms: performance.now() - started });
+      } catch (error) {
+        send({ type: 'result', id: message.id, ok: false, error: serializeError(error), db: dbStats(), open: openConnections(), ms: performance.now() - started });
+      } finally {
+        batches -= 1;
+      }
+    });
+  });
+  send({ type: 'ready' });
+}
+
+main();

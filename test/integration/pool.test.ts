@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, orderInvariant, waitFor, type TestDatabase } from '../helpers/services.js';
+import { sendOrders, startTestRunner, workerRunning, type TestRunner } from '../helpers/runner.js';
+import type { BatchReport } from '../../local/pool/WorkerHandle.js';
+import type { Runner } from '../../local/Runner.js';
+
+let db: TestDatabase;
+let running: TestRunner | undefined;
+
+beforeEach(async () => { db = await createTestDatabase(); });
+afterEach(async () => {
+  await running?.cleanup();
+  running = undefined;
+  await db.drop();
+});
+
+const acked = (runner: Runner, handler: string) => runner.shardViews.filter((s) => s.handler === handler).reduce((n, s) => n + s.consumer.counters.acked, 0);
+const failed = (runner: Runner, handler: string) => runner.shardViews.filter((s) => s.handler === handler).reduce((n, s) => n + s.consumer.counters.failedBatches, 0);
+
+describe('The shared worker pool', () => {
+  it('finishes a cold handler\'s messages while a hot handler\'s deep backlog is still mostly waiting', async () => {
+    // Prepare: one worker for both; the hot handler has 4 shards and 2,000 slow messages queued
+    running = await startTestRunner(db, [
+      { name: 'hot', entry: 'test/fixtures/slowOrders.ts', concurrency: 4, batchSize: 10, batchingWindowSeconds: 0 },
+      { name: 'cold', entry: 'functions/orders.ts', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 },
+    ], { workers: 1, workerEnv: { WARREN_TEST_DELAY_MS: '5' } });
+    await sendOrders(running.queueOf('hot'), 2_000, 'hot');
+    await waitFor('the hot handler running', () => acked(running!.runner, 'hot') >= 20, 30_000, 5);
+
+    // Act
+    await sendOrders(running.queueOf('cold'), 30, 'cold');
+    await waitFor('every cold message acked', () => acked(running!.runner, 'cold') === 30, 30_000, 5);
+
+    // Assess: the cold handler did not wait for the backlog (each of its batches waits one round of 4 hot batches)
+    expect(acked(running.runner, 'hot')).toBeLessThan(1_000);
+    await waitFor('everything acked', () => running!.runner.snapshot().acked === 2_030, 120_000);
+    expect(await orderInvariant(db)).toMatchObject({ orders: 2_030, distinct: 2_030, totalsMatch: true });
+    expect(running.runner.snapshot()).toMatchObject({ workers: 1, dbConnections: 1, dbConnects: 1 });
+  });
+
+  it('runs a dedicated handler only on its own workers, and the rest only on the shared pool', async () => {
+    running = await startTestRunner(db, [
+      { name: 'alpha', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
+      { name: 'beta', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
+      { name: 'isolated', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
+    ], { workers: 2, dedicated: { isolated: 1 } });
+    const ran = new Map<string, Set<string>>();
+    for (const w of running.runner.workerHandles) w.on('batch', (r: BatchReport) => ran.set(w.spec.id, new Set([...(ran.get(w.spec.id) ?? []), r.handler])));
+    await sendOrders(running.queueOf('alpha'), 300, 'a');
+    await sendOrders(running.queueOf('beta'), 300, 'b');
+    await sendOrders(running.queueOf('isolated'), 300, 'i');
+    await waitFor('all acked', () => running!.runner.snapshot().acked === 900, 60_000);
+    expect(running.runner.workerHandles.map((w) => w.spec.id)).toEqual(['w0', 'w1', 'isolated.w0']);
+    expect([...(ran.get('isolated.w0') ?? [])]).toEqual(['isolated']);
+    const shared = new Set([...(ran.get('w0') ?? []), ...(ran.get('w1') ?? [])]);
+    expect([...shared].sort()).toEqual(['alpha', 'beta']);
+    expect(await orderInvariant(db)).toMatchObject({ orders: 900, distinct: 900, totalsMatch: true });
+    expect(running.runner.snapshot()).toMatchObject({ workers: 3, dbConnections: 3 });
+  });
+
+  it('requeues only the killed worker\'s batch of one handler: the other handler loses nothing and fails no batch', async () => {
+    running = await startTestRunner(db, [
+      { name: 'victim', entry: 'test/fixtures/slowOrders.ts', concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
+      { name: 'bystander', entry: 'test/fixtures/slowOrders.ts', concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
+    ], { workers: 2, workerEnv: { WARREN_TEST_DELAY_MS: '10' } });
+    await sendOrders(running.queueOf('victim'), 300, 'v');
+    await sendOrders(running.queueOf('bystander'), 300, 'b');
+    const worker = await waitFor('a worker running a victim batch after some acks', () => acked(running!.runner, 'victim') >= 40 && workerRunning(running!.runner, 'victim'), 30_000, 5);
+    const oldPid = worker.pid;
+    process.kill(oldPid!, 'SIGKILL');
+    await waitFor('a replacement worker', () => worker.restarts === 1 && worker.alive && worker.pid !== oldPid, 15_000);
+    await waitFor('all acked', () => running!.runner.snapshot().acked === 600, 60_000);
+    expect(await orderInvariant(db)).toMatchObject({ orders: 600, distinct: 600, totalsMatch: true });
+    expect(failed(running.runner, 'victim')).toBe(1);
+    expect(failed(running.runner, 'bystander')).toBe(0);
+    expect(running.lines.some((l) => l.includes('worker process died; its batch is requeued') && l.includes('"handler":"victim"'))).toBe(true);
+  });
+});
+
+describe('Bad input at start', () => {
+  it('names every handler whose module fails to import or exports no handler, with its file and the cause', async () => {
+    const start = startTestRunner(db, [
+      { name: 'good', entry: 'functions/orders.ts' },
+      { name: 'broken', entry: 'test/fixtures/brokenImport.ts' },
+      { name: 'noexport', entry: 'functions/orders.ts', export: 'nope' },
+    ], { workers: 2 });
+    const error = await start.then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.name).toBe('HandlerImportError');
+    expect(error?.message).toMatch(/^2 handler module\(s\) could not be loaded/);
+    expect(error?.message).toMatch(/handler "broken" \(.*test\/fixtures\/brokenImport\.ts\): WARREN_TEST_REQUIRED is not set/);
+    expect(error?.message).toMatch(/handler "noexport" \(.*functions\/orders\.ts\): no exported function "nope"/);
+  });
+
+  it('stops with both numbers when the database user may not open as many connections as the pool needs', async () => {
+    const user = `wt_${db.name.slice(-8)}`;
+    await db.admin.query(`CREATE USER ?@'%' IDENTIFIED BY 'pw' WITH MAX_USER_CONNECTIONS 3`, [user]);
+    try {
+      await db.admin.query(`GRANT ALL ON ${db.admin.escapeId(db.name)}.* TO ?@'%'`, [user]);
+      const url = db.url.replace('mysql://root@', `mysql://${user}:pw@`);
+      const start = startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'functions/orders.ts' }], { workers: 4 });
+      await expect(start).rejects.toThrow("The runner needs 4 MySQL connection(s) but the server allows only 3 more (the user's MAX_USER_CONNECTIONS is 3 and it has 0 open); lower runner.workers");
+      const fits = await startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'functions/orders.ts', batchingWindowSeconds: 0 }], { workers: 3 });
+      await fits.cleanup();
+    } finally {
+      await db.admin.query(`DROP USER IF EXISTS ?@'%'`, [user]);
+    }
+  });
+});
