@@ -102,9 +102,9 @@ export async function killWorkerRunning(runner: Runner, handler: string): Promis
   return pid;
 }
 
-/** SIGKILLs the worker process that runs (or last ran) `handler`; returns its pid. */
+/** SIGKILLs the worker process that runs (or last ran) `handler`, else the first live one; returns its pid. */
 export function killWorkerOf(runner: Runner, handler: string): number {
-  const worker = workerOf(runner, handler);
+  const worker = workerOf(runner, handler) ?? runner.workerHandles.find((w) => w.alive);
   if (worker?.pid === undefined || !worker.alive) throw new Error(`no live worker of ${handler}`);
   process.kill(worker.pid, 'SIGKILL');
   return worker.pid;

@@ -120,16 +120,22 @@ describe('WarrenStack: functions', () => {
   });
 
   it('tells a handler that publishes where the broker and its secret are, and only that handler', () => {
-    // the one broker of the stack, and the generated secret its user's password comes from
+    // the one broker of the parent stack, and the generated secret its user's password comes from
     const brokers = template.findResources('AWS::AmazonMQ::Broker');
     expect(Object.keys(brokers)).toEqual(['Broker9AB50882']);
     expect(JSON.stringify(brokers.Broker9AB50882)).toContain('BrokerSecret449037E1');
+    // the nested handler stack receives exactly those two as parameters
+    const [nested] = Object.values(template.findResources('AWS::CloudFormation::Stack'));
+    expect((nested?.Properties as { Parameters: Record<string, unknown> }).Parameters).toMatchObject({
+      referencetoWarrenBrokerC7510CD4AmqpEndpoints: { 'Fn::GetAtt': ['Broker9AB50882', 'AmqpEndpoints'] },
+      referencetoWarrenBrokerSecret68924277Ref: { Ref: 'BrokerSecret449037E1' },
+    });
     handlers.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
           WARREN_HANDLER: 'orders',
-          WARREN_AMQP_ENDPOINT: { 'Fn::Select': [0, { 'Fn::GetAtt': ['Broker9AB50882', 'AmqpEndpoints'] }] },
-          WARREN_AMQP_SECRET_ARN: { Ref: 'BrokerSecret449037E1' },
+          WARREN_AMQP_ENDPOINT: { 'Fn::Select': [0, { Ref: 'referencetoWarrenBrokerC7510CD4AmqpEndpoints' }] },
+          WARREN_AMQP_SECRET_ARN: { Ref: 'referencetoWarrenBrokerSecret68924277Ref' },
           WARREN_AMQP_VHOST: '/',
         },
       },

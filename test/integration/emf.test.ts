@@ -77,7 +77,7 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
         Dimensions: [['Handler', 'Queue']],
         Metrics: [
           ['Messages', 'Count'], ['Acked', 'Count'], ['Failed', 'Count'], ['Committed', 'Count'], ['Deduplicated', 'Count'],
-          ['DeadLettered', 'Count'], ['Retries', 'Count'], ['ProcessDuration', 'Milliseconds'], ['ColdStart', 'Count'],
+          ['DeadLettered', 'Count'], ['Retries', 'Count'], ['Unkeyed', 'Count'], ['ProcessDuration', 'Milliseconds'], ['ColdStart', 'Count'],
           ['DbConnects', 'Count'], ['DbReconnects', 'Count'], ['DbConnectionOpen', 'Count'], ['DbConnectionInvocations', 'Count'],
         ].map(([Name, Unit]) => ({ Name, Unit })),
       }],

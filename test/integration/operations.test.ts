@@ -91,13 +91,15 @@ describe('Operations: /metrics while a batch runs and after its worker dies', ()
     // Assess: mid-batch
     const during = await scrape(port);
     const value = (samples: readonly Sample[], name: string) => metricSum(samples, name, where);
+    // worker series are labelled by pool worker; this runner has exactly one (w0)
+    const worker = (samples: readonly Sample[], name: string) => metricSum(samples, name, { worker: 'w0' });
     expect(value(during, 'warren_in_flight_batches')).toBe(1);
     expect(value(during, 'warren_in_flight_messages')).toBe(10);
-    expect(value(during, 'warren_worker_up')).toBe(1);
-    expect(value(during, 'warren_db_connections_open')).toBe(1);
-    expect(value(during, 'warren_db_connection_served')).toBeGreaterThanOrEqual(3);
-    expect(value(during, 'warren_db_connection_age_seconds')).toBeGreaterThan(0);
-    expect(value(during, 'warren_worker_restarts_total')).toBe(0);
+    expect(worker(during, 'warren_worker_up')).toBe(1);
+    expect(worker(during, 'warren_db_connections_open')).toBe(1);
+    expect(worker(during, 'warren_db_connection_served')).toBeGreaterThanOrEqual(3);
+    expect(worker(during, 'warren_db_connection_age_seconds')).toBeGreaterThan(0);
+    expect(worker(during, 'warren_worker_restarts_total')).toBe(0);
     expect(value(during, 'warren_messages_requeued_total')).toBe(0);
     expect(value(during, 'warren_messages_failed_total')).toBe(0);
 
@@ -109,14 +111,14 @@ describe('Operations: /metrics while a batch runs and after its worker dies', ()
     const after = await scrape(port);
 
     // Assess
-    expect(value(after, 'warren_worker_restarts_total')).toBe(1);
+    expect(worker(after, 'warren_worker_restarts_total')).toBe(1);
     expect(value(after, 'warren_messages_requeued_total')).toBe(10);
     expect(value(after, 'warren_messages_failed_total')).toBe(10);
     expect(value(after, 'warren_batches_failed_total')).toBe(1);
     expect(value(after, 'warren_messages_committed_total')).toBe(3 + 5);
     expect(value(after, 'warren_messages_deduplicated_total')).toBe(5);
     expect(value(after, 'warren_in_flight_batches')).toBe(0);
-    expect(value(after, 'warren_worker_up')).toBe(1);
+    expect(worker(after, 'warren_worker_up')).toBe(1);
     expect(await counterState(db)).toEqual({ n: 13, applied: 13, distinct: 13 });
   });
 });
@@ -165,7 +167,7 @@ describe('Operations: /healthz and /readyz', () => {
     const port = portOf(running);
     killWorkerOf(running.runner, 'orders');
     const dead = await waitFor('unready', async () => { const r = await getJson<ReadyBody>(port, '/readyz'); return r.status === 503 ? r : undefined; }, 10_000, 20);
-    expect(dead.body.reasons).toEqual(['worker orders.0 is not running']);
+    expect(dead.body.reasons).toEqual(['worker w0 is not running']);
     await waitFor('replacement ready', async () => (await getJson(port, '/readyz')).status === 200, 30_000, 100);
     const stopping = running.runner.stop();
     expect((await running.runner.readiness()).reasons).toContain('the runner is stopping');
