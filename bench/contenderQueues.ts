@@ -32,11 +32,17 @@ export class ContenderQueues {
       return new ContenderQueues(broker, queue, [], [queue], { exchange: () => '', routingKey: () => queue });
     }
     const { exchanges, queues } = shardQueues({ queue, workers, handlers });
-    for (const exchange of exchanges) await declareTopology(broker, { queue: exchange, concurrency: handlers === undefined ? workers : 1 });
-    return new ContenderQueues(broker, queue, exchanges, queues, {
+    const declared = new ContenderQueues(broker, queue, exchanges, queues, {
       exchange: (index) => exchanges[index % exchanges.length] ?? queue,
       routingKey: (orderId) => orderId,
     });
+    try {
+      for (const exchange of exchanges) await declareTopology(broker, { queue: exchange, concurrency: handlers === undefined ? workers : 1 });
+    } catch (error) {
+      await declared.delete(); // what was declared before the failure (200 handlers' quorum queues must not be left behind)
+      throw error;
+    }
+    return declared;
   }
 
   /** Throws when a message is left in any of the contender's queues. */

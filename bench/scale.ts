@@ -3,9 +3,12 @@
  * built `node dist/local/cli.js start`): time from spawn to the first consumed message, RSS of the whole process tree
  * idle after a round of messages, DB connections on the server.
  *
- *   npx tsx bench/scale.ts --handlers 200 [--built] [--workers 4] [--per-handler 5]
+ *   npx tsx bench/scale.ts --handlers 200 [--built] [--workers 4] [--per-handler 5] [--cold]
+ *
+ * By default the topology exists and the messages wait in the shard queues before the runner starts (a restart);
+ * `--cold` leaves the declaring to the runner (a first start) and publishes once it consumes.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +20,7 @@ import mysql from 'mysql2/promise';
 import { declareTopology } from '../runtime/topology.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' }, cold: { type: 'boolean' } } });
 const handlers = Number(values.handlers);
 const perHandler = Number(values['per-handler']);
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -48,65 +51,102 @@ function tree(pid: number): number[] {
 }
 
 const admin = await mysql.createConnection({ uri: adminUrl, multipleStatements: true });
-await admin.query('CREATE DATABASE ??', [tag]);
-await admin.query(`USE \`${tag}\`; ${await readFile(join(ROOT, 'functions/schema.sql'), 'utf8')}`);
-await admin.query("USE mysql");
 const queues = Array.from({ length: handlers }, (_, i) => `${tag}_${i}`);
-const config = {
-  migrations: ['functions/schema.sql'],
-  handlers: queues.map((queue, i) => ({ name: `h${i}`, entry: 'functions/orders.ts', queue })),
-  runner: { metricsPort: 0, ...(values.workers === undefined ? {} : { workers: Number(values.workers) }) },
-};
-await mkdir(join(ROOT, '.warren'), { recursive: true });
+const eventsExchange = `${tag}.events`;
 const configFile = join(ROOT, '.warren', `${tag}.config.mjs`);
-await writeFile(configFile, `export default ${JSON.stringify(config)};\n`);
 const connection = await amqp.connect(amqpUrl);
-for (const queue of queues) await declareTopology(connection, { queue, concurrency: 1 });
-const channel = await connection.createConfirmChannel();
-for (const queue of queues) for (let i = 0; i < perHandler; i += 1) channel.publish(queue, `${queue}-${i}`, Buffer.from(JSON.stringify({ orderId: `${queue}-${i}`, sku: `sku-${i % 7}`, quantity: 1 })), { messageId: `${queue}-${i}`, persistent: true });
-await channel.waitForConfirms();
+let child: ChildProcess | undefined;
 
-const command = values.built === true ? [process.execPath, join(ROOT, 'dist/local/cli.js')] : [join(ROOT, 'node_modules/.bin/tsx'), 'local/cli.ts'];
-const started = performance.now();
-const child = spawn(command[0]!, [...command.slice(1), 'start', '--config', configFile], { cwd: ROOT, env: { ...process.env, DATABASE_URL: `${adminUrl}/${tag}`, AMQP_URL: amqpUrl }, stdio: ["ignore", "pipe", "inherit"] });
-child.stdout?.on("data", (c: Buffer) => { if (process.env.SCALE_VERBOSE) process.stderr.write(`[${Math.round(performance.now() - started)}] ${c.toString()}`); });
-let ready = 0;
-let startCpu = 0;
-child.stdout?.on('data', (chunk: Buffer) => {
-  if (ready === 0 && chunk.toString().includes('processing messages')) {
-    ready = performance.now() - started;
-    startCpu = tree(child.pid!).reduce((n, pid) => n + cpuSeconds(pid), 0);
+/** Everything this run created, whatever happened: the runner, its quorum queues and exchanges, the database, the config. */
+async function cleanUp(): Promise<void> {
+  if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    await new Promise((r) => child?.once('exit', r));
   }
-});
-const count = async () => Number(((await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${tag}\`.orders`))[0][0])?.n);
-let first = 0;
-for (;;) {
-  const n = await count();
-  if (n > 0 && first === 0) first = performance.now() - started;
-  if (n >= handlers * perHandler) break;
-  await new Promise((r) => setTimeout(r, 50));
+  const channel = await connection.createChannel();
+  for (const queue of queues) {
+    for (const q of [`${queue}.0`, `${queue}.dlq`]) await channel.deleteQueue(q).catch(() => undefined);
+    await channel.deleteExchange(queue).catch(() => undefined);
+  }
+  await channel.deleteExchange(eventsExchange).catch(() => undefined);
+  await connection.close().catch(() => undefined);
+  await admin.query('DROP DATABASE IF EXISTS ??', [tag]);
+  await admin.end();
+  await rm(configFile, { force: true });
 }
-const all = performance.now() - started;
-await new Promise((r) => setTimeout(r, 3_000));
-const pids = tree(child.pid!);
-const rss = pids.map(rssMb);
-const [conns] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?', [tag]);
-const result = {
-  handlers, mode: values.built === true ? 'built (node dist/)' : 'tsx (npm start)', workers: values.workers ?? 'default',
-  startedConsumingMs: Math.round(ready), cpuSecondsUntilConsuming: Number(startCpu.toFixed(1)), firstConsumedMs: Math.round(first), allConsumedMs: Math.round(all),
-  processes: pids.length, treeRssMb: Math.round(rss.reduce((a, b) => a + b, 0)), perProcessRssMb: rss.map(Math.round),
-  dbConnections: Number(conns[0]?.n),
-  loadAverage1m: Number(loadavg()[0]?.toFixed(1)),
-};
-process.stdout.write(`${JSON.stringify(result)}\n`);
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
-const cleanup = await connection.createChannel();
-for (const queue of queues) {
-  for (const q of [`${queue}.0`, `${queue}.dlq`]) await cleanup.deleteQueue(q).catch(() => undefined);
-  await cleanup.deleteExchange(queue).catch(() => undefined);
+
+/** Gives up (and cleans up) when the runner has not consumed everything within this time. */
+const DEADLINE_MS = 180_000;
+let interrupted: string | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { interrupted = signal; });
+
+try {
+  await admin.query('CREATE DATABASE ??', [tag]);
+  await admin.query(`USE \`${tag}\`; ${await readFile(join(ROOT, 'functions/schema.sql'), 'utf8')}`);
+  await admin.query('USE mysql');
+  const config = {
+    migrations: ['functions/schema.sql'],
+    handlers: queues.map((queue, i) => ({ name: `h${i}`, entry: 'functions/orders.ts', queue, publishes: [{ exchange: eventsExchange, type: 'topic' }] })),
+    runner: { metricsPort: 0, ...(values.workers === undefined ? {} : { workers: Number(values.workers) }) },
+  };
+  await mkdir(join(ROOT, '.warren'), { recursive: true });
+  await writeFile(configFile, `export default ${JSON.stringify(config)};\n`);
+  const publishAll = async (): Promise<void> => {
+    const channel = await connection.createConfirmChannel();
+    for (const queue of queues) for (let i = 0; i < perHandler; i += 1) channel.publish(queue, `${queue}-${i}`, Buffer.from(JSON.stringify({ orderId: `${queue}-${i}`, sku: `sku-${i % 7}`, quantity: 1 })), { messageId: `${queue}-${i}`, persistent: true });
+    await channel.waitForConfirms();
+    await channel.close();
+  };
+  if (values.cold !== true) {
+    process.stderr.write(`declaring ${handlers} handlers' topology (${handlers * 2} quorum queues)...\n`);
+    for (const queue of queues) await declareTopology(connection, { queue, concurrency: 1 });
+    await publishAll();
+  }
+
+  const command = values.built === true ? [process.execPath, join(ROOT, 'dist/local/cli.js')] : [join(ROOT, 'node_modules/.bin/tsx'), 'local/cli.ts'];
+  process.stderr.write(`starting the runner (${command.join(' ')})...\n`);
+  const started = performance.now();
+  const runner = spawn(command[0]!, [...command.slice(1), 'start', '--config', configFile], {
+    cwd: ROOT, env: { ...process.env, DATABASE_URL: `${adminUrl}/${tag}`, AMQP_URL: amqpUrl, WARREN_EVENTS_EXCHANGE: eventsExchange }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child = runner;
+  let ready = 0;
+  let startCpu = 0;
+  runner.stdout?.on('data', (chunk: Buffer) => {
+    if (process.env.SCALE_VERBOSE) process.stderr.write(`[${Math.round(performance.now() - started)}] ${chunk.toString()}`);
+    if (ready === 0 && chunk.toString().includes('processing messages')) {
+      ready = performance.now() - started;
+      startCpu = tree(runner.pid!).reduce((n, pid) => n + cpuSeconds(pid), 0);
+      if (values.cold === true) void publishAll();
+    }
+  });
+  const count = async () => Number(((await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${tag}\`.orders`))[0][0])?.n);
+  let first = 0;
+  for (;;) {
+    if (interrupted !== undefined) throw new Error(`interrupted by ${interrupted}`);
+    if (runner.exitCode !== null) throw new Error(`the runner exited with code ${runner.exitCode} before consuming everything`);
+    if (performance.now() - started > DEADLINE_MS) throw new Error(`the runner had not consumed all ${handlers * perHandler} messages after ${DEADLINE_MS / 1000} s`);
+    const n = await count();
+    if (n > 0 && first === 0) first = performance.now() - started;
+    if (n >= handlers * perHandler) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const all = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 3_000));
+  const pids = tree(runner.pid!);
+  const rss = pids.map(rssMb);
+  const [conns] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?', [tag]);
+  const result = {
+    handlers, mode: values.built === true ? 'built (node dist/)' : 'tsx (npm start)', start: values.cold === true ? 'cold (runner declares)' : 'warm (topology exists)', workers: values.workers ?? 'default',
+    startedConsumingMs: Math.round(ready), cpuSecondsUntilConsuming: Number(startCpu.toFixed(1)), firstConsumedMs: Math.round(first), allConsumedMs: Math.round(all),
+    processes: pids.length, treeRssMb: Math.round(rss.reduce((a, b) => a + b, 0)), perProcessRssMb: rss.map(Math.round),
+    dbConnections: Number(conns[0]?.n),
+    loadAverage1m: Number(loadavg()[0]?.toFixed(1)),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} catch (error) {
+  process.stderr.write(`scale: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
 }
-await connection.close();
-await admin.query('DROP DATABASE ??', [tag]);
-await admin.end();
-await rm(configFile, { force: true });

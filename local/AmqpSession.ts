@@ -19,7 +19,15 @@ export interface AmqpSessionOptions {
   readonly startAttempts?: number;
   /** @default 10 */
   readonly heartbeatSeconds?: number;
+  /** Longest wait for the TCP connect and the AMQP handshake of one attempt. @default 10_000 */
+  readonly connectTimeoutMs?: number;
 }
+
+/** amqplib's error when `timeout` passed before the connection was open. */
+const isHandshakeTimeout = (error: unknown): boolean => error instanceof Error && error.message === 'connect ETIMEDOUT';
+
+/** Start-up gives up after this many timed-out handshakes (a wedged broker does not recover by itself). */
+const HANDSHAKE_TIMEOUT_ATTEMPTS = 2;
 
 export class AmqpSession {
   private connection: ChannelModel | undefined;
@@ -30,15 +38,21 @@ export class AmqpSession {
 
   public get connected(): boolean { return this.connection !== undefined; }
 
+  private get connectTimeoutMs(): number { return this.options.connectTimeoutMs ?? 10_000; }
+
   /** Connects (a few attempts) and runs `onConnected`; throws `BrokerUnavailableError` when RabbitMQ is not there. */
   public async start(): Promise<void> {
     const attempts = this.options.startAttempts ?? 5;
+    let timeouts = 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.open();
         return;
       } catch (error) {
-        if (attempt >= attempts) throw new BrokerUnavailableError(redactUrl(this.options.url), { cause: error });
+        if (isHandshakeTimeout(error)) timeouts += 1;
+        if (attempt >= attempts || timeouts >= HANDSHAKE_TIMEOUT_ATTEMPTS) {
+          throw new BrokerUnavailableError(redactUrl(this.options.url), { cause: error, handshakeTimedOut: timeouts > 0, timeoutMs: this.connectTimeoutMs });
+        }
         await sleep(backoffDelay(attempt, 200, 2_000));
       }
     }
@@ -54,7 +68,7 @@ export class AmqpSession {
   private async open(): Promise<void> {
     const url = new URL(this.options.url);
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds ?? 10));
-    const connection = await amqp.connect(url.toString(), { clientProperties: { connection_name: this.options.name } });
+    const connection = await amqp.connect(url.toString(), { clientProperties: { connection_name: this.options.name }, timeout: this.connectTimeoutMs });
     connection.on('error', (error: Error) => this.options.log.warn('rabbitmq connection error', errorFields(error)));
     connection.once('close', () => this.onClose(connection));
     try {

@@ -130,6 +130,12 @@ export class Runner {
     try {
       const [imports] = await Promise.all([checkImports(table, { ...this.options.workerEnv }), pool.start()]);
       this.log.debug('handler modules checked', { ...imports });
+      const quorumQueues = this.config.handlers.reduce((n, h) => n + h.concurrency + 1, 0);
+      if (quorumQueues > MANY_QUORUM_QUEUES) {
+        this.log.info('declaring many quorum queues: RabbitMQ 3.x reserves 3 file handles for each, so its open-files limit must allow them (README, "Troubleshooting")', {
+          quorumQueues, fileHandlesReserved: quorumQueues * 3,
+        });
+      }
       const byVhost = new Map<string, ResolvedHandlerConfig[]>();
       for (const h of this.config.handlers) byVhost.set(h.vhost, [...(byVhost.get(h.vhost) ?? []), h]);
       for (const [vhost, handlers] of byVhost) {
@@ -257,6 +263,9 @@ export class Runner {
     await this.pool?.close(timeoutMs);
   }
 }
+
+/** Above this many quorum queues the runner says how many file handles the broker reserves for them. */
+const MANY_QUORUM_QUEUES = 250;
 
 /** Topology declarations and channel openings in flight at once per broker connection (start-up with many handlers). */
 const DECLARE_PARALLELISM = 32;

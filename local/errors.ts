@@ -22,11 +22,23 @@ export class WorkerExitedError extends WarrenError {
   }
 }
 
-/** Thrown when the runner cannot reach RabbitMQ at start. */
+/**
+ * Thrown when the runner cannot reach RabbitMQ at start. `handshakeTimedOut`: the TCP connection was accepted but the
+ * AMQP handshake never finished, which is what a broker out of file handles does (see the message).
+ */
 export class BrokerUnavailableError extends WarrenError {
-  public constructor(url: string, options?: ErrorOptions) {
-    super(`Cannot connect to RabbitMQ at ${url}; is it running? (set AMQP_URL to point elsewhere)`, options);
+  public readonly handshakeTimedOut: boolean;
+  public constructor(url: string, options?: ErrorOptions & { readonly handshakeTimedOut?: boolean; readonly timeoutMs?: number }) {
+    const timedOut = options?.handshakeTimedOut === true;
+    super(timedOut
+      ? `RabbitMQ at ${url} accepted the connection but did not finish the AMQP handshake within ${(options?.timeoutMs ?? 0) / 1000} s. ` +
+        'A broker that ran out of file handles does this: RabbitMQ 3.x reserves 3 per quorum queue, so with the usual `ulimit -n 1024` it ' +
+        'stops accepting connections at about 300 quorum queues (Warren declares concurrency + 1 per handler). Check with ' +
+        '`rabbitmqctl eval \'file_handle_cache:info([total_limit, total_used]).\'` and start RabbitMQ with a higher open-files limit ' +
+        '(README, "Troubleshooting")'
+      : `Cannot connect to RabbitMQ at ${url}; is it running? (set AMQP_URL to point elsewhere)`, options);
     this.name = 'BrokerUnavailableError';
+    this.handshakeTimedOut = timedOut;
   }
 }
 
