@@ -99,7 +99,10 @@ export class AmqpSession {
         this.options.log.info('rabbitmq reconnected; consuming again', { attempts: attempt + 1 });
         return;
       } catch (error) {
-        this.options.log.warn('rabbitmq reconnect failed; retrying', { attempt: attempt + 1, ...errorFields(error) });
+        this.options.log.warn('rabbitmq reconnect failed; retrying', {
+          attempt: attempt + 1, ...errorFields(error),
+          ...(isHandshakeTimeout(error) ? { hint: 'the broker accepts connections but does not answer: it may be out of file handles (README, "Troubleshooting")' } : {}),
+        });
       }
     }
   }
