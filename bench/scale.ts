@@ -3,10 +3,12 @@
  * built `node dist/local/cli.js start`): time from spawn to the first consumed message, RSS of the whole process tree
  * idle after a round of messages, DB connections on the server.
  *
- *   npx tsx bench/scale.ts --handlers 200 [--built] [--workers 4] [--per-handler 5] [--cold]
+ *   npx tsx bench/scale.ts --handlers 200 [--built] [--workers 4] [--per-handler 5] [--cold] [--rate 50 --seconds 30]
  *
  * By default the topology exists and the messages wait in the shard queues before the runner starts (a restart);
- * `--cold` leaves the declaring to the runner (a first start) and publishes once it consumes.
+ * `--cold` leaves the declaring to the runner (a first start) and publishes once it consumes. `--rate R` then publishes
+ * R messages/s spread round-robin over all handlers for `--seconds` and reports the latency from publish to the row's
+ * `created_at` (the handler's INSERT, inside its transaction; the commit follows within a millisecond or two).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +22,7 @@ import mysql from 'mysql2/promise';
 import { declareTopology } from '../runtime/topology.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' }, cold: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' }, cold: { type: 'boolean' }, rate: { type: 'string' }, seconds: { type: 'string', default: '30' } } });
 const handlers = Number(values.handlers);
 const perHandler = Number(values['per-handler']);
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -132,6 +134,32 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
   const all = performance.now() - started;
+  let latency: Record<string, number> | undefined;
+  if (values.rate !== undefined) {
+    const rate = Number(values.rate);
+    const total = Math.round(rate * Number(values.seconds));
+    process.stderr.write(`publishing ${total} messages at ${rate}/s over ${handlers} handlers...\n`);
+    const channel = await connection.createConfirmChannel();
+    const t0 = Date.now();
+    for (let i = 0; i < total; i += 1) {
+      const due = t0 + (i * 1000) / rate;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      const queue = queues[i % queues.length]!;
+      const orderId = `${queue}-lat-${Date.now()}-${i}`;
+      channel.publish(queue, orderId, Buffer.from(JSON.stringify({ orderId, sku: `sku-${i % 7}`, quantity: 1 })), { messageId: orderId, persistent: true });
+    }
+    await channel.waitForConfirms();
+    await channel.close();
+    const deadline = Date.now() + DEADLINE_MS;
+    while (await count() < handlers * perHandler + total) {
+      if (Date.now() > deadline) throw new Error('the rate part did not finish in time');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const [rows] = await admin.query<mysql.RowDataPacket[]>(`SELECT order_id AS id, UNIX_TIMESTAMP(created_at) * 1000 AS at FROM \`${tag}\`.orders WHERE order_id LIKE ?`, ['%-lat-%']);
+    const ms = rows.map((r) => Number(r.at) - Number(/-lat-(\d+)-/.exec(String(r.id))?.[1])).sort((a, b) => a - b);
+    const at = (q: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? NaN);
+    latency = { rate, messages: ms.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: at(1) };
+  }
   await new Promise((r) => setTimeout(r, 3_000));
   const pids = tree(runner.pid!);
   const rss = pids.map(rssMb);
@@ -142,6 +170,7 @@ try {
     processes: pids.length, treeRssMb: Math.round(rss.reduce((a, b) => a + b, 0)), perProcessRssMb: rss.map(Math.round),
     dbConnections: Number(conns[0]?.n),
     loadAverage1m: Number(loadavg()[0]?.toFixed(1)),
+    ...(latency === undefined ? {} : { latency }),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } catch (error) {
