@@ -9,6 +9,15 @@ import { BrokerUnavailableError } from './errors.js';
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
+/** The defaults of `AmqpSessionOptions`. */
+export const AMQP_SESSION_DEFAULTS = {
+  startAttempts: 5,
+  heartbeatSeconds: 10,
+  connectTimeoutMs: 10_000,
+  /** Start-up gives up after this many timed-out handshakes (a wedged broker does not recover by itself). */
+  handshakeTimeoutAttempts: 2,
+} as const;
+
 export interface AmqpSessionOptions {
   readonly url: string;
   readonly name: string;
@@ -26,9 +35,6 @@ export interface AmqpSessionOptions {
 /** amqplib's error when `timeout` passed before the connection was open. */
 const isHandshakeTimeout = (error: unknown): boolean => error instanceof Error && error.message === 'connect ETIMEDOUT';
 
-/** Start-up gives up after this many timed-out handshakes (a wedged broker does not recover by itself). */
-const HANDSHAKE_TIMEOUT_ATTEMPTS = 2;
-
 export class AmqpSession {
   private connection: ChannelModel | undefined;
   private closing = false;
@@ -38,11 +44,11 @@ export class AmqpSession {
 
   public get connected(): boolean { return this.connection !== undefined; }
 
-  private get connectTimeoutMs(): number { return this.options.connectTimeoutMs ?? 10_000; }
+  private get connectTimeoutMs(): number { return this.options.connectTimeoutMs ?? AMQP_SESSION_DEFAULTS.connectTimeoutMs; }
 
   /** Connects (a few attempts) and runs `onConnected`; throws `BrokerUnavailableError` when RabbitMQ is not there. */
   public async start(): Promise<void> {
-    const attempts = this.options.startAttempts ?? 5;
+    const attempts = this.options.startAttempts ?? AMQP_SESSION_DEFAULTS.startAttempts;
     let timeouts = 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -50,7 +56,7 @@ export class AmqpSession {
         return;
       } catch (error) {
         if (isHandshakeTimeout(error)) timeouts += 1;
-        if (attempt >= attempts || timeouts >= HANDSHAKE_TIMEOUT_ATTEMPTS) {
+        if (attempt >= attempts || timeouts >= AMQP_SESSION_DEFAULTS.handshakeTimeoutAttempts) {
           throw new BrokerUnavailableError(redactUrl(this.options.url), { cause: error, handshakeTimedOut: timeouts > 0, timeoutMs: this.connectTimeoutMs });
         }
         await sleep(backoffDelay(attempt, 200, 2_000));
@@ -67,7 +73,7 @@ export class AmqpSession {
 
   private async open(): Promise<void> {
     const url = new URL(this.options.url);
-    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds ?? 10));
+    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds ?? AMQP_SESSION_DEFAULTS.heartbeatSeconds));
     const connection = await amqp.connect(url.toString(), { clientProperties: { connection_name: this.options.name }, timeout: this.connectTimeoutMs });
     connection.on('error', (error: Error) => this.options.log.warn('rabbitmq connection error', errorFields(error)));
     connection.once('close', () => this.onClose(connection));

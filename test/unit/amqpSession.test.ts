@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AmqpSession } from '../../local/AmqpSession.js';
+import { AMQP_SESSION_DEFAULTS, AmqpSession } from '../../local/AmqpSession.js';
 import { BrokerUnavailableError } from '../../local/errors.js';
 import { createLogger } from '../../runtime/logger.js';
 
@@ -19,6 +19,10 @@ async function silentBroker(): Promise<{ port: number; accepted: () => number; s
 }
 
 describe('AmqpSession start', () => {
+  it('tries 5 times, waits 10 s per handshake, gives up after 2 timed-out handshakes and sends heartbeats every 10 s by default', () => {
+    expect(AMQP_SESSION_DEFAULTS).toEqual({ startAttempts: 5, heartbeatSeconds: 10, connectTimeoutMs: 10_000, handshakeTimeoutAttempts: 2 });
+  });
+
   let stop: (() => Promise<void>) | undefined;
   afterEach(async () => { await stop?.(); stop = undefined; });
 
