@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { declareTopology } from '../runtime/topology.js';
+import { percentile } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' }, cold: { type: 'boolean' }, rate: { type: 'string' }, seconds: { type: 'string', default: '30' } } });
@@ -93,9 +94,13 @@ try {
   };
   await mkdir(join(ROOT, '.warren'), { recursive: true });
   await writeFile(configFile, `export default ${JSON.stringify(config)};\n`);
+  /** One example order to handler `queue`'s exchange, keyed and identified by its order id. */
+  const publishOrder = (channel: amqp.ConfirmChannel, queue: string, orderId: string, i: number): void => {
+    channel.publish(queue, orderId, Buffer.from(JSON.stringify({ orderId, sku: `sku-${i % 7}`, quantity: 1 })), { messageId: orderId, persistent: true });
+  };
   const publishAll = async (): Promise<void> => {
     const channel = await connection.createConfirmChannel();
-    for (const queue of queues) for (let i = 0; i < perHandler; i += 1) channel.publish(queue, `${queue}-${i}`, Buffer.from(JSON.stringify({ orderId: `${queue}-${i}`, sku: `sku-${i % 7}`, quantity: 1 })), { messageId: `${queue}-${i}`, persistent: true });
+    for (const queue of queues) for (let i = 0; i < perHandler; i += 1) publishOrder(channel, queue, `${queue}-${i}`, i);
     await channel.waitForConfirms();
     await channel.close();
   };
@@ -145,8 +150,7 @@ try {
       const due = t0 + (i * 1000) / rate;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       const queue = queues[i % queues.length]!;
-      const orderId = `${queue}-lat-${Date.now()}-${i}`;
-      channel.publish(queue, orderId, Buffer.from(JSON.stringify({ orderId, sku: `sku-${i % 7}`, quantity: 1 })), { messageId: orderId, persistent: true });
+      publishOrder(channel, queue, `${queue}-lat-${Date.now()}-${i}`, i);
     }
     await channel.waitForConfirms();
     await channel.close();
@@ -156,9 +160,8 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
     const [rows] = await admin.query<mysql.RowDataPacket[]>(`SELECT order_id AS id, UNIX_TIMESTAMP(created_at) * 1000 AS at FROM \`${tag}\`.orders WHERE order_id LIKE ?`, ['%-lat-%']);
-    const ms = rows.map((r) => Number(r.at) - Number(/-lat-(\d+)-/.exec(String(r.id))?.[1])).sort((a, b) => a - b);
-    const at = (q: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? NaN);
-    latency = { rate, messages: ms.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: at(1) };
+    const ms = rows.map((r) => Number(r.at) - Number(/-lat-(\d+)-/.exec(String(r.id))?.[1]));
+    latency = { rate, messages: ms.length, p50Ms: percentile(ms, 50), p90Ms: percentile(ms, 90), p99Ms: percentile(ms, 99), maxMs: percentile(ms, 100) };
   }
   await new Promise((r) => setTimeout(r, 3_000));
   const pids = tree(runner.pid!);

@@ -7,7 +7,7 @@
 import type { ResolvedConfig, ResolvedHandlerConfig } from '../runtime/config.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { urlForVhost } from '../runtime/amqpUrl.js';
-import { deadLetterQueueName, declareTopology } from '../runtime/topology.js';
+import { deadLetterQueueName, declareTopology, topologyPlan } from '../runtime/topology.js';
 import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { ShardConsumer } from './ShardConsumer.js';
 import type { WorkerHandle } from './pool/WorkerHandle.js';
@@ -130,7 +130,7 @@ export class Runner {
     try {
       const [imports] = await Promise.all([checkImports(table, { ...this.options.workerEnv }), pool.start()]);
       this.log.debug('handler modules checked', { ...imports });
-      const quorumQueues = this.config.handlers.reduce((n, h) => n + h.concurrency + 1, 0);
+      const quorumQueues = this.config.handlers.reduce((n, h) => n + topologyPlan(h).shards.length + 1, 0); // + the dead-letter queue
       if (quorumQueues > MANY_QUORUM_QUEUES) {
         this.log.info('declaring many quorum queues: RabbitMQ 3.x reserves 3 file handles for each, so its open-files limit must allow them (README, "Troubleshooting")', {
           quorumQueues, fileHandlesReserved: quorumQueues * 3,
