@@ -45,7 +45,7 @@ function randomDelivery(next: () => number): Delivery {
       correlationId: maybe(STRINGS[Math.floor(next() * STRINGS.length)]), replyTo: maybe('reply'), expiration: maybe('60000'),
       messageId: maybe(`id-${STRINGS[Math.floor(next() * STRINGS.length)]}`), timestamp: maybe(Math.floor(next() * 2e9)),
       type: maybe('order'), userId: maybe('guest'), appId: maybe('app ü'), clusterId: undefined,
-    } as Message['properties'],
+    } as unknown as Message['properties'],
   };
 }
 
@@ -68,7 +68,7 @@ describe('Class: PayloadBudget', () => {
     const msg: Delivery = {
       content: Buffer.alloc(1_000, 7),
       fields: { redelivered: false } as Message['fields'],
-      properties: { headers: { a: 'b', n: 1 }, messageId: 'm-1', contentType: 'application/json', timestamp: 1 } as Message['properties'],
+      properties: { headers: { a: 'b', n: 1 }, messageId: 'm-1', contentType: 'application/json', timestamp: 1 } as unknown as Message['properties'],
     };
     expect(budget.eventBytes([msg, msg])).toBe(JSON.stringify(toRmqEvent('orders.1', '/', [msg, msg])).length);
   });
@@ -120,7 +120,7 @@ describe('Constants: Lambda payload limits', () => {
     const msg: Delivery = {
       content: Buffer.alloc(LAMBDA_MAX_BODY_BYTES),
       fields: { redelivered: true } as Message['fields'],
-      properties: { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, messageId: 'order-123456/0', contentType: 'application/json', correlationId: 'c-1', timestamp: 1_764_000_000, deliveryMode: 2 } as Message['properties'],
+      properties: { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, messageId: 'order-123456/0', contentType: 'application/json', correlationId: 'c-1', timestamp: 1_764_000_000, deliveryMode: 2 } as unknown as Message['properties'],
     };
     expect(budget.isOversize(msg)).toBe(false);
     expect(budget.isOversize({ ...msg, content: Buffer.alloc(4_718_593) })).toBe(true);
