@@ -4,6 +4,8 @@
  * handed a batch whose event is over 6,291,456 bytes. Plus `npm run send` refusing a body Lambda would drop.
  */
 import { execFile } from 'node:child_process';
+import amqp from 'amqplib';
+import type { RowDataPacket } from 'mysql2/promise';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { drainQueue, headerText, publishRaw } from '../helpers/amqp.js';
 import { writeTestConfig } from '../helpers/cli.js';
 import { appliedOrder, counterState, createCounterTables } from '../helpers/counter.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
-import { createTestDatabase, deleteTopology, queueDepths, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
+import { AMQP_URL, createTestDatabase, deleteTopology, queueDepths, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
 
 const run = promisify(execFile);
 let db: TestDatabase;
@@ -80,6 +82,41 @@ describe('Runner: messages Lambda would drop', () => {
       expect(Math.max(...batches.map((b) => b.messages))).toBe(2);
     } finally {
       await rm(log, { force: true });
+    }
+  });
+});
+
+describe('ctx.publish: a follow-up Lambda would drop', () => {
+  it('is refused in the handler with PayloadTooLargeError, so its source message is dead-lettered and nothing is published', async () => {
+    await db.query('CREATE TABLE $db.produced (id VARCHAR(64) PRIMARY KEY)');
+    const events = uniqueName('ev');
+    const tap = uniqueName('tap');
+    running = await startTestRunner(db, [
+      { name: 'producer', entry: 'test/fixtures/outbox.ts', export: 'producer', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0, publishes: [{ exchange: events, type: 'topic' }] },
+    ], { workerEnv: { WARREN_TEST_EVENTS_EXCHANGE: events } });
+    const connection = await amqp.connect(AMQP_URL);
+    try {
+      const channel = await connection.createChannel();
+      await channel.assertQueue(tap, { durable: false });
+      await channel.bindQueue(tap, events, '#');
+      const queue = running.queueOf('producer');
+      await publishRaw(queue, [
+        { body: JSON.stringify({ id: 'big', padBytes: 5_000_000 }), messageId: 'm-big', key: 'one' },
+        { body: JSON.stringify({ id: 'ok' }), messageId: 'm-ok', key: 'one' },
+      ]);
+      await waitFor('one dead-lettered, one committed', () => running!.runner.snapshot().deadLettered === 1 && running!.runner.snapshot().committed === 1, 30_000);
+      const produced = await db.query<RowDataPacket[]>('SELECT id FROM $db.produced');
+      expect(produced.map((r) => String(r.id))).toEqual(['ok']);
+      await waitFor('the good event published', async () => (await queueDepths([tap]))[0] === 1);
+      const [event] = await drainQueue(tap);
+      expect(JSON.parse(event!.content.toString()) as unknown).toEqual({ source: 'ok', n: 0 });
+      const [letter] = await drainQueue(`${queue}.dlq`);
+      expect(letter!.properties.messageId).toBe('m-big');
+      expect(headerText(letter!, 'x-warren-error-class')).toBe('PayloadTooLargeError');
+      expect(headerText(letter!, 'x-warren-error-message')).toMatch(new RegExp(`^ctx\\.publish\\('${events}', 'ev\\.big', body\\): the body is 5,000,0\\d\\d bytes, over Warren's limit of 4,715,520 bytes: Lambda delivers`));
+      await channel.deleteQueue(tap);
+    } finally {
+      await connection.close();
     }
   });
 });
