@@ -2,7 +2,8 @@
  * One shard queue, consumed the way the Lambda trigger consumes it: batches of up to `batchSize` messages gathered for
  * at most `batchingWindowSeconds`, one batch in flight at a time, acked only after the worker succeeded, and on failure
  * everything unacked goes back to the queue (in order) after a backoff, to be retried whole. A ready batch waits in
- * its pool's `Dispatcher` for a free worker.
+ * its pool's `Dispatcher` for a free worker. Like the trigger, a batch is also closed before its event would pass
+ * Lambda's 6 MB invocation payload, and a message Lambda would drop is dead-lettered instead of run (payloadBudget.ts).
  *
  * Shard queues are quorum queues with a single active consumer (runtime/queueArguments.ts): with several runner
  * replicas, this consumer may be a standby that receives nothing until the active one's channel closes; then the broker
@@ -240,6 +241,7 @@ export class ShardConsumer {
     const channel = this.channel;
     const msg = this.pending.shift();
     if (channel === undefined || msg === undefined) return;
+    this.clearTimer();
     if (this.pending.length > 0) this.firstPendingAt = Date.now();
     const generation = this.generation;
     const done = setAsideOversize(this.deadLetterSink(), { handler: this.handler.name, queue: this.queue, vhost: this.handler.vhost }, msg, this.budget, this.log).then(

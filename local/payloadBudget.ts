@@ -9,9 +9,26 @@
  */
 import type { Message } from 'amqplib';
 import { base64Length, LAMBDA_PAYLOAD_LIMIT_BYTES } from '../runtime/payloadLimit.js';
-import { LOCAL_BROKER_ARN, toRmqBasicProperties } from './toRmqEvent.js';
+import { encodeHeaderValue, formatTimestamp, LOCAL_BROKER_ARN, toRmqBasicProperties } from './toRmqEvent.js';
 
 type Delivery = Pick<Message, 'content' | 'fields' | 'properties'>;
+
+/**
+ * Bytes of `{"basicProperties":{...every property null, "bodySize":0},"redelivered":true,"data":""}`: a message's JSON
+ * is this plus, per property, its value's JSON bytes minus the 4 of `null` (see `messageBytes`).
+ */
+const SKELETON_BYTES = Buffer.byteLength(JSON.stringify({ basicProperties: toRmqBasicProperties({} as Message['properties'], 0), redelivered: true, data: '' }));
+/** Properties that `toRmqBasicProperties` copies as they are (absent: null). */
+const COPIED = ['contentType', 'contentEncoding', 'deliveryMode', 'priority', 'correlationId', 'replyTo', 'messageId', 'type', 'userId', 'appId', 'clusterId'] as const;
+/** Printable ASCII but `"` and `\`: such a string's JSON is itself in quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** UTF-8 bytes of `JSON.stringify(value)` (`null` for undefined, as inside `basicProperties`). */
+function jsonBytes(value: unknown): number {
+  if (value === undefined || value === null) return 4;
+  if (typeof value === 'string' && PLAIN.test(value)) return value.length + 2;
+  return Buffer.byteLength(JSON.stringify(value));
+}
 
 export class PayloadBudget {
   /** Bytes of the event with no message: `{"eventSource":...,"rmqMessagesByQueue":{"<queue>::<vhost>":[]}}`. */
@@ -28,9 +45,16 @@ export class PayloadBudget {
   public messageBytes(msg: Delivery): number {
     let size = this.sizes.get(msg);
     if (size === undefined) {
-      const basicProperties = toRmqBasicProperties(msg.properties, msg.content.length);
-      // base64 needs no JSON escaping, so the body adds exactly its base64 length between the quotes of "data":"".
-      size = Buffer.byteLength(JSON.stringify({ basicProperties, redelivered: msg.fields.redelivered, data: '' })) + base64Length(msg.content.length);
+      // The JSON of `toRmqMessage(msg)` without building it (this runs for every delivery): the skeleton, plus each
+      // property's value as `toRmqBasicProperties` renders it, plus the base64 body, which needs no JSON escaping.
+      // test/unit/payloadBudget.test.ts compares it with JSON.stringify for random properties and headers.
+      const p = msg.properties;
+      size = SKELETON_BYTES + String(msg.content.length).length - 1 + (msg.fields.redelivered ? 0 : 1) + base64Length(msg.content.length);
+      for (const key of COPIED) size += jsonBytes(p[key]) - 4;
+      if (p.expiration !== undefined) size += jsonBytes(String(p.expiration)) - 4;
+      if (typeof p.timestamp === 'number') size += jsonBytes(formatTimestamp(p.timestamp)) - 4;
+      const headers: unknown = p.headers;
+      if (headers !== undefined && headers !== null) size += (typeof headers === 'object' && Object.keys(headers).length === 0 ? 2 : jsonBytes(encodeHeaderValue(headers))) - 4;
       this.sizes.set(msg, size);
     }
     return size;
