@@ -126,7 +126,7 @@ export class Runner {
     for (const handler of this.config.handlers) {
       for (let shard = 0; shard < handler.concurrency; shard += 1) {
         const queue = `${handler.queue}.${shard}`;
-        const sink = () => this.oversizeSinks.get(handler.name, table[handler.name]!.env);
+        const sink = () => this.oversizeSinks.get(handler, urlForVhost(this.amqpUrl, handler.vhost));
         this.shards.push(new ShardConsumer(handler, queue, pool.dispatcherFor(handler.name), this.log.child({ shard: queue }), sink));
       }
     }

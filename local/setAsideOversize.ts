@@ -7,7 +7,9 @@
 import type { Message } from 'amqplib';
 import { DeadLetterError } from '../runtime/errors.js';
 import type { DeadLetterSink } from '../runtime/deadLetter/types.js';
-import { createDeadLetterSink } from '../runtime/deadLetter/fromEnv.js';
+import { RabbitMqSink } from '../runtime/deadLetter/RabbitMqSink.js';
+import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { deadLetterQueueName } from '../runtime/topology.js';
 import type { Logger } from '../runtime/logger.js';
 import type { PayloadBudget } from './payloadBudget.js';
 import { toRmqBasicProperties } from './toRmqEvent.js';
@@ -54,18 +56,27 @@ export async function setAsideOversize(sink: DeadLetterSink | undefined, source:
   log.error('message dead-lettered: Lambda would drop it', { messageId, eventBytes, bodyBytes: msg.content.length, limit: budget.limit, to: sink.destination });
 }
 
-/** One dead-letter sink per handler, created from its worker variables on first use (most runs never need one). */
+/**
+ * One sink per handler, opened on first use (most runs never need one): always the handler's RabbitMQ `<queue>.dlq`,
+ * also with `runner.deadLetter: 'sqs'`, because SQS takes at most 1 MiB per message (its `MaximumMessageSize`) and these
+ * letters are bigger than 4.5 MB.
+ */
 export class OversizeSinks {
-  private readonly sinks = new Map<string, DeadLetterSink | undefined>();
+  private readonly sinks = new Map<string, DeadLetterSink>();
 
-  public get(handler: string, env: Readonly<Record<string, string>>): DeadLetterSink | undefined {
-    if (!this.sinks.has(handler)) this.sinks.set(handler, createDeadLetterSink({ ...env }));
-    return this.sinks.get(handler);
+  /** `url`: the broker URL of the handler's vhost. */
+  public get(handler: ResolvedHandlerConfig, url: string): DeadLetterSink {
+    let sink = this.sinks.get(handler.name);
+    if (sink === undefined) {
+      sink = new RabbitMqSink(url, deadLetterQueueName(handler.queue));
+      this.sinks.set(handler.name, sink);
+    }
+    return sink;
   }
 
   public async close(): Promise<void> {
     const all = [...this.sinks.values()];
     this.sinks.clear();
-    await Promise.all(all.map((s) => s?.close().catch(() => undefined)));
+    await Promise.all(all.map((s) => s.close().catch(() => undefined)));
   }
 }

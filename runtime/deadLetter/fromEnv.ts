@@ -19,31 +19,19 @@ function sinks(): Map<string, DeadLetterSink> {
   return holder[KEY];
 }
 
-/** The sink these variables name, as a key (one sink per key) and a factory; undefined when they name none. */
-function sinkSpec(env: NodeJS.ProcessEnv): { key: string; create: () => DeadLetterSink } | undefined {
+export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink | undefined {
   const sqsUrl = envValue(ENV.dlqUrl, env);
   const amqpUrl = envValue(ENV.dlqAmqpUrl, env);
   const queue = envValue(ENV.dlqQueue, env);
-  if (sqsUrl !== undefined) return { key: `sqs ${sqsUrl}`, create: () => new SqsSink(sqsUrl) };
-  if (amqpUrl !== undefined && queue !== undefined) return { key: `amqp ${amqpUrl} ${queue}`, create: () => new RabbitMqSink(amqpUrl, queue) };
-  return undefined;
-}
-
-export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink | undefined {
-  const spec = sinkSpec(env);
-  if (spec === undefined) return undefined;
+  const key = sqsUrl !== undefined ? `sqs ${sqsUrl}` : amqpUrl !== undefined && queue !== undefined ? `amqp ${amqpUrl} ${queue}` : undefined;
+  if (key === undefined) return undefined;
   const all = sinks();
-  let sink = all.get(spec.key);
+  let sink = all.get(key);
   if (sink === undefined) {
-    sink = spec.create();
-    all.set(spec.key, sink);
+    sink = sqsUrl !== undefined ? new SqsSink(sqsUrl) : new RabbitMqSink(amqpUrl!, queue!);
+    all.set(key, sink);
   }
   return sink;
-}
-
-/** A new sink of the caller's own (not shared with the process; the caller closes it), or undefined when none is set. */
-export function createDeadLetterSink(env: NodeJS.ProcessEnv): DeadLetterSink | undefined {
-  return sinkSpec(env)?.create();
 }
 
 /** Closes the process's sinks (worker shutdown). */
