@@ -14,6 +14,7 @@ import type { Database } from '../ConnectionManager.js';
 import { errorFields, type Logger } from '../logger.js';
 import { flushOutbox, publishCommitted, type CommittedRows } from './outbox.js';
 import type { Publisher } from './Publisher.js';
+import type { SentMarks } from './SentMarks.js';
 
 export class OutboxFlusher {
   /** Shard queues whose unsent rows this process has published in order (and whose last flush did not fail). */
@@ -34,14 +35,17 @@ export class OutboxFlusher {
    * queues of its messages (only those: no other live consumer flushes them, so nothing is published twice at once).
    * Returns how many messages were published.
    */
-  public async flush(db: Database, publisher: () => Publisher, written: readonly CommittedRows[], queues: readonly string[]): Promise<number> {
+  public async flush(db: Database, publisher: () => Publisher, written: readonly CommittedRows[], queues: readonly string[], marks?: SentMarks): Promise<number> {
     const now = this.now();
     const leftoverDue = now - this.lastLeftoverCheck >= this.leftoverCheckMs;
     const ordered = leftoverDue || queues.some((q) => !this.flushed.has(q));
     if (written.length === 0 && !ordered) return 0;
     try {
-      if (!ordered) return await publishCommitted(db, publisher(), written);
+      if (!ordered) return await publishCommitted(db, publisher(), written, marks);
       this.lastLeftoverCheck = now;
+      // Rows this process (or, handed over, the shard's previous worker) published but has not marked yet must not
+      // look left behind to the ordered path: mark them first.
+      await marks?.flush();
       let published = 0;
       for (const sourceQueue of new Set(queues)) {
         published += await flushOutbox(db, publisher(), this.handler, { sourceQueue });
