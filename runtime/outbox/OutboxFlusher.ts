@@ -6,7 +6,8 @@
  * - the fast path (`publishCommitted`): straight from memory, no lock, one UPDATE marking them all sent;
  * - the ordered path (`flushOutbox`): every unsent row of the invocation's shard queues in id order under lock, when
  *   this process has not flushed that queue yet (a crashed predecessor may have left rows), its last flush failed, or
- *   the leftover check is due (`leftoverCheckMs`).
+ *   the leftover check is due (`leftoverCheckMs`) and finds rows. With deferred marks (`SentMarks`, the local runner)
+ *   the leftover check is one look per process and database (`LeftoverWatch`) instead of one per handler and queue.
  * A failure is logged, never thrown: the rows stay for a later flush or the relay, and the queues go back to the
  * ordered path.
  */
@@ -15,6 +16,10 @@ import { errorFields, type Logger } from '../logger.js';
 import { flushOutbox, publishCommitted, type CommittedRows } from './outbox.js';
 import type { Publisher } from './Publisher.js';
 import type { SentMarks } from './SentMarks.js';
+import { leftoverWatchFor } from './LeftoverWatch.js';
+
+/** Beyond twice the mark delay, how old an unsent row must be before another process's leftover look counts it. */
+const LEFTOVER_MARGIN_MS = 1_000;
 
 export class OutboxFlusher {
   /** Shard queues whose unsent rows this process has published in order (and whose last flush did not fail). */
@@ -37,10 +42,17 @@ export class OutboxFlusher {
    */
   public async flush(db: Database, publisher: () => Publisher, written: readonly CommittedRows[], queues: readonly string[], marks?: SentMarks): Promise<number> {
     const now = this.now();
-    const leftoverDue = now - this.lastLeftoverCheck >= this.leftoverCheckMs;
-    const ordered = leftoverDue || queues.some((q) => !this.flushed.has(q));
-    if (written.length === 0 && !ordered) return 0;
     try {
+      let ordered: boolean;
+      if (marks?.deferred === true) {
+        // One look per process and database (`LeftoverWatch`), for rows older than any deferred mark can be.
+        const watch = leftoverWatchFor(db, 2 * marks.delayMs + LEFTOVER_MARGIN_MS, now);
+        ordered = queues.some((q) => !this.flushed.has(q));
+        for (const q of new Set(queues)) if (await watch.leftBehind(db, this.handler, q, this.leftoverCheckMs, now)) ordered = true;
+      } else {
+        ordered = now - this.lastLeftoverCheck >= this.leftoverCheckMs || queues.some((q) => !this.flushed.has(q));
+      }
+      if (written.length === 0 && !ordered) return 0;
       if (!ordered) return await publishCommitted(db, publisher(), written, marks);
       this.lastLeftoverCheck = now;
       // Rows this process (or, handed over, the shard's previous worker) published but has not marked yet must not

@@ -156,23 +156,62 @@ export class SentMarks {
 }
 
 const KEY = Symbol.for('warren.sentMarks');
-type Holder = { [KEY]?: WeakMap<ConnectionManager, SentMarks> };
+interface Registry {
+  readonly byManager: WeakMap<ConnectionManager, SentMarks>;
+  readonly byDatabase: Map<string, SentMarks>;
+  /** Ids handed over for a database this process has not connected to yet. */
+  readonly waiting: Map<string, { readonly ids: readonly number[]; readonly queue: string }[]>;
+}
+type Holder = { [KEY]?: Registry };
+
+function registry(): Registry {
+  const holder = globalThis as Holder;
+  holder[KEY] ??= { byManager: new WeakMap(), byDatabase: new Map(), waiting: new Map() };
+  return holder[KEY];
+}
 
 /** The process's deferred marks for `db` (one per connection manager, shared by every copy of this module). */
 export function sentMarksFor(db: ConnectionManager, log: Logger): SentMarks {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new WeakMap();
-  let marks = holder[KEY].get(db);
+  const r = registry();
+  let marks = r.byManager.get(db);
   if (marks === undefined) {
     marks = new SentMarks(db, databaseKey(db.url), markDelayMsFromEnv(), log);
-    holder[KEY].set(db, marks);
+    r.byManager.set(db, marks);
+    r.byDatabase.set(marks.database, marks);
+    for (const { ids, queue } of r.waiting.get(marks.database) ?? []) marks.adopt(ids, queue);
+    r.waiting.delete(marks.database);
   }
   return marks;
 }
 
 /** Marks already created for `db`, without creating them. */
 export function peekSentMarks(db: ConnectionManager): SentMarks | undefined {
-  return (globalThis as Holder)[KEY]?.get(db);
+  return registry().byManager.get(db);
+}
+
+/** Every database's ids of shard `queue` still waiting for their mark in this process (what the runner hands over). */
+export function unmarkedOf(queue: string): UnmarkedRows[] {
+  const all: UnmarkedRows[] = [];
+  for (const marks of registry().byDatabase.values()) {
+    const ids = marks.unmarkedOf(queue);
+    if (ids.length > 0) all.push({ database: marks.database, ids });
+  }
+  return all;
+}
+
+/** Takes over ids another worker published for shard `queue` and had not marked yet (each into its own database's marks). */
+export function adoptUnmarked(rows: readonly UnmarkedRows[], queue: string): void {
+  const r = registry();
+  for (const { database, ids } of rows) {
+    const marks = r.byDatabase.get(database);
+    if (marks !== undefined) marks.adopt(ids, queue);
+    else r.waiting.set(database, [...(r.waiting.get(database) ?? []), { ids, queue }]);
+  }
+}
+
+/** Writes every pending mark of the process now (a worker closing). */
+export async function flushAllSentMarks(): Promise<void> {
+  await Promise.all([...registry().byDatabase.values()].map((m) => m.flush()));
 }
 
 /** A stable, credential-free name of a database URL. */
