@@ -36,6 +36,8 @@ export const BENCH_DEFAULTS = {
   stepTimeoutMs: 180_000,
   /** `many`: handlers of one shard each (issue 10). */
   manyHandlers: 200,
+  /** Seconds of the fixed-rate part of the thin-traffic contenders (`many-thin`, `single-many`); `--quick`: a third. */
+  thinSeconds: 20,
   /** `proxy` profile: round trip the proxy adds between client and database, ms. */
   rttMs: 0.5,
 } as const;
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
         amqpUrl,
         workers: options.workers,
         messages,
-        latencySeconds: options.quick ? BENCH_DEFAULTS.quickLatencySeconds : BENCH_DEFAULTS.latencySeconds,
+        latencySeconds: def.fixedRate !== undefined ? Math.round(BENCH_DEFAULTS.thinSeconds / (options.quick ? 3 : 1)) : options.quick ? BENCH_DEFAULTS.quickLatencySeconds : BENCH_DEFAULTS.latencySeconds,
         batchSize,
         handlerSettings,
         cpuRows: cpu.rows,
