@@ -108,7 +108,8 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     // wait out the batching window inside the timed part, which is latency, not throughput.
     const ownBatchSize = def.handler?.settings?.batchSize;
     const batchSize = typeof ownBatchSize === 'number' ? ownBatchSize : settings.batchSize;
-    const tail = (sharded ? (queues?.queues.length ?? 0) : settings.workers) * batchSize;
+    // Thin-traffic contenders only warm up before their fixed-rate part: one message per shard is tail enough.
+    const tail = (sharded ? (queues?.queues.length ?? 0) : settings.workers) * (def.fixedRate === undefined ? batchSize : 1);
     const counts: Record<Phase, number> = { throughput: settings.messages + tail, latency: 0 };
     if (publisher !== undefined && to !== undefined) {
       await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => { signal.throwIfAborted(); progress(`publishing the backlog ${n}/${counts.throughput}`); });
