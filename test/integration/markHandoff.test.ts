@@ -43,12 +43,10 @@ describe('Deferred outbox marks in the worker pool', () => {
     const ran: string[] = [];
     for (const w of running.runner.workerHandles) w.on('batch', (r: BatchReport) => { if (r.ok) ran.push(w.spec.id); });
 
-    // One message at a time: the dispatcher takes free workers in rotation, so the batches alternate between them,
-    // each well within the 500 ms the previous worker keeps its marks.
-    for (let i = 0; i < 6; i += 1) {
-      await publishRaw(running.queueOf('producer'), [{ body: JSON.stringify({ id: `p${i}` }), messageId: `m-p${i}`, key: `p${i}` }]);
-      await waitFor(`message ${i} handled`, () => ran.length === i + 1, 30_000, 5);
-    }
+    // Batches of one from one shard, back to back: the dispatcher takes free workers in rotation, so consecutive
+    // batches alternate between them, each well within the 500 ms the previous worker keeps its marks.
+    await publishRaw(running.queueOf('producer'), Array.from({ length: 6 }, (_, i) => ({ body: JSON.stringify({ id: `p${i}` }), messageId: `m-p${i}`, key: `p${i}` })));
+    await waitFor('all 6 handled', () => ran.length === 6, 30_000, 5);
     expect(new Set(ran).size).toBe(2); // both workers ran batches of the one shard
 
     await waitFor('every outbox row marked sent', async () => Number((await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL'))[0]?.n) === 0, 10_000);
