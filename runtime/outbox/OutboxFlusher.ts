@@ -47,8 +47,11 @@ export class OutboxFlusher {
       if (marks?.deferred === true) {
         // One look per process and database (`LeftoverWatch`), for rows older than any deferred mark can be.
         const watch = leftoverWatchFor(db, 2 * marks.delayMs + LEFTOVER_MARGIN_MS, now);
-        ordered = queues.some((q) => !this.flushed.has(q));
-        for (const q of new Set(queues)) if (await watch.leftBehind(db, this.handler, q, this.leftoverCheckMs, now)) ordered = true;
+        const unseen = [...new Set(queues)].filter((q) => !this.flushed.has(q));
+        let leftBehind = false;
+        for (const q of new Set(queues)) if (await watch.leftBehind(db, this.handler, q, this.leftoverCheckMs, now)) leftBehind = true;
+        ordered = leftBehind || (unseen.length > 0 && !(await this.onlyKnownUnsent(db, unseen, written, marks)));
+        if (!ordered) for (const q of unseen) this.flushed.add(q);
       } else {
         ordered = now - this.lastLeftoverCheck >= this.leftoverCheckMs || queues.some((q) => !this.flushed.has(q));
       }
@@ -70,4 +73,26 @@ export class OutboxFlusher {
       return 0;
     }
   }
+
+  /**
+   * A shard queue this process has not flushed yet, with deferred marks: one look at its unsent rows (ids only). When
+   * each is a row this invocation just wrote or one published and waiting for its mark here (handed over from the
+   * shard's previous worker too), nothing was left behind and the fast path keeps the order; otherwise the ordered
+   * path runs. This saves the ordered path's transaction at every worker's first batch of every shard.
+   */
+  private async onlyKnownUnsent(db: Database, queues: readonly string[], written: readonly CommittedRows[], marks: SentMarks): Promise<boolean> {
+    const own = new Set<number>();
+    for (const b of written) {
+      if (b.messages.length > 1) return false; // a multi-row INSERT's ids are not known exactly
+      if (b.messages.length === 1) own.add(b.firstId);
+    }
+    const { rows } = await db.autocommit<{ id: number | string }>(
+      `SELECT id FROM warren_outbox WHERE handler = ? AND source_queue IN (${queues.map(() => '?').join(', ')}) AND sent_at IS NULL LIMIT ${KNOWN_LOOK_LIMIT + 1}`,
+      [this.handler, ...queues],
+    );
+    return rows.length <= KNOWN_LOOK_LIMIT && rows.every((r) => own.has(Number(r.id)) || marks.has(Number(r.id)));
+  }
 }
+
+/** Unsent rows a first look at a shard compares; more than this always takes the ordered path. */
+const KNOWN_LOOK_LIMIT = 200;

@@ -76,6 +76,9 @@ export class SentMarks {
   /** Ids another worker published for `queue` and had not marked yet (handed over by the runner). */
   public adopt(ids: readonly number[], queue: string): void { this.add(ids, queue); }
 
+  /** Whether row `id` was published and waits for its mark here. */
+  public has(id: number): boolean { return this.pending.has(id); }
+
   /** The ids of `queue` still waiting for their mark. */
   public unmarkedOf(queue: string): number[] {
     const ids: number[] = [];
