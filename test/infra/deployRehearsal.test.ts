@@ -142,6 +142,7 @@ async function startHost(fn: DeployedFunction, options: { framework?: string; as
     }),
     ...options.extraEnv,
     WARREN_LOG_LEVEL: 'warn',
+    AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
     LAMBDA_TASK_ROOT: options.assetDir ?? fn.assetDir,
     AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIAREHEARSAL', AWS_SECRET_ACCESS_KEY: 'rehearsal', AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url, AWS_ENDPOINT_URL_EC2: aws.url,
