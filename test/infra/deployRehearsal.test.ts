@@ -238,7 +238,7 @@ beforeAll(async () => {
   await admin.query(`CREATE DATABASE \`${database}\``);
   await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [dbUser, '%', dbPassword]);
   await admin.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [dbUser, '%']);
-}, 300_000);
+}, 600_000); // synth with bundling takes 60-90 s alone here, minutes beside the other infra synths
 
 afterAll(async () => {
   for (const child of hosts) child.kill();
