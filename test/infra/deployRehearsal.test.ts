@@ -74,6 +74,8 @@ let proxyConnections = 0;
 let admin: mysql.Connection;
 const hosts: ChildProcess[] = [];
 const rehearsed = new Set<string>();
+/** What the Lambda API emulator answers to GetAccountSettings. */
+let account = { limit: 1000, unreserved: 1000 };
 
 /** Variables whose values are intrinsics in the template, as the local services see them. */
 function localValue(variable: string): string {
@@ -88,6 +90,7 @@ function localValue(variable: string): string {
     SecretArn: SECRET_ARN,
     VpcId: 'vpc-0rehearsal',
     AccountId: '111122223333',
+    BrokerArn: 'arn:aws:mq:eu-west-1:111122223333:broker:warren:b-9bcfa592-423a-4942-879d-eb284b418fc8',
   };
   const value = values[variable];
   if (value === undefined) throw new Error(`the rehearsal does not know a local value for ${variable}, an intrinsic in the template: add it to localValue()`);
@@ -145,7 +148,7 @@ async function startHost(fn: DeployedFunction, options: { framework?: string; as
     AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
     LAMBDA_TASK_ROOT: options.assetDir ?? fn.assetDir,
     AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIAREHEARSAL', AWS_SECRET_ACCESS_KEY: 'rehearsal', AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url, AWS_ENDPOINT_URL_EC2: aws.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url, AWS_ENDPOINT_URL_EC2: aws.url, AWS_ENDPOINT_URL_LAMBDA: aws.url,
     NODE_EXTRA_CA_CERTS: caFile,
     WARREN_REHEARSAL_RESPONSE_PORT: String((responseServer.address() as AddressInfo).port),
     USER_ON_EVENT_FUNCTION_ARN: `arn:aws:lambda:eu-west-1:111122223333:function:${fn.logicalId}`,
@@ -218,7 +221,7 @@ beforeAll(async () => {
   console.log(`rehearsal synth: ${Date.now() - started} ms`);
 
   // The stand-ins.
-  aws = await startAwsEmulator({ [SECRET_ARN]: { username: 'guest', password: 'guest' } });
+  aws = await startAwsEmulator({ [SECRET_ARN]: { username: 'guest', password: 'guest' } }, () => [], () => account);
   responses = new Map();
   responseServer = https.createServer({ cert, key }, (req, res) => {
     let body = '';
@@ -401,7 +404,30 @@ describe('Deploy rehearsal: the trigger-teardown custom resource', () => {
     const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: create.body.PhysicalResourceId });
     expect(responseProblems(deleted.raw)).toEqual([]);
     expect(deleted.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.body.PhysicalResourceId });
-    expect(aws.calls.slice(before)).toEqual([{ api: 'ec2:DescribeNetworkInterfaces', input: { 'vpc-id': 'vpc-0rehearsal', description: 'AWS Lambda VPC ENI-armq-111122223333-*' } }]);
+    expect(aws.calls.slice(before)).toContainEqual({ api: 'ec2:DescribeNetworkInterfaces', input: { 'vpc-id': 'vpc-0rehearsal', description: 'AWS Lambda VPC ENI-armq-111122223333-*' } });
+  });
+});
+
+describe('Deploy rehearsal: the account-concurrency custom resource (when the stack has one)', () => {
+  const present = () => Object.values(templateOf(stack).Resources).some((r) => r.Type === 'Custom::WarrenAccountConcurrency');
+
+  it('answers SUCCESS when the account has the concurrency, and FAILED with the numbers and the fix when it does not', async (context) => {
+    if (!present()) context.skip();
+    const cr = frameworkDir(stack, 'Custom::WarrenAccountConcurrency');
+    const fn = stack.node.findAll().find((c): c is NodejsFunction => c instanceof NodejsFunction && c.node.path.includes('AccountConcurrency'))!;
+    const host = await startHost(deployed(fn), { framework: cr.dir });
+    const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenAccountConcurrency', properties: localized(cr.properties) };
+    account = { limit: 1000, unreserved: 1000 };
+    const ok = await cloudFormation(host, resource, 'Create');
+    expect(responseProblems(ok.raw)).toEqual([]);
+    expect(ok.body.Status).toBe('SUCCESS');
+    expect(aws.calls).toContainEqual({ api: 'lambda:GetAccountSettings', input: null });
+    account = { limit: 10, unreserved: 10 };
+    const refused = await cloudFormation(host, resource, 'Update', { physicalId: ok.body.PhysicalResourceId, oldProperties: resource.properties });
+    expect(responseProblems(refused.raw)).toEqual([]);
+    expect(refused.body.Status).toBe('FAILED');
+    expect(refused.body.PhysicalResourceId).toBe(ok.body.PhysicalResourceId);
+    expect(refused.body.Reason).toMatch(/concurrent Lambda executions/);
   });
 });
 
