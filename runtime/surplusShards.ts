@@ -1,0 +1,156 @@
+/**
+ * Surplus shards: shard queues `<queue>.<i>` with `i >= concurrency`, left by a larger `concurrency`. `declareTopology`
+ * unbinds them from the handler's consistent-hash exchange (no new message reaches them); what they still hold must be
+ * consumed or moved before they are deleted, or it would be stranded. Used by the local runner (which keeps consuming
+ * them until empty), the `shards` command and, on AWS, the shard-drain custom resource.
+ *
+ * RabbitMQ 3.x refuses `queue.delete` with `if-empty` on quorum queues (540 NOT_IMPLEMENTED, which closes the whole
+ * connection; tried on 3.10 here), so "delete only when empty" is: no ready message and no consumer, seen twice in a
+ * row, then an unconditional delete. An unbound queue receives nothing new except by a direct publish to its name.
+ */
+import type { Channel, ChannelModel, GetMessage, Options } from 'amqplib';
+import type { ResolvedHandlerConfig } from './config.js';
+import { HANDLER_DEFAULTS } from './config.js';
+import { TopologyError } from './errors.js';
+import { shardQueueOptions } from './queueArguments.js';
+
+export type SurplusHandler = Pick<ResolvedHandlerConfig, 'queue' | 'concurrency'> & Partial<Pick<ResolvedHandlerConfig, 'deliveryLimit'>>;
+
+export interface QueueState {
+  readonly queue: string;
+  /** Ready messages (a passive declare does not count messages held unacked by a consumer). */
+  readonly messages: number;
+  readonly consumers: number;
+}
+
+/** Header a moved message carries: the surplus shard it was moved from. */
+export const MOVED_FROM_HEADER = 'x-warren-moved-from';
+
+/** Runs `fn` on a channel of its own; a refusal (404, 406) closes only that channel. */
+async function onChannel<T>(connection: ChannelModel, fn: (channel: Channel) => Promise<T>): Promise<T> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined); // a refusal closes the channel; the rejected promise reports it
+  try {
+    return await fn(channel);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+/** Ready messages and consumers of `queue` (passive declare), or null when it does not exist. */
+export async function queueState(connection: ChannelModel, queue: string): Promise<QueueState | null> {
+  return onChannel(connection, async (channel) => {
+    try {
+      const { messageCount, consumerCount } = await channel.checkQueue(queue);
+      return { queue, messages: messageCount, consumers: consumerCount };
+    } catch {
+      return null;
+    }
+  });
+}
+
+/** The surplus shards of `handler` that exist: `<queue>.<concurrency>` upward, to the first that does not exist. */
+export async function surplusShards(connection: ChannelModel, handler: SurplusHandler): Promise<QueueState[]> {
+  const out: QueueState[] = [];
+  for (let i = handler.concurrency; ; i += 1) {
+    const state = await queueState(connection, `${handler.queue}.${i}`);
+    if (state === null) return out;
+    out.push(state);
+  }
+}
+
+/**
+ * True when `queue` is one of Warren's shard queues of this handler: declaring it again with the shard arguments
+ * Warren gives the handler's shards succeeds (RabbitMQ refuses other arguments with 406). Call only for a queue that
+ * exists: the declaration would create a missing one.
+ */
+export async function isWarrenShard(connection: ChannelModel, handler: SurplusHandler, queue: string): Promise<boolean> {
+  if (!new RegExp(`^${escapeRegExp(handler.queue)}\\.\\d+$`).test(queue)) return false;
+  const options = shardQueueOptions(handler.queue, handler.deliveryLimit ?? HANDLER_DEFAULTS.deliveryLimit);
+  return onChannel(connection, async (channel) => {
+    try {
+      await channel.assertQueue(queue, options);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface DeleteOptions {
+  /** Pause between the two looks that must both find the queue empty and unconsumed. @default 250 */
+  readonly settleMs?: number;
+}
+
+/**
+ * Deletes `queue` when it holds no ready message and has no consumer, seen twice `settleMs` apart (a consumer that
+ * just closed may still be returning its unacked messages). Returns true when deleted, false when it was not empty,
+ * had a consumer or did not exist.
+ */
+export async function deleteIfDrained(connection: ChannelModel, queue: string, options: DeleteOptions = {}): Promise<boolean> {
+  for (let look = 0; look < 2; look += 1) {
+    if (look > 0) await new Promise((r) => setTimeout(r, options.settleMs ?? 250));
+    const state = await queueState(connection, queue);
+    if (state === null || state.messages > 0 || state.consumers > 0) return false;
+  }
+  const { messageCount } = await onChannel(connection, (channel) => channel.deleteQueue(queue));
+  if (messageCount > 0) throw new TopologyError(`Deleting surplus shard ${queue} dropped ${messageCount} message(s) that arrived after it was found empty (a direct publish to the queue?)`);
+  return true;
+}
+
+export interface MoveOptions {
+  /** Messages taken per round before waiting for the publisher confirms. @default 100 */
+  readonly batch?: number;
+}
+
+/**
+ * Moves every ready message of the surplus shard `queue` back through the handler's exchange `exchange`, with its
+ * routing key (so it lands on the shard its key maps to now) and its properties (message_id included, so the inbox
+ * still applies it exactly once; `x-warren-moved-from` added). Each message is acked on `queue` only after the broker
+ * confirmed the republished copy, so a crash in between leaves a duplicate (which the inbox skips), never a loss. A
+ * message the exchange cannot route (no shard bound) is returned to `queue` and the move fails. Returns how many moved.
+ */
+export async function moveShardMessages(connection: ChannelModel, exchange: string, queue: string, options: MoveOptions = {}): Promise<number> {
+  const batch = options.batch ?? 100;
+  const channel = await connection.createConfirmChannel();
+  channel.on('error', () => undefined);
+  let unroutable: string | undefined;
+  channel.on('return', (msg: GetMessage) => { unroutable ??= msg.properties.messageId ?? '(no message id)'; });
+  let moved = 0;
+  try {
+    for (;;) {
+      const taken: GetMessage[] = [];
+      while (taken.length < batch) {
+        const msg = await channel.get(queue, { noAck: false });
+        if (msg === false) break;
+        taken.push(msg);
+      }
+      const last = taken[taken.length - 1];
+      if (last === undefined) return moved;
+      for (const msg of taken) channel.publish(exchange, msg.fields.routingKey, msg.content, republishOptions(msg, queue));
+      await channel.waitForConfirms();
+      if (unroutable !== undefined) {
+        channel.nack(last, true, true);
+        throw new TopologyError(`Exchange "${exchange}" could not route message ${unroutable} moved from ${queue}: no shard queue is bound to it. Start the runner (or deploy) so the topology is declared, then move again`);
+      }
+      channel.ack(last, true);
+      moved += taken.length;
+    }
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+/** The message's own properties, minus what the broker adds or checks per connection. */
+function republishOptions(msg: GetMessage, from: string): Options.Publish {
+  const { headers, userId: _userId, ...properties } = msg.properties as GetMessage['properties'] & { userId?: unknown };
+  const kept: Record<string, unknown> = { ...(headers ?? {}) };
+  delete kept['x-delivery-count']; // the quorum queue's count of returns; the copy starts afresh
+  const options: Record<string, unknown> = { mandatory: true, persistent: true, headers: { ...kept, [MOVED_FROM_HEADER]: from } };
+  for (const [name, value] of Object.entries(properties)) if (value !== undefined && value !== null) options[name] = value;
+  return options as Options.Publish;
+}
