@@ -27,6 +27,8 @@ export interface WarrenTopologyProps {
 export class WarrenTopology extends Construct {
   public readonly resource: CustomResource;
   public readonly function: WarrenFunction;
+  /** Serves `Custom::WarrenTopology` and the handlers' `Custom::WarrenShardDrain` resources. */
+  public readonly serviceToken: string;
 
   public constructor(scope: Construct, id: string, props: WarrenTopologyProps) {
     super(scope, id);
@@ -34,7 +36,7 @@ export class WarrenTopology extends Construct {
     // The onEvent function: in the VPC (the broker is private), reads the broker secret.
     this.function = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      entry: 'runtime/topologyResource.ts',
+      entry: 'runtime/brokerResources.ts', // topology, and shard drains (runtime/shardDrainResource.ts)
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],
@@ -47,6 +49,7 @@ export class WarrenTopology extends Construct {
     props.broker.secret.grantRead(this.function);
 
     const provider = warrenProvider(this, 'Provider', this.function, props.logRetention);
+    this.serviceToken = provider.serviceToken;
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,

@@ -8,7 +8,7 @@
  * connection; tried on 3.10 here), so "delete only when empty" is: no ready message and no consumer, seen twice in a
  * row, then an unconditional delete. An unbound queue receives nothing new except by a direct publish to its name.
  */
-import type { Channel, ChannelModel, GetMessage, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import type { ResolvedHandlerConfig } from './config.js';
 import { HANDLER_DEFAULTS } from './config.js';
 import { TopologyError } from './errors.js';
@@ -105,6 +105,10 @@ export async function deleteIfDrained(connection: ChannelModel, queue: string, o
 export interface MoveOptions {
   /** Messages taken per round before waiting for the publisher confirms. @default 100 */
   readonly batch?: number;
+  /** A round ends when no message arrived for this long. @default 200 */
+  readonly idleMs?: number;
+  /** Give up when the queue holds messages but none reached this consumer for this long (another consumer is active). @default 5_000 */
+  readonly standbyMs?: number;
 }
 
 /**
@@ -112,42 +116,53 @@ export interface MoveOptions {
  * routing key (so it lands on the shard its key maps to now) and its properties (message_id included, so the inbox
  * still applies it exactly once; `x-warren-moved-from` added). Each message is acked on `queue` only after the broker
  * confirmed the republished copy, so a crash in between leaves a duplicate (which the inbox skips), never a loss. A
- * message the exchange cannot route (no shard bound) is returned to `queue` and the move fails. Returns how many moved.
+ * message the exchange cannot route (no shard bound) goes back to `queue` and the move fails. Returns how many moved.
+ *
+ * It consumes (RabbitMQ refuses `basic.get` on a quorum queue with a single active consumer: 405 RESOURCE_LOCKED), so
+ * it only gets messages while no other consumer is active on the queue.
  */
 export async function moveShardMessages(connection: ChannelModel, exchange: string, queue: string, options: MoveOptions = {}): Promise<number> {
   const batch = options.batch ?? 100;
+  const idleMs = options.idleMs ?? 200;
   const channel = await connection.createConfirmChannel();
   channel.on('error', () => undefined);
   let unroutable: string | undefined;
-  channel.on('return', (msg: GetMessage) => { unroutable ??= msg.properties.messageId ?? '(no message id)'; });
+  channel.on('return', (msg: ConsumeMessage) => { unroutable ??= msg.properties.messageId ?? '(no message id)'; });
+  const buffer: ConsumeMessage[] = [];
+  let lastDeliveryAt = Date.now();
   let moved = 0;
   try {
+    await channel.prefetch(batch);
+    await channel.consume(queue, (msg) => { if (msg !== null) { buffer.push(msg); lastDeliveryAt = Date.now(); } }, { noAck: false });
     for (;;) {
-      const taken: GetMessage[] = [];
-      while (taken.length < batch) {
-        const msg = await channel.get(queue, { noAck: false });
-        if (msg === false) break;
-        taken.push(msg);
-      }
+      while (buffer.length < batch && Date.now() - lastDeliveryAt < idleMs) await new Promise((r) => setTimeout(r, 20));
+      const taken = buffer.splice(0);
       const last = taken[taken.length - 1];
-      if (last === undefined) return moved;
+      if (last === undefined) {
+        const state = await queueState(connection, queue);
+        if (state === null || state.messages === 0) return moved;
+        if (Date.now() - lastDeliveryAt > (options.standbyMs ?? 5_000)) {
+          throw new TopologyError(`${queue} still holds ${state.messages} message(s) but another consumer is active on it (single active consumer); stop that consumer, then move again`);
+        }
+        await new Promise((r) => setTimeout(r, idleMs));
+        continue;
+      }
       for (const msg of taken) channel.publish(exchange, msg.fields.routingKey, msg.content, republishOptions(msg, queue));
       await channel.waitForConfirms();
       if (unroutable !== undefined) {
-        channel.nack(last, true, true);
         throw new TopologyError(`Exchange "${exchange}" could not route message ${unroutable} moved from ${queue}: no shard queue is bound to it. Start the runner (or deploy) so the topology is declared, then move again`);
       }
       channel.ack(last, true);
       moved += taken.length;
     }
   } finally {
-    await channel.close().catch(() => undefined);
+    await channel.close().catch(() => undefined); // returns anything unacked (a failed round) to the queue, in order
   }
 }
 
 /** The message's own properties, minus what the broker adds or checks per connection. */
-function republishOptions(msg: GetMessage, from: string): Options.Publish {
-  const { headers, userId: _userId, ...properties } = msg.properties as GetMessage['properties'] & { userId?: unknown };
+function republishOptions(msg: ConsumeMessage, from: string): Options.Publish {
+  const { headers, userId: _userId, ...properties } = msg.properties as ConsumeMessage['properties'] & { userId?: unknown };
   const kept: Record<string, unknown> = { ...(headers ?? {}) };
   delete kept['x-delivery-count']; // the quorum queue's count of returns; the copy starts afresh
   const options: Record<string, unknown> = { mandatory: true, persistent: true, headers: { ...kept, [MOVED_FROM_HEADER]: from } };
