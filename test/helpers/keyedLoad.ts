@@ -35,7 +35,7 @@ export async function keyedPublisher(exchange: string, keys: readonly string[]):
       let running = true;
       const loop = (async () => {
         while (running) {
-          await publisher.round();
+          await publisher.round().catch(() => { running = false; }); // the channel closed under it (a failed test's cleanup)
           await new Promise((r) => setTimeout(r, intervalMs));
         }
       })();

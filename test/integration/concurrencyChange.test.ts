@@ -14,7 +14,8 @@ import amqp from 'amqplib';
 
 const KEYS = Array.from({ length: 32 }, (_, i) => `k${String(i).padStart(2, '0')}`);
 const BACKLOG_ROUNDS = 12; // 384 messages queued before the change
-const ROUND_INTERVAL_MS = 400; // then 32 messages every 400 ms (~80 msg/s) during and after it
+const ROUND_INTERVAL_MS = 400; // then 32 messages every 400 ms (~80 msg/s) during the change...
+const ROUNDS_AFTER_CHANGE = 15; // ...for 15 rounds after the new runner started (a fixed amount, so a slow machine only takes longer)
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -60,11 +61,12 @@ async function changeConcurrency(from: number, to: number, settled: (queue: stri
   const changedAt = Date.now();
   const second = await startTestRunner(db, [{ ...handler, concurrency: to }]);
   cleanups.push(() => second.cleanup());
-  await waitFor('the change to settle', () => settled(queue), 90_000, 100);
-  await new Promise((r) => setTimeout(r, 1_000)); // load after the change too (a second of rounds, not a wait for state)
+  const roundsAtChange = publisher.published / KEYS.length;
+  await waitFor(`${ROUNDS_AFTER_CHANGE} rounds published after the change`, () => publisher.published / KEYS.length >= roundsAtChange + ROUNDS_AFTER_CHANGE, 60_000, 50);
   await load.stop();
+  await waitFor('the change to settle', () => settled(queue), 180_000, 100);
   const total = publisher.published;
-  await waitFor(`all ${total} messages applied`, async () => (await counterState(db)).n >= total, 90_000, 200);
+  await waitFor(`all ${total} messages applied`, async () => (await counterState(db)).n >= total, 180_000, 200);
   await waitFor('the runner idle', () => second.runner.snapshot().inFlight === 0 && second.runner.snapshot().buffered === 0, 10_000);
   return { db, queue, changedAt, second, total, rows: await appliedRows(db), depthsAtChange };
 }
@@ -103,7 +105,7 @@ describe('Concurrency change under load: counter fixture, real runner', () => {
     process.stdout.write(`[measured] lower 4->2: ${s.total} messages, ${KEYS.length} keys, ${moved.length} moved; surplus backlog at the change ${s.depthsAtChange.slice(2).join('+')}, ` +
       `${surplusAfterChange} applied from surplus shards after it; reordered messages ${reordered.length} (keys ${new Set(reordered.map((r) => r.key)).size}); ` +
       `surplus shards deleted ${drainedAt - s.changedAt} ms after the start\n`);
-  }, 240_000);
+  }, 480_000);
 
   it('raising 2 -> 4 applies every message exactly once, moves keys only to the new shards, and reorders only moved keys, only behind their old-shard backlog', async () => {
     const old = (q: string) => [`${q}.0`, `${q}.1`];
@@ -130,5 +132,5 @@ describe('Concurrency change under load: counter fixture, real runner', () => {
     process.stdout.write(`[measured] raise 2->4: ${s.total} messages, ${KEYS.length} keys, ${moved.length} moved; backlog at the change ${s.depthsAtChange.join('+')}; ` +
       `${window.length} messages of moved keys applied from their old shard after the change, the last ${windowMs} ms after the start; ` +
       `reordered messages ${reordered.length} (keys ${new Set(reordered.map((r) => r.key)).size})\n`);
-  }, 240_000);
+  }, 480_000);
 });
