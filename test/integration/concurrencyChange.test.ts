@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { queueState } from '../../runtime/surplusShards.js';
+import { declareTopology } from '../../runtime/topology.js';
 import { COUNTER_ENTRY, counterState, createCounterTables } from '../helpers/counter.js';
 import { appliedRows, keyedPublisher, queuesByKey, reorderings, type AppliedRow } from '../helpers/keyedLoad.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
@@ -70,6 +71,30 @@ async function changeConcurrency(from: number, to: number, settled: (queue: stri
   await waitFor('the runner idle', () => second.runner.snapshot().inFlight === 0 && second.runner.snapshot().buffered === 0, 10_000);
   return { db, queue, changedAt, second, total, rows: await appliedRows(db), depthsAtChange };
 }
+
+describe('Runner: surplus shards left by a larger concurrency', () => {
+  it('consumes the backlog of every surplus shard through the pool, exactly once, then deletes them', async () => {
+    const db = await createTestDatabase({ schema: false });
+    cleanups.push(() => db.drop());
+    await createCounterTables(db);
+    const queue = uniqueName('t_surplus');
+    const connection = await amqp.connect(AMQP_URL);
+    cleanups.push(() => connection.close());
+    await declareTopology(connection, { queue, concurrency: 3 });
+    const publisher = await keyedPublisher(queue, KEYS);
+    cleanups.push(() => publisher.close());
+    for (let i = 0; i < 3; i += 1) await publisher.round();
+    const depths = await queueDepths([`${queue}.0`, `${queue}.1`, `${queue}.2`]);
+    expect(depths[1]! + depths[2]!).toBeGreaterThan(0);
+    const runner = await startTestRunner(db, [{ name: 'counter', entry: COUNTER_ENTRY, queue, concurrency: 1, batchSize: 10 }]);
+    cleanups.push(() => runner.cleanup());
+    await waitFor('96 messages applied', async () => (await counterState(db)).n >= 96, 60_000, 100);
+    expect(await counterState(db)).toEqual({ n: 96, applied: 96, distinct: 96 });
+    await waitFor('the surplus shards deleted', async () => (await shardStates(queue)).slice(1).every((x) => x === null), 30_000, 100);
+    expect((await shardStates(queue))[0]).toEqual({ messages: 0, consumers: 1 });
+    expect(runner.lines.filter((l) => l.includes('surplus shard drained and deleted')).length).toBe([depths[1], depths[2]].filter((d) => d! > 0).length);
+  }, 120_000);
+});
 
 describe('Concurrency change under load: counter fixture, real runner', () => {
   it('lowering 4 -> 2 applies every message exactly once, drains and deletes the surplus shards, and reorders only keys that moved, only behind their surplus backlog', async () => {
