@@ -124,7 +124,7 @@ export class WarrenHandler extends Construct {
       trigger.node.addDependency(role);
       return trigger;
     });
-    if (props.shardDrainServiceToken !== undefined) placeShardDrains(this, h, props.broker, props.shardDrainServiceToken, this.triggers);
+    if (props.shardDrainServiceToken !== undefined) placeShardDrains(this, h, props.shardDrainServiceToken, this.triggers);
 
     // Alarms: DLQ not empty, function errors. (Consumers are watched stack-wide: Amazon MQ has no per-queue metrics on
     // RabbitMQ 4, so WarrenStack alarms on the broker's ConsumerCount and the broker monitor checks each shard.)

@@ -10,18 +10,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import { SHARD_DRAIN_RESOURCE_TYPE } from '../runtime/shardDrainResource.js';
-import type { WarrenBroker } from './WarrenBroker.js';
 
 /** Adds a drain resource for each of `triggers` (one per shard queue, in shard order) and makes the trigger depend on it. */
-export function placeShardDrains(scope: Construct, handler: ResolvedHandlerConfig, broker: WarrenBroker, serviceToken: string, triggers: readonly lambda.CfnEventSourceMapping[]): CustomResource[] {
+export function placeShardDrains(scope: Construct, handler: ResolvedHandlerConfig, serviceToken: string, triggers: readonly lambda.CfnEventSourceMapping[]): CustomResource[] {
   return triggers.map((trigger, i) => {
     const drain = new CustomResource(scope, `Shard${i}Drain`, {
       serviceToken,
       resourceType: SHARD_DRAIN_RESOURCE_TYPE,
+      // The broker's endpoint, console URL and secret come from the topology function's environment (WarrenTopology).
       properties: {
-        BrokerEndpoint: broker.amqpsEndpoint,
-        ConsoleUrl: broker.consoleUrl,
-        SecretArn: broker.secret.secretArn,
         Exchange: handler.queue,
         Queue: `${handler.queue}.${i}`,
         Vhost: handler.vhost,

@@ -11,6 +11,7 @@ import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import { WarrenFunction } from './WarrenFunction.js';
 import { warrenProvider } from './warrenProvider.js';
+import { SHARD_DRAIN_ENV } from '../runtime/shardDrainResource.js';
 
 export interface WarrenTopologyProps {
   readonly projectRoot: string;
@@ -47,6 +48,10 @@ export class WarrenTopology extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
     props.broker.secret.grantRead(this.function);
+    // The shard drain resources live in nested stacks; they read the broker settings from here (runtime/shardDrainResource.ts).
+    this.function.addEnvironment(SHARD_DRAIN_ENV.BrokerEndpoint, props.broker.amqpsEndpoint);
+    this.function.addEnvironment(SHARD_DRAIN_ENV.ConsoleUrl, props.broker.consoleUrl);
+    this.function.addEnvironment(SHARD_DRAIN_ENV.SecretArn, props.broker.secret.secretArn);
 
     const provider = warrenProvider(this, 'Provider', this.function, props.logRetention);
     this.serviceToken = provider.serviceToken;

@@ -41,8 +41,14 @@ export interface ShardDrainOptions extends ConnectRetryOptions {
 
 const log = createLogger({ component: 'shard-drain-resource' });
 
+/**
+ * Where the broker settings come from when the resource leaves them out: the topology function's environment, set in the
+ * parent stack (a nested stack gets the broker's endpoint list as a String parameter, on which Fn::Select fails: cfn-lint E1020).
+ */
+export const SHARD_DRAIN_ENV = { BrokerEndpoint: 'WARREN_BROKER_ENDPOINT', ConsoleUrl: 'WARREN_BROKER_CONSOLE_URL', SecretArn: 'WARREN_BROKER_SECRET_ARN' } as const;
+
 function property(event: CloudFormationCustomResourceEvent, name: string): string {
-  const value: unknown = event.ResourceProperties[name];
+  const value: unknown = event.ResourceProperties[name] ?? (name in SHARD_DRAIN_ENV ? process.env[SHARD_DRAIN_ENV[name as keyof typeof SHARD_DRAIN_ENV]] : undefined);
   if (typeof value !== 'string' || value === '') throw new ConfigError(name, `missing custom resource property ${name}`);
   return value;
 }

@@ -113,7 +113,13 @@ describe('Function: shard drain custom resource, after the topology resource low
     await publisher.waitForConfirms();
     await publisher.close();
     const before = await queueState(connection, `${queue}.0`);
-    const result = await drain(drainDelete(0));
+    // the broker settings from the function's environment, as the stack sets them (not resource properties)
+    const event = drainDelete(0);
+    const { BrokerEndpoint, ConsoleUrl, SecretArn, ...rest } = event.ResourceProperties;
+    Object.assign(process.env, { WARREN_BROKER_ENDPOINT: BrokerEndpoint, WARREN_BROKER_CONSOLE_URL: ConsoleUrl, WARREN_BROKER_SECRET_ARN: SecretArn });
+    const result = await drain({ ...event, ResourceProperties: rest as typeof event.ResourceProperties }).finally(() => {
+      for (const name of ['WARREN_BROKER_ENDPOINT', 'WARREN_BROKER_CONSOLE_URL', 'WARREN_BROKER_SECRET_ARN']) delete process.env[name];
+    });
     expect(result).toEqual({ PhysicalResourceId: `${queue}.0`, Data: { Moved: '0', Deleted: 'false', Left: '' } });
     expect(await queueState(connection, `${queue}.0`)).toEqual(before);
   });

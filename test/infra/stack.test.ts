@@ -94,6 +94,8 @@ describe('WarrenStack: triggers', () => {
       const [trigger] = Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping', { Properties: { Queues: [props.Queue] } }));
       expect(trigger?.DependsOn).toContain(id);
     }
+    // the broker settings reach the drains through the topology function's environment, resolved in the parent stack
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ WARREN_BROKER_ENDPOINT: Match.anyValue(), WARREN_BROKER_CONSOLE_URL: Match.anyValue(), WARREN_BROKER_SECRET_ARN: Match.anyValue() }) } });
   });
 
   it('passes every handler config to the topology custom resource with the broker endpoint and secret', () => {
