@@ -87,16 +87,20 @@ export interface DeleteOptions {
 }
 
 /**
- * Deletes `queue` when it holds no ready message and has no consumer, seen twice `settleMs` apart (a consumer that
- * just closed may still be returning its unacked messages). Returns true when deleted, false when it was not empty,
- * had a consumer or did not exist.
+ * Deletes `queue` when it holds no ready message and has no consumer, seen twice in a row `settleMs` apart (a
+ * consumer that just closed may still be returning its unacked messages, and leaves the queue a moment later).
+ * Returns true when deleted, false when it held messages, kept a consumer for 20 looks or did not exist.
  */
 export async function deleteIfDrained(connection: ChannelModel, queue: string, options: DeleteOptions = {}): Promise<boolean> {
-  for (let look = 0; look < 2; look += 1) {
+  let clean = 0;
+  for (let look = 0; look < 20 && clean < 2; look += 1) {
     if (look > 0) await new Promise((r) => setTimeout(r, options.settleMs ?? 250));
     const state = await queueState(connection, queue);
-    if (state === null || state.messages > 0 || state.consumers > 0) return false;
+    if (state === null || state.messages > 0) return false;
+    // a consumer whose channel just closed leaves the quorum queue a moment later: look again (up to 20 looks)
+    clean = state.consumers === 0 ? clean + 1 : 0;
   }
+  if (clean < 2) return false;
   const { messageCount } = await onChannel(connection, (channel) => channel.deleteQueue(queue));
   if (messageCount > 0) throw new TopologyError(`Deleting surplus shard ${queue} dropped ${messageCount} message(s) that arrived after it was found empty (a direct publish to the queue?)`);
   return true;
