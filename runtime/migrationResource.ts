@@ -11,6 +11,9 @@
  * migrate` does locally; write the files so they can run again, e.g. CREATE TABLE IF NOT EXISTS). A failing statement
  * throws `MigrationError` naming the file and MySQL's message; the Provider framework fails the resource with that
  * message, so `cdk deploy` shows it and rolls back. Delete does nothing (the tables stay).
+ *
+ * With `AppSecretArn` (the stack always sets it), it then creates Warren's tables and the application user the
+ * handlers connect as, with DML on the database only (appDatabaseUser.ts); this function connects as the master user.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +22,8 @@ import mysql from 'mysql2/promise';
 import { ConfigError, WarrenError } from './errors.js';
 import { createLogger, errorFields } from './logger.js';
 import { databaseSettingsFromEnv } from './rdsIam.js';
+import { setUpAppDatabaseUser } from './appDatabaseUser.js';
+import { readSecretsManagerCredentials, type SecretReader } from './topologyResource.js';
 
 export const MIGRATIONS_PHYSICAL_ID = 'warren-migrations';
 
@@ -59,8 +64,11 @@ function files(event: CloudFormationCustomResourceEvent): string[] {
   return parsed as string[];
 }
 
-/** Builds the `onEvent` handler; tests pass `source` (the files, not a bundle) and `env` (the local MariaDB). */
-export function createMigrationHandler(source: MigrationSource = bundled, env: NodeJS.ProcessEnv = process.env): (event: CloudFormationCustomResourceEvent) => Promise<MigrationResult> {
+/**
+ * Builds the `onEvent` handler; tests pass `source` (the files, not a bundle), `env` (the local MariaDB) and
+ * `readSecret` (Secrets Manager does not exist here).
+ */
+export function createMigrationHandler(source: MigrationSource = bundled, env: NodeJS.ProcessEnv = process.env, readSecret: SecretReader = readSecretsManagerCredentials): (event: CloudFormationCustomResourceEvent) => Promise<MigrationResult> {
   return async (event) => {
     if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: { Files: '' } };
     const names = files(event);
@@ -84,6 +92,12 @@ export function createMigrationHandler(source: MigrationSource = bundled, env: N
           throw new MigrationError(file, message, { cause: error });
         }
         log.info('migration applied', { file });
+      }
+      const appSecretArn: unknown = event.ResourceProperties.AppSecretArn;
+      if (typeof appSecretArn === 'string' && appSecretArn !== '') {
+        const app = await readSecret(appSecretArn);
+        await setUpAppDatabaseUser(connection, { user: app.username, password: app.password, database });
+        log.info('application user ready', { user: app.username, database });
       }
     } finally {
       await connection.end().catch(() => undefined);
