@@ -257,7 +257,7 @@ describe('Rehearsal: the application database user (bundled runtime/migrationRes
   }
 
   it('runs the migrations as the master user, creates Warren\'s tables and the user; a second Create changes nothing', async () => {
-    await expect(migrationsResource(event('Create', 'Custom::WarrenMigrations', migrationProps()))).resolves.toEqual({ PhysicalResourceId: 'warren-migrations', Data: { Files: 'functions/schema.sql' } });
+    await expect(migrationsResource(event('Create', 'Custom::WarrenMigrations', migrationProps()))).resolves.toEqual({ PhysicalResourceId: 'warren-migrations', Data: { FileCount: 1 } });
     await expect(migrationsResource(event('Create', 'Custom::WarrenMigrations', migrationProps()))).resolves.toMatchObject({ PhysicalResourceId: 'warren-migrations' });
     const grants = await db.query<Record<string, string>[]>(`SHOW GRANTS FOR '${dbApp.username}'@'%'`);
     expect(grants.map((g) => Object.values(g)[0])).toEqual([
