@@ -12,6 +12,7 @@ import { loadConfig } from '../local/loadConfig.js';
 import { resolveConfig } from '../runtime/config.js';
 import { ADMIN_URL, BenchDatabase } from './BenchDatabase.js';
 import { CONTENDERS, PROFILES, RATIOS, type Profile } from './contenders.js';
+import { COLDSTART_DEFAULTS, formatColdstartTable, runColdstart } from './coldstart.js';
 import { calibrateCpuRows } from './handlers/cpuWork.js';
 import { describeMachine } from './machine.js';
 import { BenchProxy } from './proxy/BenchProxy.js';
@@ -54,6 +55,7 @@ function usage(): string {
     '  --thin-rate: messages/s of the fixed-rate part of `many-thin` and `single-many` (900)',
     '',
     ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
+    `  ${'coldstart'.padEnd(12)} bench/coldstart.ts: require() and first invocation of each Lambda asset of the synthesized stack`,
   ].join('\n');
 }
 
@@ -93,7 +95,7 @@ function parseOptions(): Options {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers: expected a whole number from 1 to 64, received ${values.workers}`);
   const only = values.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const name of only ?? []) {
-    if (!CONTENDERS.some((c) => c.name === name)) throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}`);
+    if (!CONTENDERS.some((c) => c.name === name) && name !== 'coldstart') throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}, coldstart`);
   }
   const window = values.window === undefined ? undefined : Number(values.window); // validated as the config validates it
   const scale = values.scale === undefined ? (values.quick ? BENCH_DEFAULTS.quickFraction : 1) : Number(values.scale);
@@ -200,6 +202,17 @@ async function main(): Promise<void> {
     await proxy?.close();
     await db.close();
   }
+  // Lambda cold starts (bench/coldstart.ts): the assets of the synthesized stack, fresh processes.
+  let coldstart: Awaited<ReturnType<typeof runColdstart>> | undefined;
+  if ((options.only === undefined || options.only.includes('coldstart')) && !interrupt.signal.aborted) {
+    const progress = progressLine('[coldstart]');
+    try {
+      coldstart = await runColdstart({ runs: options.quick ? 3 : COLDSTART_DEFAULTS.runs, progress });
+    } catch (error) {
+      failures.push({ name: 'coldstart', error: (error as Error).message });
+      progress(`FAILED: ${(error as Error).message}\n`);
+    }
+  }
 
   const ratios = computeRatios(results, RATIOS, options.profile, options.workers);
   const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length && (options.quick || options.scale === 1)
@@ -218,6 +231,7 @@ async function main(): Promise<void> {
     contenders: results.filter((r) => !isDiagnostic(r.name)),
     diagnostics: results.filter((r) => isDiagnostic(r.name)),
     ratios,
+    ...(coldstart === undefined ? {} : { coldstart }),
     ...(failures.length > 0 ? { failures } : {}),
   };
   const profileText = proxy === undefined ? '' : `, proxy profile (TLS, ${options.rttMs} ms RTT)`;
@@ -232,6 +246,7 @@ async function main(): Promise<void> {
   console.log(formatTable(results));
   console.log(`\n${formatCostTable(results)}`);
   console.log(`\n${formatRatios(ratios)}`);
+  if (coldstart !== undefined) console.log(`\nLambda cold start (median / max ms of ${options.quick ? 3 : COLDSTART_DEFAULTS.runs} fresh processes):\n${formatColdstartTable(coldstart.results)}`);
   console.log(`\nwrote bench/results/${base}.json and ${base}.svg`);
   for (const f of failures) console.error(`FAILED ${f.name}: ${f.error}`);
   if (failures.length > 0) process.exitCode = 1;
