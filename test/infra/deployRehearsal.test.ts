@@ -87,6 +87,10 @@ function localValue(variable: string): string {
     WARREN_AMQP_SECRET_ARN: SECRET_ARN,
     WARREN_DB_HOST: '127.0.0.1',
     WARREN_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/111122223333/rehearsal-never-written',
+    // the topology function's own broker settings, read by the shard drains it serves
+    WARREN_BROKER_ENDPOINT: 'amqp://127.0.0.1:5672',
+    WARREN_BROKER_CONSOLE_URL: MANAGEMENT,
+    WARREN_BROKER_SECRET_ARN: SECRET_ARN,
     // custom resource properties
     BrokerEndpoint: 'amqp://127.0.0.1:5672',
     ConsoleUrl: MANAGEMENT,
