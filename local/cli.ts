@@ -11,9 +11,11 @@ import { createLogger, redactUrl } from '../runtime/logger.js';
 import { declareTopology } from '../runtime/topology.js';
 import { DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { Console } from './Console.js';
+import { checkDatabase } from './checkDatabase.js';
 import { loadConfig } from './loadConfig.js';
 import { migrate } from './migrate.js';
 import { publish } from './publish.js';
+import { onShutdownSignals, type StopSignal } from './shutdownSignals.js';
 import { Runner, urlForVhost } from './Runner.js';
 import amqp from 'amqplib';
 import { ConnectionManager } from '../runtime/ConnectionManager.js';
@@ -53,6 +55,7 @@ async function start(configPath: string, only: string[]): Promise<number> {
   const unknown = only.filter((n) => !loaded.handlers.some((h) => h.name === n));
   if (unknown.length > 0) throw new WarrenError(`--handler ${unknown.join(', ')}: no such handler in ${configPath} (have: ${loaded.handlers.map((h) => h.name).join(', ')})`);
   const config = only.length === 0 ? loaded : { ...loaded, handlers: loaded.handlers.filter((h) => only.includes(h.name)) };
+  await checkDatabase(databaseUrl);
   log.info('migrating', { database: redactUrl(databaseUrl), files: config.migrations });
   await migrate(databaseUrl, config.migrations, process.cwd(), log);
   const pruned = await prune(config.runner.inboxRetentionDays);
@@ -61,13 +64,13 @@ async function start(configPath: string, only: string[]): Promise<number> {
   await runner.start();
   log.info('processing messages; Ctrl-C to stop', { broker: redactUrl(amqpUrl) });
   console.startProgress(() => runner.snapshot());
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+  const signal = await new Promise<StopSignal>((resolve) => {
+    onShutdownSignals({
+      log,
+      onFirst: resolve,
+      onSecond: () => { log.error('second signal: exiting now; unacked messages go back to their queues'); process.exit(1); },
+    });
   });
-  const force = () => { log.error('second signal: exiting now; unacked messages go back to their queues'); process.exit(1); };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
   console.stopProgress();
   log.info(`${signal} received; shutting down`);
   const summary = await runner.stop();
