@@ -163,7 +163,8 @@ export class Runner {
       throw error;
     }
     if (this.needsRelay) {
-      this.relay = new OutboxRelay(this.config.handlers, this.databaseUrl, (vhost) => urlForVhost(this.publishAmqpUrl, vhost), this.log);
+      const batchInFlight = (handler: string, queue: string) => this.shards.some((s) => s.handler.name === handler && s.queue === queue && s.inFlightMessages > 0);
+      this.relay = new OutboxRelay(this.config.handlers, this.databaseUrl, (vhost) => urlForVhost(this.publishAmqpUrl, vhost), this.log, batchInFlight);
       this.relay.start();
     }
     this.log.info('runner started', {

@@ -154,7 +154,7 @@ describe('WarrenStack: functions', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: id }, MaximumRetryAttempts: 0 });
     // The handler list is compiled into the bundle (too large for environment variables with many publishers).
     expect(props.Environment.Variables.WARREN_RELAY_HANDLERS).toBeUndefined();
-    expect(relayTargets(config.handlers.filter((h) => h.publishes.length > 0))).toEqual([{ name: 'orders', vhost: '/' }]);
+    expect(relayTargets(config.handlers.filter((h) => h.publishes.length > 0))).toEqual([{ name: 'orders', vhost: '/', minAgeMs: 70_000 }]); // timeout 60 s + 10 s
     expect(props.Environment.Variables).toMatchObject({ WARREN_DB_IAM_AUTH: 'true', WARREN_AMQP_ENDPOINT: expect.anything(), WARREN_AMQP_SECRET_ARN: expect.anything() });
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
