@@ -81,7 +81,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       streams[index] += text;
       if (serverGone) forget();
       if (commit === 'idle' && loseCommit !== undefined && text.includes(loseCommit.marker)) { commit = 'seen'; armedFor = loseCommit; loseCommit = undefined; }
-      if (commit === 'seen' && /\x03COMMIT/i.test(text)) commit = 'armed';
+      if (commit === 'seen' && text.includes('\x03COMMIT')) commit = 'armed'; // COM_QUERY (0x03) "COMMIT"
     });
     client.on('error', forget).on('close', forget);
     upstream.on('error', serverClosed).on('close', serverClosed);
