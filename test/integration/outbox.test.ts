@@ -100,6 +100,22 @@ describe('Transactional outbox (ctx.publish)', () => {
     expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox')).toBe(2);
   });
 
+  it('keeps a row unsent when the broker drops after the shard\'s first successful flush, and publishes it once the broker is back', async () => {
+    // One warm worker: the first message is flushed (the broker is there), the second commits while the broker is
+    // gone, so its in-memory publish fails. Marking its row sent before the publish succeeded would lose it for good.
+    const r = await startProducerAndConsumer({ publishThroughProxy: true, workers: 1, producer: 'warmProducer' });
+    await publishRaw(r.queueOf('producer'), [produce('first', { events: 1 })]);
+    await waitFor('the first event consumed', async () => (await count('SELECT COUNT(*) AS n FROM $db.consumed')) === 1, 20_000);
+    proxy!.pause();
+    await publishRaw(r.queueOf('producer'), [produce('second', { events: 1 })]);
+    await waitFor('the failed flush logged', () => r.lines.some((l) => l.includes('outbox flush failed')), 20_000);
+    expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL')).toBe(1);
+    proxy!.resume();
+    await waitFor('the second event consumed', async () => (await count('SELECT COUNT(*) AS n FROM $db.consumed')) === 2, 30_000);
+    expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL')).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM $db.consumed WHERE message_id = 'm-second/0'")).toBe(1);
+  });
+
   it('publishes after a SIGKILL between commit and publish, and an inbox consumer applies each message once (even when sent twice)', async () => {
     const r = await startProducerAndConsumer({ publishThroughProxy: true });
     proxy!.pause(); // the producer can commit, but not publish
