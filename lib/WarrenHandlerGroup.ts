@@ -2,7 +2,7 @@
  * A nested stack holding up to `handlersPerStack` handlers. CloudFormation allows 500 resources and 200 outputs per
  * stack, and a nested stack counts as one resource in its parent (CloudFormation User Guide, "Understand CloudFormation
  * quotas"), so 200 handlers deploy in one `cdk deploy`: the parent holds the shared parts and one resource per group.
- * A handler takes 8 resources plus one per shard (see WarrenHandler) and one output (its DLQ URL).
+ * A handler takes 8 resources plus two per shard (trigger and drain resource, see WarrenHandler) and one output (its DLQ URL).
  */
 import { NestedStack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -25,6 +25,8 @@ export interface WarrenHandlerGroupProps {
   readonly dependsOn: readonly IDependable[];
   /** Places the custom resource that keeps the roles until the triggers' network interfaces are gone. */
   readonly teardown: WarrenTriggerTeardown;
+  /** The topology function's service token, for the shards' drain resources (lib/WarrenShardDrain.ts). @default none */
+  readonly shardDrainServiceToken?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -43,6 +45,7 @@ export class WarrenHandlerGroup extends NestedStack {
       broker: props.broker,
       database: props.database,
       dependsOn: props.dependsOn,
+      ...(props.shardDrainServiceToken === undefined ? {} : { shardDrainServiceToken: props.shardDrainServiceToken }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     }));
     // Deletion order: triggers, then the teardown resource (waits for the pollers' interfaces), then the roles.

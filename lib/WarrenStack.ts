@@ -187,7 +187,7 @@ export class WarrenStack extends Stack {
     const dependsOn = [this.topology.resource, ...(this.migrations === undefined ? [] : [this.migrations.resource])];
     const teardown = new WarrenTriggerTeardown(this, 'TriggerTeardown', { projectRoot: props.projectRoot, vpc, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }) });
     this.handlerGroups = chunk(handlers, handlersPerStack).map((group, i) => new WarrenHandlerGroup(this, `Handlers${i + 1}`, {
-      ...shared, handlers: group, broker: this.broker, database: this.database, dependsOn, teardown,
+      ...shared, handlers: group, broker: this.broker, database: this.database, dependsOn, teardown, shardDrainServiceToken: this.topology.serviceToken,
     }));
     this.handlers = this.handlerGroups.flatMap((g) => g.handlers);
 

@@ -11,6 +11,7 @@ import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import { WarrenFunction } from './WarrenFunction.js';
 import { warrenProvider } from './warrenProvider.js';
+import { SHARD_DRAIN_ENV } from '../runtime/shardDrainResource.js';
 
 export interface WarrenTopologyProps {
   readonly projectRoot: string;
@@ -27,6 +28,8 @@ export interface WarrenTopologyProps {
 export class WarrenTopology extends Construct {
   public readonly resource: CustomResource;
   public readonly function: WarrenFunction;
+  /** Serves `Custom::WarrenTopology` and the handlers' `Custom::WarrenShardDrain` resources. */
+  public readonly serviceToken: string;
 
   public constructor(scope: Construct, id: string, props: WarrenTopologyProps) {
     super(scope, id);
@@ -34,7 +37,7 @@ export class WarrenTopology extends Construct {
     // The onEvent function: in the VPC (the broker is private), reads the broker secret.
     this.function = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      entry: 'runtime/topologyResource.ts',
+      entry: 'runtime/brokerResources.ts', // topology, and shard drains (runtime/shardDrainResource.ts)
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],
@@ -45,8 +48,13 @@ export class WarrenTopology extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
     props.broker.secret.grantRead(this.function);
+    // The shard drain resources live in nested stacks; they read the broker settings from here (runtime/shardDrainResource.ts).
+    this.function.addEnvironment(SHARD_DRAIN_ENV.BrokerEndpoint, props.broker.amqpsEndpoint);
+    this.function.addEnvironment(SHARD_DRAIN_ENV.ConsoleUrl, props.broker.consoleUrl);
+    this.function.addEnvironment(SHARD_DRAIN_ENV.SecretArn, props.broker.secret.secretArn);
 
     const provider = warrenProvider(this, 'Provider', this.function, props.logRetention);
+    this.serviceToken = provider.serviceToken;
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,

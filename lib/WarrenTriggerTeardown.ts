@@ -7,10 +7,11 @@ import { Aws, CustomResource, Duration, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { join } from 'node:path';
+import { warrenBundling } from './functionBundling.js';
 import { warrenProvider } from './warrenProvider.js';
 
 export interface WarrenTriggerTeardownProps {
@@ -39,7 +40,7 @@ export class WarrenTriggerTeardown extends Construct {
       memorySize: 256,
       logGroup,
       description: 'Warren: waits on stack deletion until the MQ trigger pollers released their network interfaces',
-      bundling: { format: OutputFormat.CJS, target: 'node22', externalModules: [], forceDockerBundling: false },
+      bundling: warrenBundling(this, props.projectRoot),
     });
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }));
     Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });

@@ -17,6 +17,11 @@ export const RELAY_DEFAULTS = {
    * too while their shard has a batch in flight.
    */
   minAgeMs: 2_000,
+  /**
+   * A shard stays "live" this long after its batch ended: its worker may still hold deferred "sent" marks of rows it
+   * published (at most 2 x WARREN_OUTBOX_MARK_DELAY_MS = 1 s, runtime/outbox/SentMarks.ts).
+   */
+  afterBatchMs: 1_500,
 } as const;
 
 export class OutboxRelay {

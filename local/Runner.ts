@@ -10,6 +10,7 @@ import { urlForVhost } from '../runtime/amqpUrl.js';
 import { deadLetterQueueName, declareTopology, topologyPlan } from '../runtime/topology.js';
 import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { ShardConsumer } from './ShardConsumer.js';
+import { SurplusShardDrain } from './shardDrain.js';
 import type { WorkerHandle } from './pool/WorkerHandle.js';
 import { WorkerPool, type PoolGroup } from './pool/WorkerPool.js';
 import type { HandlerTable } from './pool/protocol.js';
@@ -20,7 +21,7 @@ import { OperationsServer } from './httpServer.js';
 import type { ShardView } from './metrics.js';
 import { checkReadiness, type Readiness } from './metricsStatus.js';
 import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
-import { OutboxRelay } from './OutboxRelay.js';
+import { OutboxRelay, RELAY_DEFAULTS } from './OutboxRelay.js';
 import { OversizeSinks } from './setAsideOversize.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 
@@ -83,6 +84,8 @@ export class Runner {
   private readonly log: Logger;
   private readonly sessions: AmqpSession[] = [];
   private readonly shards: ShardConsumer[] = [];
+  /** Per handler: its surplus shards (left by a larger `concurrency`), consumed until empty, then deleted. */
+  private readonly drains = new Map<string, SurplusShardDrain>();
   private pool: WorkerPool | undefined;
   private readonly startedAt = Date.now();
   private stopped: Promise<RunnerSummary> | undefined;
@@ -129,6 +132,7 @@ export class Runner {
         const sink = () => this.oversizeSinks.get(handler, urlForVhost(this.amqpUrl, handler.vhost));
         this.shards.push(new ShardConsumer(handler, queue, pool.dispatcherFor(handler.name), this.log.child({ shard: queue }), sink));
       }
+      this.drains.set(handler.name, new SurplusShardDrain(handler, (queue) => new ShardConsumer(handler, queue, pool.dispatcherFor(handler.name), this.log.child({ shard: queue })), this.log));
     }
     this.ops = await OperationsServer.start(this, { port: runner.metricsPort, log: this.log });
     try {
@@ -148,11 +152,14 @@ export class Runner {
           url: urlForVhost(this.amqpUrl, vhost),
           name: `warren-runner pid=${process.pid} vhost=${vhost}`,
           log: this.log,
-          onLost: () => shards.forEach((s) => s.detach()),
+          onLost: () => {
+            shards.forEach((s) => s.detach());
+            handlers.forEach((h) => this.drains.get(h.name)?.detach());
+          },
           onConnected: async (connection) => {
             await inParallel(handlers, DECLARE_PARALLELISM, async (handler) => {
               const { orphans } = await declareTopology(connection, handler);
-              if (orphans.length > 0) this.log.warn('shard queues beyond the configured concurrency were unbound; move their messages', { handler: handler.name, queues: orphans });
+              if (orphans.length > 0) await this.drains.get(handler.name)?.adopt(connection, orphans);
             });
             await inParallel(shards, DECLARE_PARALLELISM, async (shard) => shard.attach(await connection.createChannel()));
           },
@@ -167,7 +174,12 @@ export class Runner {
       throw error;
     }
     if (this.needsRelay) {
-      const batchInFlight = (handler: string, queue: string) => this.shards.some((s) => s.handler.name === handler && s.queue === queue && s.inFlightMessages > 0);
+      // A shard is live while its batch runs and for RELAY_DEFAULTS.afterBatchMs after it ended: the workers defer the
+      // "sent" marks of rows they published (runtime/outbox/SentMarks.ts, at most 1 s). Rule: runtime/outbox/leftBehind.ts.
+      const endedAt = new Map<string, number>();
+      for (const w of this.workerHandles) w.on('batch', (r: { queue: string }) => endedAt.set(r.queue, Date.now()));
+      const batchInFlight = (handler: string, queue: string) => this.shards.some((s) => s.handler.name === handler && s.queue === queue && s.inFlightMessages > 0)
+        || Date.now() - (endedAt.get(queue) ?? 0) < RELAY_DEFAULTS.afterBatchMs;
       this.relay = new OutboxRelay(this.config.handlers, this.databaseUrl, (vhost) => urlForVhost(this.publishAmqpUrl, vhost), this.log, batchInFlight);
       this.relay.start();
     }
@@ -204,7 +216,7 @@ export class Runner {
   }
 
   public snapshot(): RunnerSnapshot {
-    const sum = (pick: (s: ShardConsumer) => number) => this.shards.reduce((n, s) => n + pick(s), 0);
+    const sum = (pick: (s: ShardConsumer) => number) => this.allShards.reduce((n, s) => n + pick(s), 0);
     return {
       received: sum((s) => s.counters.received),
       acked: sum((s) => s.counters.acked),
@@ -231,7 +243,17 @@ export class Runner {
 
   /** Each shard (with the worker running its batch now, if any), for metrics and the status page. */
   public get shardViews(): readonly ShardView[] {
-    return this.shards.map((consumer) => ({ handler: consumer.handler.name, queue: consumer.queue, consumer, worker: consumer.worker }));
+    return this.allShards.map((consumer) => ({ handler: consumer.handler.name, queue: consumer.queue, consumer, worker: consumer.worker }));
+  }
+
+  /** The configured shards' consumers, then those of surplus shards being drained (or drained already). */
+  private get allShards(): readonly ShardConsumer[] {
+    return [...this.shards, ...[...this.drains.values()].flatMap((d) => d.consumers)];
+  }
+
+  /** Surplus shards still being consumed, per handler (empty when no `concurrency` was lowered). */
+  public get drainingShards(): Readonly<Record<string, readonly string[]>> {
+    return Object.fromEntries([...this.drains].filter(([, d]) => d.draining.length > 0).map(([name, d]) => [name, d.draining]));
   }
 
   /** The port of `/metrics`, `/healthz`, `/readyz` and the status page (the bound one when `runner.metricsPort` is 0). */
@@ -254,7 +276,7 @@ export class Runner {
   private async doStop(): Promise<RunnerSummary> {
     const timeoutMs = this.config.runner.shutdownTimeoutSeconds * 1000;
     this.log.info('stopping: cancelling consumers and waiting for in-flight batches', { timeoutMs });
-    const results = await Promise.all(this.shards.map((s) => s.stop(timeoutMs)));
+    const results = await Promise.all([...this.shards, ...this.drains.values()].map((s) => s.stop(timeoutMs)));
     await this.shutdownWorkers(5_000);
     await this.relay?.stop();
     await this.oversizeSinks.close();

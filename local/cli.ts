@@ -27,6 +27,7 @@ import { deadLetterQueueName } from '../runtime/topology.js';
 import { listDeadLetters, replayDeadLetters, type DeadLetterEntry } from './deadLetters.js';
 import { listSqsDeadLetters, replaySqsDeadLetters } from './sqsDeadLetters.js';
 import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
+import { shardsCommand } from './shardsCommand.js';
 
 const USAGE = `usage:
   warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
@@ -37,6 +38,9 @@ const USAGE = `usage:
   warren dlq list   [--handler orders]                               show dead letters with their reasons
   warren dlq replay [--handler orders] (--all | --id MESSAGE_ID...)  send dead letters back to their shard queue
                  (the broker's, past the delivery limit: to the handler's exchange with their original key)
+  warren shards status [--handler NAME]...                         each shard queue: ready messages, consumers, surplus shards
+  warren shards drain  [--handler NAME]...                         move what surplus shards (left by a lower concurrency) hold
+                 back through the handler's exchange and delete them
   warren prune   [--days 7]                                         delete inbox and sent outbox rows older than the window
 environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL})`;
 
@@ -177,6 +181,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start': return start(values.config, values.handler ?? []);
     case 'send': return send(values.config, values.handler?.[0] ?? 'orders', positiveInt(values.count, '--count', 1_000), positiveInt(values.rate, '--rate', 0), positiveInt(values.invalid, '--invalid', 0), positiveInt(values.bytes, '--bytes', 0));
     case 'dlq': return deadLetters(values.config, values.handler?.[0] ?? 'orders', positionals[1], values.all === true, values.id ?? []);
+    case 'shards': return shardsCommand(amqpUrl, await loadConfig(values.config), values.config, positionals[1], values.handler ?? [], (text) => process.stdout.write(text));
     case 'prune': {
       const config = await loadConfig(values.config);
       const days = values.days === undefined ? config.runner.inboxRetentionDays : Number(values.days);

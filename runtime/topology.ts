@@ -53,8 +53,8 @@ function explainExchangeError(error: unknown): Error {
 
 /**
  * Declares the exchange, the shard queues and their bindings (each with weight "1"). Shard queues left over from a
- * larger `concurrency` are unbound so no new message reaches them; their messages stay for you to move.
- * Returns the names of such leftover queues.
+ * larger `concurrency` are unbound so no new message reaches them; the runner (local/shardDrain.ts) or, on AWS, their
+ * drain resources (runtime/shardDrainResource.ts) empty and delete them. Returns the names of such leftover queues.
  */
 export async function declareTopology(connection: ChannelModel, handler: TopologyHandler): Promise<{ plan: TopologyPlan; orphans: string[] }> {
   const plan = topologyPlan(handler);

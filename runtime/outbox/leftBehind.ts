@@ -6,7 +6,8 @@
  * 2. it is older than `minAgeMs` (its invocation had time to publish it; on AWS the minimum age exceeds the handler's
  *    timeout, so the invocation that wrote it has ended: `relayMinAgeMs`), and
  * 3. no invocation of its shard queue is live (`shardIsLive`; the local runner knows which shards have a batch in
- *    flight; on AWS nothing says, and rule 2 alone decides).
+ *    flight, and counts a shard live for 1.5 s after its batch ended, while its worker may still hold the deferred
+ *    "sent" marks of rows it published, `SentMarks.ts`; on AWS nothing says, and rule 2 alone decides).
  * Rows a relay does find are a real event (a process died between commit and publish, or the publish failed), so the
  * relays log them as a warning. A change to when rows are marked sent (for example marking them in the next
  * transaction) changes this rule: adapt it here, where both relays read it.

@@ -8,7 +8,7 @@ export const COUNTER_ENTRY = 'test/fixtures/counter.ts';
 export async function createCounterTables(db: TestDatabase): Promise<void> {
   await db.query('CREATE TABLE $db.counters (id INT PRIMARY KEY, n INT NOT NULL)');
   await db.query('INSERT INTO $db.counters VALUES (1, 0)');
-  await db.query('CREATE TABLE $db.applied (seq INT AUTO_INCREMENT PRIMARY KEY, message_id VARCHAR(64) NOT NULL, at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))');
+  await db.query('CREATE TABLE $db.applied (seq INT AUTO_INCREMENT PRIMARY KEY, message_id VARCHAR(64) NOT NULL, queue VARCHAR(255) NULL, at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))');
 }
 
 /** What the handler did: the counter, the log rows, the distinct ids among them. */

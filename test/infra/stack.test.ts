@@ -84,6 +84,20 @@ describe('WarrenStack: triggers', () => {
     template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' })]) } });
   });
 
+  it('gives every shard a drain resource its trigger depends on, so lowering concurrency deletes the trigger first and then drains the shard', () => {
+    const drains = handlers.findResources('Custom::WarrenShardDrain');
+    expect(Object.values(drains).map((d) => (d.Properties as { Queue: string }).Queue).sort()).toEqual(['audit-events.0', 'audit-events.1', 'orders.0', 'orders.1', 'orders.2', 'orders.3']);
+    for (const [id, drain] of Object.entries(drains)) {
+      const props = drain.Properties as { Queue: string; Exchange: string; Vhost: string };
+      expect(props.Exchange).toBe(props.Queue.replace(/\.\d+$/, ''));
+      expect(props.Vhost).toBe(props.Exchange === 'orders' ? '/' : 'jobs');
+      const [trigger] = Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping', { Properties: { Queues: [props.Queue] } }));
+      expect(trigger?.DependsOn).toContain(id);
+    }
+    // the broker settings reach the drains through the topology function's environment, resolved in the parent stack
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ WARREN_BROKER_ENDPOINT: Match.anyValue(), WARREN_BROKER_CONSOLE_URL: Match.anyValue(), WARREN_BROKER_SECRET_ARN: Match.anyValue() }) } });
+  });
+
   it('passes every handler config to the topology custom resource with the broker endpoint and secret', () => {
     const [resource] = Object.values(template.findResources('Custom::WarrenTopology'));
     const props = resource?.Properties as { Handlers: string; BrokerEndpoint: unknown; SecretArn: unknown };
