@@ -109,7 +109,7 @@ describe('Transactional outbox (ctx.publish)', () => {
     proxy!.pause();
     await publishRaw(r.queueOf('producer'), [produce('second', { events: 1 })]);
     await waitFor('the failed flush logged', () => r.lines.some((l) => l.includes('outbox flush failed')), 20_000);
-    expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL')).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL AND message_id = 'm-second/0'")).toBe(1);
     proxy!.resume();
     await waitFor('the second event consumed', async () => (await count('SELECT COUNT(*) AS n FROM $db.consumed')) === 2, 30_000);
     expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL')).toBe(0);
