@@ -32,10 +32,18 @@ export interface WarrenDatabaseProps {
   /** The proxy's share of `max_connections`, in percent. */
   readonly maxConnectionsPercent: number;
   /**
-   * Database user the functions connect as (must be the secret's user: RDS Proxy logs in with that secret).
+   * The master user (the secret's user): only the migrations function connects as it, to create tables and the
+   * application user.
    * @default 'warren'
    */
   readonly user?: string;
+  /**
+   * The application user handlers and the outbox relay connect as: DML on `databaseName` only. Its password is
+   * generated into a secret of its own, which the proxy holds beside the master secret; the migrations custom
+   * resource creates the user (runtime/appDatabaseUser.ts).
+   * @default 'warren_app'
+   */
+  readonly appUser?: string;
   /** @default 'warren' */
   readonly databaseName?: string;
   /** @default 't4g.micro' */
@@ -48,6 +56,7 @@ export interface WarrenDatabaseProps {
 
 export const WARREN_DATABASE_DEFAULTS = {
   user: 'warren',
+  appUser: 'warren_app',
   databaseName: 'warren',
   instanceType: 't4g.micro',
   multiAz: false,
@@ -67,7 +76,12 @@ const ENGINE = rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersio
 
 export class WarrenDatabase extends Construct {
   public readonly proxy: rds.DatabaseProxy;
+  /** The master user (migrations only). */
   public readonly user: string;
+  /** The application user (handlers, outbox relay): DML on `databaseName`. */
+  public readonly appUser: string;
+  /** `{"username", "password"}` of the application user: read by the proxy and the migrations function only. */
+  public readonly appSecret: secretsmanager.Secret;
   public readonly databaseName: string;
   public readonly port: number;
   /** The instance when created here. */
@@ -77,6 +91,9 @@ export class WarrenDatabase extends Construct {
     super(scope, id);
     this.user = props.user ?? WARREN_DATABASE_DEFAULTS.user;
     this.databaseName = props.databaseName ?? WARREN_DATABASE_DEFAULTS.databaseName;
+    this.appUser = props.appUser ?? WARREN_DATABASE_DEFAULTS.appUser;
+    if (!/^[A-Za-z0-9_]{1,32}$/.test(this.appUser)) throw new ConfigError('appUser', `expected 1-32 letters, digits or _ (a MySQL user name), received ${JSON.stringify(this.appUser)}`);
+    if (this.appUser === this.user) throw new ConfigError('appUser', `the application user must not be the master user "${this.user}"; pick another name`);
 
     // Target and the secret the proxy logs in with: imported, or a new instance with a generated secret.
     let target: rds.IDatabaseInstance;
@@ -152,10 +169,26 @@ export class WarrenDatabase extends Construct {
       this.instance = instance;
     }
 
-    // Proxy: TLS required, IAM auth, a bounded share of max_connections.
+    // The application user's secret: RDS Proxy needs one secret per database user it logs in as ("Setting up database
+    // credentials for RDS Proxy", RDS User Guide); the functions still authenticate to the proxy with IAM tokens.
+    this.appSecret = new secretsmanager.Secret(this, 'AppSecret', {
+      description: `Warren application database user ${this.appUser} (DML on ${this.databaseName}); read by RDS Proxy and the migrations function`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: this.appUser }),
+        generateStringKey: 'password',
+        passwordLength: 32,
+        excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
+      },
+    });
+    Validations.of(this.appSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC and a re-run of the migrations resource (ALTER USER), left to the operator.',
+    });
+
+    // Proxy: TLS required, IAM auth, a bounded share of max_connections; it holds the master and the application secret.
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       proxyTarget: rds.ProxyTarget.fromInstance(target),
-      secrets: [secret],
+      secrets: [secret, this.appSecret],
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       requireTLS: true,
@@ -169,12 +202,15 @@ export class WarrenDatabase extends Construct {
     // (a second identical rule makes CloudFormation treat both as one, so removing either later removes both).
   }
 
-  /** The WARREN_DB_* variables a function needs to reach the proxy with IAM auth over TLS (see runtime/rdsIam.ts). */
-  public environment(): Record<string, string> {
+  /**
+   * The WARREN_DB_* variables a function needs to reach the proxy with IAM auth over TLS (see runtime/rdsIam.ts), as
+   * `user` (the application user unless said otherwise).
+   */
+  public environment(user: string = this.appUser): Record<string, string> {
     return {
       [ENV.dbHost]: this.proxy.endpoint,
       [ENV.dbPort]: String(this.port),
-      [ENV.dbUser]: this.user,
+      [ENV.dbUser]: user,
       [ENV.dbName]: this.databaseName,
       [ENV.dbIamAuth]: 'true',
       [ENV.dbTls]: 'true',
@@ -186,8 +222,12 @@ export class WarrenDatabase extends Construct {
     this.proxy.connections.allowFrom(peer, ec2.Port.tcp(this.port), description);
   }
 
-  /** Lets `grantee` connect as the database user with an IAM token (`rds-db:connect`). */
-  public grantConnect(grantee: iam.IGrantable): void {
-    this.proxy.grantConnect(grantee, this.user);
+  /**
+   * Lets `grantee` connect through the proxy as `user` with an IAM token: `rds-db:connect` on
+   * `arn:aws:rds-db:<region>:<account>:dbuser:prx-<id>/<user>` (RDS User Guide, "Creating and using an IAM policy for
+   * IAM database access"). The application user unless said otherwise; only the migrations function passes the master.
+   */
+  public grantConnect(grantee: iam.IGrantable, user: string = this.appUser): void {
+    this.proxy.grantConnect(grantee, user);
   }
 }

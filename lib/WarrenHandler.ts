@@ -13,6 +13,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
@@ -31,6 +32,8 @@ export interface WarrenHandlerProps {
   /** The security group every Warren function shares (admitted by the broker and the proxy). */
   readonly securityGroup: ec2.ISecurityGroup;
   readonly broker: WarrenBroker;
+  /** The application broker user's secret (WarrenBrokerUser): the triggers and `ctx.publish` log in with it. */
+  readonly brokerAppSecret: secretsmanager.ISecret;
   readonly database: WarrenDatabase;
   /**
    * Triggers are created after these (the topology and migrations custom resources), so their queues and tables
@@ -90,7 +93,7 @@ export class WarrenHandler extends Construct {
         // ctx.publish(): the outbox is flushed after each commit over one AMQPS connection per environment.
         ...(h.publishes.length === 0 ? {} : {
           [ENV.amqpEndpoint]: props.broker.amqpsEndpoint,
-          [ENV.amqpSecretArn]: props.broker.secret.secretArn,
+          [ENV.amqpSecretArn]: props.brokerAppSecret.secretArn,
           [ENV.amqpVhost]: h.vhost,
         }),
       },
@@ -98,11 +101,12 @@ export class WarrenHandler extends Construct {
     });
     const role = this.function.role;
 
-    // Grants: DLQ send, proxy connect as the DB user, and what MQ triggers need (broker description, broker secret).
+    // Grants: DLQ send, proxy connect as the application DB user, and what MQ triggers need (broker description, the
+    // application broker user's secret; never the administrator's).
     this.deadLetterQueue.grantSendMessages(this.function);
     props.database.grantConnect(this.function);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['mq:DescribeBroker'], resources: [props.broker.brokerArn] }));
-    props.broker.secret.grantRead(this.function);
+    props.brokerAppSecret.grantRead(this.function);
 
     // Triggers: one per shard queue, after the topology exists and the role holds its permissions.
     // The config allows whole seconds only; its default (0.5) is Lambda's own default for MQ, so it is left unset.
@@ -116,7 +120,7 @@ export class WarrenHandler extends Construct {
         maximumBatchingWindowInSeconds: windowSeconds,
         enabled: true,
         sourceAccessConfigurations: [
-          { type: 'BASIC_AUTH', uri: props.broker.secret.secretArn },
+          { type: 'BASIC_AUTH', uri: props.brokerAppSecret.secretArn },
           { type: 'VIRTUAL_HOST', uri: h.vhost },
         ],
       });

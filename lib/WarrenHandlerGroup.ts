@@ -7,6 +7,7 @@
 import { NestedStack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IDependable } from 'constructs';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import type { WarrenBroker } from './WarrenBroker.js';
@@ -21,6 +22,8 @@ export interface WarrenHandlerGroupProps {
   readonly subnets: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;
   readonly broker: WarrenBroker;
+  /** The application broker user's secret (triggers, `ctx.publish`). */
+  readonly brokerAppSecret: secretsmanager.ISecret;
   readonly database: WarrenDatabase;
   readonly dependsOn: readonly IDependable[];
   /** Places the custom resource that keeps the roles until the triggers' network interfaces are gone. */
@@ -43,6 +46,7 @@ export class WarrenHandlerGroup extends NestedStack {
       subnets: props.subnets,
       securityGroup: props.securityGroup,
       broker: props.broker,
+      brokerAppSecret: props.brokerAppSecret,
       database: props.database,
       dependsOn: props.dependsOn,
       ...(props.shardDrainServiceToken === undefined ? {} : { shardDrainServiceToken: props.shardDrainServiceToken }),

@@ -65,7 +65,8 @@ export class WarrenMigrations extends Construct {
       timeout: Duration.minutes(10),
       memorySize: 256,
       description: 'Runs Warren migrations through RDS Proxy',
-      environment: props.database.environment(),
+      // The master user: it creates tables and the application user (runtime/appDatabaseUser.ts).
+      environment: props.database.environment(props.database.user),
       commandHooks: {
         beforeBundling: () => [],
         beforeInstall: () => [],
@@ -76,12 +77,13 @@ export class WarrenMigrations extends Construct {
       },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
-    props.database.grantConnect(this.function);
+    props.database.grantConnect(this.function, props.database.user);
+    props.database.appSecret.grantRead(this.function);
     const provider = warrenProvider(this, 'Provider', this.function, props.logRetention);
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::WarrenMigrations',
-      properties: { Files: JSON.stringify(props.files), Sha256: sha256 },
+      properties: { Files: JSON.stringify(props.files), Sha256: sha256, AppSecretArn: props.database.appSecret.secretArn },
     });
     // The proxy's endpoint exists before its target group has registered the database: wait for the target group too
     // (the function also retries its connect, since a registered target takes a while to turn AVAILABLE).

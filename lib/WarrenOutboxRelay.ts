@@ -14,6 +14,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import { ENV } from '../runtime/env.js';
@@ -30,6 +31,8 @@ export interface WarrenOutboxRelayProps {
   /** The security group every Warren function shares. */
   readonly securityGroup: ec2.ISecurityGroup;
   readonly broker: WarrenBroker;
+  /** The application broker user's secret: the relay publishes as that user. */
+  readonly brokerAppSecret: secretsmanager.ISecret;
   readonly database: WarrenDatabase;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
@@ -74,7 +77,7 @@ export class WarrenOutboxRelay extends Construct {
       environment: {
         [ENV.handler]: 'outbox-relay',
         [ENV.amqpEndpoint]: props.broker.amqpsEndpoint,
-        [ENV.amqpSecretArn]: props.broker.secret.secretArn,
+        [ENV.amqpSecretArn]: props.brokerAppSecret.secretArn,
         ...props.database.environment(),
       },
       // The handler list is compiled into the bundle: 200 publishing handlers would exceed Lambda's 4 KB of
@@ -85,7 +88,7 @@ export class WarrenOutboxRelay extends Construct {
     // A failed run is not retried by Lambda's async invocation (the next scheduled run is the retry).
     this.function.configureAsyncInvoke({ retryAttempts: 0 });
     props.database.grantConnect(this.function);
-    props.broker.secret.grantRead(this.function);
+    props.brokerAppSecret.grantRead(this.function);
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs the Warren outbox relay',
       schedule: events.Schedule.rate(props.schedule ?? WARREN_RELAY_DEFAULTS.schedule),

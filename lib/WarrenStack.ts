@@ -16,6 +16,7 @@ import { checkConnectionBudget, type ConnectionBudget, type ConnectionBudgetMode
 import { wholeNumber } from './errors.js';
 import { WarrenBroker, type BrokerDeploymentMode, type ExistingBroker } from './WarrenBroker.js';
 import { WarrenBrokerMonitor } from './WarrenBrokerMonitor.js';
+import { WarrenBrokerUser } from './WarrenBrokerUser.js';
 import { WarrenDatabase, type ExistingDatabase } from './WarrenDatabase.js';
 import type { WarrenHandler } from './WarrenHandler.js';
 import { chunk, WarrenHandlerGroup } from './WarrenHandlerGroup.js';
@@ -103,8 +104,10 @@ export class WarrenStack extends Stack {
   public readonly functionsSecurityGroup: ec2.SecurityGroup;
   public readonly broker: WarrenBroker;
   public readonly database: WarrenDatabase;
-  public readonly migrations?: WarrenMigrations;
+  public readonly migrations: WarrenMigrations;
   public readonly topology: WarrenTopology;
+  /** The application broker user (triggers, `ctx.publish`, relay); the administrator stays with the custom resources and the monitor. */
+  public readonly brokerUser: WarrenBrokerUser;
   public readonly handlerGroups: WarrenHandlerGroup[];
   public readonly handlers: WarrenHandler[];
   /** Present when a handler declares `publishes`. */
@@ -127,7 +130,7 @@ export class WarrenStack extends Stack {
       mode: props.connectionBudget ?? WARREN_STACK_DEFAULTS.connectionBudget,
       extra: [
         ...(publishers.length === 0 ? [] : [{ name: 'outbox relay', connections: WARREN_RELAY_DEFAULTS.connections }]),
-        ...(props.config.migrations.length === 0 ? [] : [{ name: 'migrations', connections: 1 }]),
+        { name: 'migrations', connections: 1 },
       ],
     });
     if (this.budget.clients > this.budget.databaseConnections) {
@@ -178,22 +181,23 @@ export class WarrenStack extends Stack {
       securityGroup: this.functionsSecurityGroup,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     };
-    if (props.config.migrations.length > 0) {
-      this.migrations = new WarrenMigrations(this, 'Migrations', { ...shared, files: props.config.migrations, database: this.database });
-    }
+    // Always: besides the config's SQL files, the migrations resource creates Warren's tables and the application DB user.
+    this.migrations = new WarrenMigrations(this, 'Migrations', { ...shared, files: props.config.migrations, database: this.database });
     this.topology = new WarrenTopology(this, 'Topology', { ...shared, handlers, broker: this.broker });
+    this.brokerUser = new WarrenBrokerUser(this, 'BrokerUser', { ...shared, handlers, broker: this.broker, dependsOn: [this.topology.resource] });
 
     // 6. Handlers, in nested stacks of `handlersPerStack`.
-    const dependsOn = [this.topology.resource, ...(this.migrations === undefined ? [] : [this.migrations.resource])];
+    const dependsOn = [this.topology.resource, this.brokerUser.resource, this.migrations.resource];
     const teardown = new WarrenTriggerTeardown(this, 'TriggerTeardown', { projectRoot: props.projectRoot, vpc, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }) });
     this.handlerGroups = chunk(handlers, handlersPerStack).map((group, i) => new WarrenHandlerGroup(this, `Handlers${i + 1}`, {
-      ...shared, handlers: group, broker: this.broker, database: this.database, dependsOn, teardown, shardDrainServiceToken: this.topology.serviceToken,
+      ...shared, handlers: group, broker: this.broker, brokerAppSecret: this.brokerUser.secret, database: this.database, dependsOn, teardown,
+      shardDrainServiceToken: this.topology.serviceToken,
     }));
     this.handlers = this.handlerGroups.flatMap((g) => g.handlers);
 
     // 7. The outbox relay, when a handler publishes; the broker monitor (dead letters the broker gave up on, consumers).
     if (publishers.length > 0) {
-      this.outboxRelay = new WarrenOutboxRelay(this, 'OutboxRelay', { ...shared, handlers: publishers, broker: this.broker, database: this.database });
+      this.outboxRelay = new WarrenOutboxRelay(this, 'OutboxRelay', { ...shared, handlers: publishers, broker: this.broker, brokerAppSecret: this.brokerUser.secret, database: this.database });
     }
     this.brokerMonitor = new WarrenBrokerMonitor(this, 'BrokerMonitor', { ...shared, handlers, broker: this.broker });
     this.alarms.push(...this.brokerMonitor.alarms);
@@ -244,7 +248,8 @@ export class WarrenStack extends Stack {
     // 10. Outputs (each handler's DLQ URL is an output of its nested stack: CloudFormation allows 200 per template).
     new CfnOutput(this, 'BrokerAmqpsEndpoint', { value: this.broker.amqpsEndpoint, description: 'AMQPS endpoint of the broker' });
     new CfnOutput(this, 'BrokerConsoleUrl', { value: this.broker.consoleUrl, description: 'RabbitMQ web console (and management API) of the broker' });
-    new CfnOutput(this, 'BrokerSecretArn', { value: this.broker.secret.secretArn, description: 'Secrets Manager secret of the broker user ({"username", "password"})' });
+    new CfnOutput(this, 'BrokerSecretArn', { value: this.broker.secret.secretArn, description: 'Secrets Manager secret of the broker administrator ({"username", "password"})' });
+    new CfnOutput(this, 'BrokerAppSecretArn', { value: this.brokerUser.secret.secretArn, description: 'Secrets Manager secret of the broker application user (triggers, ctx.publish, relay)' });
     new CfnOutput(this, 'ProxyEndpoint', { value: this.database.proxy.endpoint, description: 'RDS Proxy endpoint (IAM auth, TLS)' });
     new CfnOutput(this, 'HandlerStacks', {
       value: this.handlerGroups.map((g, i) => `Handlers${i + 1}: ${g.handlers.map((h) => h.node.id.replace(/^Handler-/, '')).join(' ')}`).join('; ').slice(0, 4000),

@@ -17,6 +17,7 @@ import type { HandlerTable } from './pool/protocol.js';
 import { runnablePath } from './pool/build.js';
 import { checkImports } from './pool/checkImports.js';
 import { checkConnectionBudget } from './pool/connectionBudget.js';
+import { checkPrivileges } from './checkPrivileges.js';
 import { OperationsServer } from './httpServer.js';
 import type { ShardView } from './metrics.js';
 import { checkReadiness, type Readiness } from './metricsStatus.js';
@@ -45,6 +46,11 @@ export interface RunnerOptions {
    * `MAX_USER_CONNECTIONS`). @default true
    */
   readonly checkConnectionBudget?: boolean;
+  /**
+   * Tables the start-up privilege check probes besides Warren's and those the database user can see (the cli passes
+   * what the migrations user sees, so a table hidden from the runner's user is named). @default []
+   */
+  readonly privilegeCheckTables?: readonly string[];
 }
 
 export interface RunnerSnapshot {
@@ -123,6 +129,8 @@ export class Runner {
     }
     const groups = this.poolGroups(table);
     const needed = groups.reduce((n, g) => n + g.size, 0) + (this.needsRelay ? 1 : 0);
+    // The database user may run DML on Warren's and the application's tables (README, "Database users").
+    await checkPrivileges(this.databaseUrl, this.options.privilegeCheckTables ?? []);
     if (this.options.checkConnectionBudget !== false) await checkConnectionBudget(this.databaseUrl, needed);
     const pool = new WorkerPool({ groups, env: { ...this.options.workerEnv }, log: this.log, onOutput: output });
     this.pool = pool;

@@ -15,6 +15,7 @@ import { Console } from './Console.js';
 import { checkDatabase } from './checkDatabase.js';
 import { loadConfig } from './loadConfig.js';
 import { migrate } from './migrate.js';
+import { visibleTables } from './checkPrivileges.js';
 import { publish } from './publish.js';
 import { onShutdownSignals, type StopSignal } from './shutdownSignals.js';
 import { Runner, urlForVhost } from './Runner.js';
@@ -42,10 +43,13 @@ const USAGE = `usage:
   warren shards drain  [--handler NAME]...                         move what surplus shards (left by a lower concurrency) hold
                  back through the handler's exchange and delete them
   warren prune   [--days 7]                                         delete inbox and sent outbox rows older than the window
-environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL})`;
+environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL}: the runner's user, DML is enough),
+             MIGRATIONS_URL (default DATABASE_URL: the user \`migrate\` and the migrate step of \`start\` run as; it creates tables)`;
 
 const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+/** The user that creates tables (migrations, Warren's own tables); the runner itself needs DML only. */
+const migrationsUrl = process.env.MIGRATIONS_URL ?? databaseUrl;
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -61,13 +65,16 @@ async function start(configPath: string, only: string[]): Promise<number> {
   const unknown = only.filter((n) => !loaded.handlers.some((h) => h.name === n));
   if (unknown.length > 0) throw new WarrenError(`--handler ${unknown.join(', ')}: no such handler in ${configPath} (have: ${loaded.handlers.map((h) => h.name).join(', ')})`);
   const config = only.length === 0 ? loaded : { ...loaded, handlers: loaded.handlers.filter((h) => only.includes(h.name)) };
-  await checkDatabase(databaseUrl);
-  log.info('migrating', { database: redactUrl(databaseUrl), files: config.migrations });
-  await migrate(databaseUrl, config.migrations, process.cwd(), log);
+  await checkDatabase(migrationsUrl);
+  if (databaseUrl !== migrationsUrl) await checkDatabase(databaseUrl);
+  log.info('migrating', { database: redactUrl(migrationsUrl), files: config.migrations });
+  await migrate(migrationsUrl, config.migrations, process.cwd(), log);
+  const privilegeCheckTables = migrationsUrl === databaseUrl ? [] : await visibleTables(migrationsUrl);
+  const runner = new Runner(config, { amqpUrl, databaseUrl, logger: log, onWorkerOutput: console.workerOutput, privilegeCheckTables });
+  await runner.start();
+  // After the start-up checks, so a user without DELETE hears which privilege it lacks rather than a raw error.
   const pruned = await prune(config.runner.inboxRetentionDays);
   if (pruned > 0) log.info('pruned old inbox and sent outbox rows', { rows: pruned, olderThanDays: config.runner.inboxRetentionDays });
-  const runner = new Runner(config, { amqpUrl, databaseUrl, logger: log, onWorkerOutput: console.workerOutput });
-  await runner.start();
   log.info('processing messages; Ctrl-C to stop', { broker: redactUrl(amqpUrl) });
   console.startProgress(() => runner.snapshot());
   const signal = await new Promise<StopSignal>((resolve) => {
@@ -192,7 +199,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const config = await loadConfig(values.config);
-      await migrate(databaseUrl, config.migrations, process.cwd(), createLogger({ component: 'migrate' }));
+      await migrate(migrationsUrl, config.migrations, process.cwd(), createLogger({ component: 'migrate' }));
       return 0;
     }
     default:

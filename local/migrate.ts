@@ -1,8 +1,13 @@
-/** Runs the config's SQL files in order on a dedicated connection; creates the database first when it is missing. */
+/**
+ * Runs the config's SQL files in order on a dedicated connection, then creates Warren's own tables, as the
+ * migrations user (MIGRATIONS_URL, default DATABASE_URL), so the runner's user needs DML only. Creates the database
+ * first when it is missing.
+ */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../runtime/logger.js';
+import { WARREN_TABLES_SQL } from '../runtime/warrenTables.js';
 
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
@@ -18,7 +23,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 }
 
 export async function migrate(databaseUrl: string, files: readonly string[], root: string, log: Logger): Promise<void> {
-  if (files.length === 0) return;
+  const database = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+  if (files.length === 0 && database === '') return;
   await ensureDatabase(databaseUrl);
   const conn = await mysql.createConnection({ uri: databaseUrl, multipleStatements: true });
   try {
@@ -27,6 +33,7 @@ export async function migrate(databaseUrl: string, files: readonly string[], roo
       await conn.query(sql);
       log.info('migration applied', { file });
     }
+    if (database !== '') for (const sql of WARREN_TABLES_SQL) await conn.query(sql);
   } finally {
     await conn.end();
   }

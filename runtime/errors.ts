@@ -200,3 +200,21 @@ export class PayloadTooLargeError extends PermanentError {
     this.limit = limit;
   }
 }
+
+/**
+ * Thrown at start (runner) or on first use (handler, relay) when the database user lacks a privilege Warren needs,
+ * or a table Warren needs is missing and the user may not create it. Names the user, the privilege, the table and the
+ * statement an administrator runs to fix it.
+ */
+export class PrivilegeError extends WarrenError {
+  public readonly user: string;
+  public readonly privilege: string;
+  public readonly table: string;
+  public constructor(details: { user: string; privilege: string; table: string; fix: string }, options?: ErrorOptions) {
+    super(`Database user ${details.user} lacks ${details.privilege} on ${details.table}. ${details.fix}`, options);
+    this.name = 'PrivilegeError';
+    this.user = details.user;
+    this.privilege = details.privilege;
+    this.table = details.table;
+  }
+}

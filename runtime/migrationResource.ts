@@ -13,6 +13,9 @@
  * framework fails the resource with that message, so `cdk deploy` shows it and rolls back. Delete does nothing (the
  * tables stay).
  *
+ * With `AppSecretArn` (the stack always sets it), it then creates Warren's tables and the application user the
+ * handlers connect as, with DML on the database only (appDatabaseUser.ts); this function connects as the master user.
+ *
  * The connect is retried: the stack creates this resource after the proxy's target group (lib/WarrenMigrations.ts),
  * but a registered target is not yet an available one. RDS Proxy reports a target's health as REGISTERING, then
  * UNAVAILABLE (e.g. reason PENDING_PROXY_CAPACITY: "retry connecting after the proxy finishes its scaling operation")
@@ -30,6 +33,8 @@ import { backoffDelay, sleep } from './backoff.js';
 import { ConfigError, WarrenError } from './errors.js';
 import { createLogger, errorFields } from './logger.js';
 import { databaseSettingsFromEnv } from './rdsIam.js';
+import { setUpAppDatabaseUser } from './appDatabaseUser.js';
+import { readSecretsManagerCredentials, type SecretReader } from './topologyResource.js';
 import { splitSqlStatements, statementExcerpt } from './sqlStatements.js';
 
 export const MIGRATIONS_PHYSICAL_ID = 'warren-migrations';
@@ -138,8 +143,11 @@ function runFile(connection: mysql.Connection, sql: string): Promise<void> {
   });
 }
 
-/** Builds the `onEvent` handler; tests pass `source` (the files, not a bundle) and `env` (the local MariaDB). */
-export function createMigrationHandler(source: MigrationSource = bundled, env: NodeJS.ProcessEnv = process.env, connect: MigrationConnectOptions = {}): (event: CloudFormationCustomResourceEvent) => Promise<MigrationResult> {
+/**
+ * Builds the `onEvent` handler; tests pass `source` (the files, not a bundle), `env` (the local MariaDB), `connect`
+ * and `readSecret` (Secrets Manager does not exist here).
+ */
+export function createMigrationHandler(source: MigrationSource = bundled, env: NodeJS.ProcessEnv = process.env, connect: MigrationConnectOptions = {}, readSecret: SecretReader = readSecretsManagerCredentials): (event: CloudFormationCustomResourceEvent) => Promise<MigrationResult> {
   const retry = { ...MIGRATION_CONNECT_DEFAULTS, ...connect };
   return async (event) => {
     if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: { FileCount: 0 } };
@@ -165,6 +173,12 @@ export function createMigrationHandler(source: MigrationSource = bundled, env: N
           throw new MigrationError(file, at + 1, statement, message, { cause: error });
         }
         log.info('migration applied', { file });
+      }
+      const appSecretArn: unknown = event.ResourceProperties.AppSecretArn;
+      if (typeof appSecretArn === 'string' && appSecretArn !== '') {
+        const app = await readSecret(appSecretArn);
+        await setUpAppDatabaseUser(connection, { user: app.username, password: app.password, database });
+        log.info('application user ready', { user: app.username, database });
       }
     } finally {
       await connection.end().catch(() => undefined);

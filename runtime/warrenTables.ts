@@ -6,6 +6,7 @@
  *   is the shard queue of the message that caused them (one consumer per shard, so one flusher per shard).
  */
 import type { ConnectionManager } from './ConnectionManager.js';
+import { PrivilegeError } from './errors.js';
 
 export const WARREN_TABLES_SQL = [
   `CREATE TABLE IF NOT EXISTS warren_inbox (
@@ -40,11 +41,44 @@ export const WARREN_TABLES_SQL = [
   ) ENGINE=InnoDB`,
 ] as const;
 
+/** Names of Warren's tables, in the order of WARREN_TABLES_SQL. */
+export const WARREN_TABLE_NAMES = ['warren_inbox', 'warren_deliveries', 'warren_outbox'] as const;
+
 const ensured = new WeakSet<ConnectionManager>();
 
-/** Creates Warren's tables once per connection manager. */
+/**
+ * Creates Warren's missing tables once per connection manager. It looks first (one SELECT) and creates only what is
+ * missing, so an application user with DML only (README, "Database users") runs no DDL once the migrations created
+ * the tables; if a table is missing and the user may not create it, it throws a `PrivilegeError` saying so.
+ */
 export async function ensureWarrenTables(db: ConnectionManager): Promise<void> {
   if (ensured.has(db)) return;
-  for (const sql of WARREN_TABLES_SQL) await db.autocommit(sql);
+  const { rows } = await db.autocommit<{ name: string }>(
+    'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?)',
+    WARREN_TABLE_NAMES,
+  );
+  const present = new Set(rows.map((r) => r.name.toLowerCase()));
+  for (const [i, name] of WARREN_TABLE_NAMES.entries()) {
+    if (present.has(name)) continue;
+    try {
+      await db.autocommit(WARREN_TABLES_SQL[i]!);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'ER_TABLEACCESS_DENIED_ERROR' && code !== 'ER_DBACCESS_DENIED_ERROR') throw error;
+      const user = (await db.autocommit<{ u: string }>('SELECT CURRENT_USER() AS u')).rows[0]?.u ?? 'this user';
+      throw new PrivilegeError({
+        user: quoteUser(user),
+        privilege: 'CREATE',
+        table: name,
+        fix: `The table does not exist and this user may not create it: run the migrations first as a user that may (locally \`npm run migrate\` with MIGRATIONS_URL; on AWS the migrations custom resource creates it).`,
+      }, { cause: error });
+    }
+  }
   ensured.add(db);
+}
+
+/** `app@%` as MySQL prints CURRENT_USER(), quoted the way GRANT takes it: `'app'@'%'`. */
+export function quoteUser(currentUser: string): string {
+  const at = currentUser.lastIndexOf('@');
+  return at < 0 ? `'${currentUser}'` : `'${currentUser.slice(0, at)}'@'${currentUser.slice(at + 1)}'`;
 }

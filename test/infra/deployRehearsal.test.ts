@@ -51,6 +51,9 @@ const database = `warren_rehearsal_${suffix}`;
 const dbUser = `wreh_${suffix}`;
 const dbPassword = `pw-${randomBytes(8).toString('hex')}`;
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:warren-broker-AbCdEf';
+/** The application users' secret (the broker's and the database's map to this one here: same name on both). */
+const APP_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:warren-app-AbCdEf';
+const appUser = { username: `wrehapp_${suffix}`, password: `app-${randomBytes(8).toString('hex')}` };
 const STACK_ID = 'arn:aws:cloudformation:eu-west-1:111122223333:stack/warren-rehearsal/0f4c8f30-b1a2-11ef-9f3c-0a1b2c3d4e5f';
 const config = resolveConfig({
   migrations: ['functions/schema.sql'],
@@ -88,6 +91,8 @@ function localValue(variable: string): string {
     BrokerEndpoint: 'amqp://127.0.0.1:5672',
     ConsoleUrl: MANAGEMENT,
     SecretArn: SECRET_ARN,
+    AdminSecretArn: SECRET_ARN,
+    AppSecretArn: APP_SECRET_ARN,
     VpcId: 'vpc-0rehearsal',
     AccountId: '111122223333',
     BrokerArn: 'arn:aws:mq:eu-west-1:111122223333:broker:warren:b-9bcfa592-423a-4942-879d-eb284b418fc8',
@@ -221,7 +226,7 @@ beforeAll(async () => {
   console.log(`rehearsal synth: ${Date.now() - started} ms`);
 
   // The stand-ins.
-  aws = await startAwsEmulator({ [SECRET_ARN]: { username: 'guest', password: 'guest' } }, () => [], () => account);
+  aws = await startAwsEmulator({ [SECRET_ARN]: { username: 'guest', password: 'guest' }, [APP_SECRET_ARN]: appUser }, () => [], () => account);
   responses = new Map();
   responseServer = https.createServer({ cert, key }, (req, res) => {
     let body = '';
@@ -240,7 +245,9 @@ beforeAll(async () => {
   admin = await mysql.createConnection({ uri: ADMIN_DB_URL });
   await admin.query(`CREATE DATABASE \`${database}\``);
   await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [dbUser, '%', dbPassword]);
-  await admin.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [dbUser, '%']);
+  // What the RDS master user holds that the migrations need: all on the database (with GRANT OPTION) and CREATE USER.
+  await admin.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@? WITH GRANT OPTION`, [dbUser, '%']);
+  await admin.query('GRANT CREATE USER ON *.* TO ?@?', [dbUser, '%']);
 }, 600_000); // synth with bundling takes 60-90 s alone here, minutes beside the other infra synths
 
 afterAll(async () => {
@@ -248,6 +255,8 @@ afterAll(async () => {
   await management('DELETE', `/api/vhosts/${encodeURIComponent(vhost)}`).catch(() => undefined);
   await admin?.query(`DROP DATABASE IF EXISTS \`${database}\``);
   await admin?.query('DROP USER IF EXISTS ?@?', [dbUser, '%']);
+  await admin?.query('DROP USER IF EXISTS ?@?', [appUser.username, '%']);
+  await fetch(`${MANAGEMENT}/api/users/${encodeURIComponent(appUser.username)}`, { method: 'DELETE', headers: { authorization: MANAGEMENT_AUTH } }).catch(() => undefined);
   await admin?.end();
   proxy?.close();
   responseServer?.closeAllConnections();
@@ -262,13 +271,16 @@ describe('Deploy rehearsal: the migrations custom resource', () => {
     expect(fn.environment).toMatchObject({ WARREN_DB_TLS: 'true', WARREN_DB_IAM_AUTH: 'true' });
     const cr = frameworkDir(stack, 'Custom::WarrenMigrations');
     const host = await startHost(fn, { framework: cr.dir });
-    const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenMigrations', properties: cr.properties };
+    const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenMigrations', properties: localized(cr.properties) };
     const create = await cloudFormation(host, resource, 'Create');
     expect(responseProblems(create.raw)).toEqual([]);
     expect(create.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'warren-migrations', Data: { FileCount: 1 } });
     expect(proxyConnections).toBeGreaterThan(0);
     const [tables] = await admin.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [database]);
     expect((tables as { t: string }[]).map((r) => r.t)).toEqual(expect.arrayContaining(['orders', 'sku_totals']));
+    // and the application user, from its secret (runtime/appDatabaseUser.ts)
+    const [users] = await admin.query('SELECT COUNT(*) AS n FROM mysql.user WHERE User = ?', [appUser.username]);
+    expect(Number((users as { n: number }[])[0]?.n)).toBe(1);
 
     const update = await cloudFormation(host, resource, 'Update', { physicalId: create.body.PhysicalResourceId, oldProperties: cr.properties });
     expect(responseProblems(update.raw)).toEqual([]);
@@ -337,6 +349,22 @@ describe('Deploy rehearsal: the topology custom resource', () => {
     expect(responseProblems(deleted.raw)).toEqual([]);
     expect(deleted.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'warren-topology' });
     expect(await queueNames()).toEqual([`${queue}.0`, `${queue}.1`, `${queue}.2`, `${queue}.dlq`]);
+  });
+});
+
+describe('Deploy rehearsal: the broker user custom resource', () => {
+  it('creates the application user through the real management API on Create and removes it on Delete', async () => {
+    const cr = frameworkDir(stack, 'Custom::WarrenBrokerUser');
+    const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenBrokerUser', properties: localized(cr.properties) };
+    const host = await startHost(deployed(stack.brokerUser.function), { framework: cr.dir });
+    const create = await cloudFormation(host, resource, 'Create');
+    expect(responseProblems(create.raw)).toEqual([]);
+    expect(create.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `warren-broker-user:${appUser.username}` });
+    const permissions = await management('GET', `/api/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(appUser.username)}`);
+    expect(permissions.body).toMatchObject({ configure: '^$', write: '^(?:orders\\.events)$' });
+    const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: `warren-broker-user:${appUser.username}` });
+    expect(deleted.body).toMatchObject({ Status: 'SUCCESS' });
+    expect((await management('GET', `/api/users/${encodeURIComponent(appUser.username)}`)).status).toBe(404);
   });
 });
 

@@ -42,7 +42,7 @@ function functionLogicalId(handler: string, t: Template = handlers): string {
 
 describe('WarrenStack: triggers', () => {
   it('creates one trigger per shard queue with the batch size, window, BASIC_AUTH and VIRTUAL_HOST', () => {
-    const secretRef = { Ref: Match.stringLikeRegexp('BrokerSecret') };
+    const secretRef = { Ref: Match.stringLikeRegexp('BrokerUserSecret') }; // the application user's, not the administrator's
     for (let i = 0; i < 4; i += 1) {
       handlers.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         Queues: [`orders.${i}`],
@@ -124,7 +124,7 @@ describe('WarrenStack: functions', () => {
           WARREN_DLQ_URL: { Ref: Match.stringLikeRegexp('^HandlerordersDeadLetterQueue') },
           WARREN_DB_HOST: { Ref: Match.stringLikeRegexp('DatabaseProxy.*Endpoint') },
           WARREN_DB_PORT: '3306',
-          WARREN_DB_USER: 'warren',
+          WARREN_DB_USER: 'warren_app', // the application user (DML only), not the master user
           WARREN_DB_NAME: 'warren',
           WARREN_DB_IAM_AUTH: 'true',
           WARREN_DB_TLS: 'true',
@@ -133,23 +133,23 @@ describe('WarrenStack: functions', () => {
     });
   });
 
-  it('tells a handler that publishes where the broker and its secret are, and only that handler', () => {
-    // the one broker of the parent stack, and the generated secret its user's password comes from
+  it('tells a handler that publishes where the broker and the application user\'s secret are, and only that handler', () => {
+    // the one broker of the parent stack, and the generated secret its administrator's password comes from
     const brokers = template.findResources('AWS::AmazonMQ::Broker');
     expect(Object.keys(brokers)).toEqual(['Broker9AB50882']);
     expect(JSON.stringify(brokers.Broker9AB50882)).toContain('BrokerSecret449037E1');
-    // the nested handler stack receives exactly those two as parameters
+    // the nested handler stack receives the broker's endpoints and the application user's secret (not the administrator's)
     const [nested] = Object.values(template.findResources('AWS::CloudFormation::Stack'));
     expect((nested?.Properties as { Parameters: Record<string, unknown> }).Parameters).toMatchObject({
       referencetoWarrenBrokerC7510CD4AmqpEndpoints: { 'Fn::GetAtt': ['Broker9AB50882', 'AmqpEndpoints'] },
-      referencetoWarrenBrokerSecret68924277Ref: { Ref: 'BrokerSecret449037E1' },
+      referencetoWarrenBrokerUserSecretF9B1E562Ref: { Ref: 'BrokerUserSecretB69A2C4C' },
     });
     handlers.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
           WARREN_HANDLER: 'orders',
           WARREN_AMQP_ENDPOINT: { 'Fn::Select': [0, { Ref: 'referencetoWarrenBrokerC7510CD4AmqpEndpoints' }] },
-          WARREN_AMQP_SECRET_ARN: { Ref: 'referencetoWarrenBrokerSecret68924277Ref' },
+          WARREN_AMQP_SECRET_ARN: { Ref: 'referencetoWarrenBrokerUserSecretF9B1E562Ref' },
           WARREN_AMQP_VHOST: '/',
         },
       },
@@ -199,7 +199,8 @@ describe('WarrenStack: database and broker', () => {
     template.hasResourceProperties('AWS::RDS::DBProxy', {
       EngineFamily: 'MYSQL',
       RequireTLS: true,
-      Auth: [Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' })],
+      // the master user's secret and the application user's
+      Auth: [Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' }), Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' })],
     });
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
       ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 90 }),
@@ -278,14 +279,14 @@ describe('WarrenStack: dead-letter queues and grants', () => {
     handlers.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
   });
 
-  it('grants each handler role exactly send on its DLQ, rds-db:connect as its user, DescribeBroker and the broker secret', () => {
+  it('grants each handler role exactly send on its DLQ, rds-db:connect as the application user, DescribeBroker and the application broker secret', () => {
     const policies = handlers.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^HandlerordersFunctionRole') }] } });
     const statements = Object.values(policies).flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement);
     const byAction = (action: string) => statements.filter((s) => ([] as string[]).concat(s.Action).includes(action));
     expect(byAction('sqs:SendMessage')[0]?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^HandlerordersDeadLetterQueue/), 'Arn'] });
-    expect(JSON.stringify(byAction('rds-db:connect')[0]?.Resource)).toMatch(/:dbuser:.*DatabaseProxy.*\/warren"/);
+    expect(JSON.stringify(byAction('rds-db:connect')[0]?.Resource)).toMatch(/:dbuser:.*DatabaseProxy.*\/warren_app"/);
     expect(byAction('mq:DescribeBroker')[0]?.Resource).toEqual({ Ref: expect.stringMatching(/Broker[0-9A-F]{8}Arn/) });
-    expect(byAction('secretsmanager:GetSecretValue')[0]?.Resource).toEqual({ Ref: expect.stringMatching(/BrokerSecret/) });
+    expect(byAction('secretsmanager:GetSecretValue')[0]?.Resource).toEqual({ Ref: expect.stringMatching(/BrokerUserSecret/) });
     expect(byAction('logs:PutLogEvents')[0]?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^HandlerordersFunctionLogs/), 'Arn'] });
   });
 
@@ -301,9 +302,9 @@ describe('WarrenStack: dead-letter queues and grants', () => {
         for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/^ec2:(CreateNetworkInterface|DeleteNetworkInterface|Describe(NetworkInterfaces|Subnets|SecurityGroups|Vpcs)|(Assign|Unassign)PrivateIpAddresses)$/);
       }
     }
-    // only the CDK Provider frameworks' (topology, migrations) and CDK's LogRetention function
+    // only the CDK Provider frameworks' (topology, broker user, migrations) and CDK's LogRetention function
     // and the trigger-teardown function (outside the VPC)
-    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 5);
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 6);
     handlers.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 });

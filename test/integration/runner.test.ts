@@ -16,8 +16,10 @@ afterEach(async () => {
 
 describe('Class: Runner', () => {
   it('processes every message into MySQL with exactly one connection per worker', async () => {
-    const watch = watchConnections(db);
     running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 3, batchSize: 50, batchingWindowSeconds: 0 }]);
+    // Watched from here: the start-up checks (connection budget, privileges) use short-lived connections of their own;
+    // workers connect at their first batch and the relay at its first tick, both after start().
+    const watch = watchConnections(db);
     const queue = running.queueOf('orders');
     const ids = await sendOrders(queue, 3_000);
     await waitFor('all orders acked', () => running!.runner.snapshot().acked >= ids.length, 60_000);
