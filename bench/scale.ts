@@ -110,7 +110,7 @@ try {
     await publishAll();
   }
 
-  const command = values.built === true ? [process.execPath, join(ROOT, 'dist/local/cli.js')] : [join(ROOT, 'node_modules/.bin/tsx'), 'local/cli.ts'];
+  const command = values.built === true ? [process.execPath, join(ROOT, 'dist/local/cli.js')] : [process.execPath, '--import', 'tsx', 'local/cli.ts'] /* as `npm start` runs it */;
   process.stderr.write(`starting the runner (${command.join(' ')})...\n`);
   const started = performance.now();
   const runner = spawn(command[0]!, [...command.slice(1), 'start', '--config', configFile], {

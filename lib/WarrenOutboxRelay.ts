@@ -47,10 +47,18 @@ export const WARREN_RELAY_DEFAULTS = {
   connections: 1,
 } as const;
 
-/** What the relay gets per publishing handler. */
-export function relayTargets(handlers: readonly ResolvedHandlerConfig[]): { name: string; vhost: string }[] {
-  return handlers.map((h) => ({ name: h.name, vhost: h.vhost }));
+/**
+ * What the relay gets per publishing handler. `minAgeMs`: the handler's timeout plus a margin (the relay uses it when
+ * above its own 30 s), so the relay never takes rows an invocation still running may publish itself ("Timeout is the maximum
+ * amount of time in seconds that a Lambda function can run", Lambda developer guide, "Configure Lambda function
+ * timeout"; rule in runtime/outbox/leftBehind.ts).
+ */
+export function relayTargets(handlers: readonly ResolvedHandlerConfig[]): { name: string; vhost: string; minAgeMs: number }[] {
+  return handlers.map((h) => ({ name: h.name, vhost: h.vhost, minAgeMs: (h.timeoutSeconds + RELAY_AGE_MARGIN_SECONDS) * 1000 }));
 }
+
+/** Added to a handler's timeout for the relay's minimum row age (clock steps, the end of the last statement). */
+export const RELAY_AGE_MARGIN_SECONDS = 10;
 
 export class WarrenOutboxRelay extends Construct {
   public readonly function: WarrenFunction;

@@ -5,7 +5,7 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import { backoffDelay, sleep } from '../runtime/backoff.js';
 import { errorFields, redactUrl, type Logger } from '../runtime/logger.js';
-import { BrokerUnavailableError } from './errors.js';
+import { BrokerAccessRefusedError, BrokerUnavailableError } from './errors.js';
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -32,6 +32,8 @@ export interface AmqpSessionOptions {
   readonly connectTimeoutMs?: number;
 }
 
+/** amqplib's error when the broker refused the user name or password (a 403 in the handshake). */
+const isAccessRefused = (error: unknown): boolean => error instanceof Error && /ACCESS[-_]REFUSED/.test(error.message);
 /** amqplib's error when `timeout` passed before the connection was open. */
 const isHandshakeTimeout = (error: unknown): boolean => error instanceof Error && error.message === 'connect ETIMEDOUT';
 
@@ -55,6 +57,7 @@ export class AmqpSession {
         await this.open();
         return;
       } catch (error) {
+        if (isAccessRefused(error)) throw new BrokerAccessRefusedError(redactUrl(this.options.url), { cause: error });
         if (isHandshakeTimeout(error)) timeouts += 1;
         if (attempt >= attempts || timeouts >= AMQP_SESSION_DEFAULTS.handshakeTimeoutAttempts) {
           throw new BrokerUnavailableError(redactUrl(this.options.url), { cause: error, handshakeTimedOut: timeouts > 0, timeoutMs: this.connectTimeoutMs });

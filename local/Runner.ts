@@ -22,7 +22,7 @@ import { OperationsServer } from './httpServer.js';
 import type { ShardView } from './metrics.js';
 import { checkReadiness, type Readiness } from './metricsStatus.js';
 import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
-import { OutboxRelay } from './OutboxRelay.js';
+import { OutboxRelay, RELAY_DEFAULTS } from './OutboxRelay.js';
 import { OversizeSinks } from './setAsideOversize.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 
@@ -182,7 +182,13 @@ export class Runner {
       throw error;
     }
     if (this.needsRelay) {
-      this.relay = new OutboxRelay(this.config.handlers, this.databaseUrl, (vhost) => urlForVhost(this.publishAmqpUrl, vhost), this.log);
+      // A shard is live while its batch runs and for RELAY_DEFAULTS.afterBatchMs after it ended: the workers defer the
+      // "sent" marks of rows they published (runtime/outbox/SentMarks.ts, at most 1 s). Rule: runtime/outbox/leftBehind.ts.
+      const endedAt = new Map<string, number>();
+      for (const w of this.workerHandles) w.on('batch', (r: { queue: string }) => endedAt.set(r.queue, Date.now()));
+      const batchInFlight = (handler: string, queue: string) => this.shards.some((s) => s.handler.name === handler && s.queue === queue && s.inFlightMessages > 0)
+        || Date.now() - (endedAt.get(queue) ?? 0) < RELAY_DEFAULTS.afterBatchMs;
+      this.relay = new OutboxRelay(this.config.handlers, this.databaseUrl, (vhost) => urlForVhost(this.publishAmqpUrl, vhost), this.log, batchInFlight);
       this.relay.start();
     }
     this.log.info('runner started', {

@@ -12,10 +12,12 @@ import { createLogger, redactUrl } from '../runtime/logger.js';
 import { declareTopology } from '../runtime/topology.js';
 import { DEFAULT_AMQP_URL } from './AmqpSession.js';
 import { Console } from './Console.js';
+import { checkDatabase } from './checkDatabase.js';
 import { loadConfig } from './loadConfig.js';
 import { migrate } from './migrate.js';
 import { visibleTables } from './checkPrivileges.js';
 import { publish } from './publish.js';
+import { onShutdownSignals, type StopSignal } from './shutdownSignals.js';
 import { Runner, urlForVhost } from './Runner.js';
 import amqp from 'amqplib';
 import { ConnectionManager } from '../runtime/ConnectionManager.js';
@@ -63,6 +65,8 @@ async function start(configPath: string, only: string[]): Promise<number> {
   const unknown = only.filter((n) => !loaded.handlers.some((h) => h.name === n));
   if (unknown.length > 0) throw new WarrenError(`--handler ${unknown.join(', ')}: no such handler in ${configPath} (have: ${loaded.handlers.map((h) => h.name).join(', ')})`);
   const config = only.length === 0 ? loaded : { ...loaded, handlers: loaded.handlers.filter((h) => only.includes(h.name)) };
+  await checkDatabase(migrationsUrl);
+  if (databaseUrl !== migrationsUrl) await checkDatabase(databaseUrl);
   log.info('migrating', { database: redactUrl(migrationsUrl), files: config.migrations });
   await migrate(migrationsUrl, config.migrations, process.cwd(), log);
   const privilegeCheckTables = migrationsUrl === databaseUrl ? [] : await visibleTables(migrationsUrl);
@@ -73,13 +77,13 @@ async function start(configPath: string, only: string[]): Promise<number> {
   if (pruned > 0) log.info('pruned old inbox and sent outbox rows', { rows: pruned, olderThanDays: config.runner.inboxRetentionDays });
   log.info('processing messages; Ctrl-C to stop', { broker: redactUrl(amqpUrl) });
   console.startProgress(() => runner.snapshot());
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+  const signal = await new Promise<StopSignal>((resolve) => {
+    onShutdownSignals({
+      log,
+      onFirst: resolve,
+      onSecond: () => { log.error('second signal: exiting now; unacked messages go back to their queues'); process.exit(1); },
+    });
   });
-  const force = () => { log.error('second signal: exiting now; unacked messages go back to their queues'); process.exit(1); };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
   console.stopProgress();
   log.info(`${signal} received; shutting down`);
   const summary = await runner.stop();

@@ -65,3 +65,40 @@ export class ConnectionBudgetError extends WarrenError {
     this.available = available;
   }
 }
+
+/** Thrown at start when RabbitMQ answered but refused the user name and password (ACCESS_REFUSED); not retried. */
+export class BrokerAccessRefusedError extends WarrenError {
+  public constructor(url: string, options?: ErrorOptions) {
+    const user = userOf(url);
+    super(`RabbitMQ at ${url} refused the credentials${user === '' ? '' : ` of user "${user}"`} (ACCESS_REFUSED): the broker is running, ` +
+      'but this user name or password is wrong, or the user may not use this vhost. Fix the user and password in AMQP_URL ' +
+      '(amqp://USER:PASSWORD@HOST:5672/VHOST)', options);
+    this.name = 'BrokerAccessRefusedError';
+  }
+}
+
+/**
+ * Thrown at start when MySQL/MariaDB cannot be used at DATABASE_URL: `reason` `unreachable` (nothing answers there:
+ * refused, unknown host, timed out) or `refused` (the server answered and refused the user name or password).
+ */
+export class DatabaseUnreachableError extends WarrenError {
+  public readonly reason: 'unreachable' | 'refused';
+  public constructor(url: string, reason: 'unreachable' | 'refused', detail: string, options?: ErrorOptions) {
+    const user = userOf(url);
+    super(reason === 'refused'
+      ? `MySQL/MariaDB at ${url} refused the credentials${user === '' ? '' : ` of user "${user}"`} (${detail}). ` +
+        'Fix the user and password in DATABASE_URL (mysql://USER:PASSWORD@HOST:3306/DATABASE)'
+      : `MySQL/MariaDB is not answering at ${url} (${detail}). Start it there, or point DATABASE_URL at your server, ` +
+        'e.g. DATABASE_URL=mysql://USER:PASSWORD@HOST:3306/DATABASE npm start', options);
+    this.name = 'DatabaseUnreachableError';
+    this.reason = reason;
+  }
+}
+
+function userOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).username);
+  } catch {
+    return '';
+  }
+}

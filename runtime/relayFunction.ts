@@ -1,11 +1,13 @@
 /**
  * The scheduled outbox relay on AWS (an EventBridge rule invokes it every minute; at most one runs at a time): it
  * publishes outbox rows that no invocation flushed, because their environment died between commit and publish or the
- * broker was away, and its handler's queue has gone quiet since. Rows younger than `WARREN_RELAY_MIN_AGE_MS` are left
- * to the invocation that wrote them. The pass itself is the relay core the local runner uses too
+ * broker was away, and its handler's queue has gone quiet since. Rows younger than `WARREN_RELAY_MIN_AGE_MS`, or than
+ * a handler's own `minAgeMs` (its timeout plus a margin, set by the stack), are left to the invocation that wrote them
+ * (`outbox/leftBehind.ts`). The pass itself is the relay core the local runner uses too
  * (`outbox/OutboxRelayCore.ts`).
  *
- * Environment: WARREN_RELAY_HANDLERS = JSON `[{"name": "orders", "vhost": "/"}]`, the WARREN_DB_* variables, and
+ * Environment: WARREN_RELAY_HANDLERS = JSON `[{"name": "orders", "vhost": "/", "minAgeMs": 70000}]` (`minAgeMs`
+ * optional: the handler's timeout plus a margin, see lib/WarrenOutboxRelay.ts), the WARREN_DB_* variables, and
  * WARREN_AMQP_ENDPOINT + WARREN_AMQP_SECRET_ARN (or WARREN_PUBLISH_AMQP_URL, as locally).
  */
 import { urlForVhost } from './amqpUrl.js';
@@ -31,8 +33,10 @@ export function relayTargets(value = envValue(ENV.relayHandlers)): RelayTarget[]
   } catch (error) {
     throw new ConfigError(ENV.relayHandlers, `expected JSON, received ${JSON.stringify(value)}; the CDK stack sets it`, { cause: error });
   }
-  if (!Array.isArray(parsed) || !parsed.every((t) => typeof t?.name === 'string' && typeof t?.vhost === 'string')) {
-    throw new ConfigError(ENV.relayHandlers, `expected a JSON array of {"name", "vhost"}, received ${JSON.stringify(value)}`);
+  const valid = (t: { name?: unknown; vhost?: unknown; minAgeMs?: unknown } | null) =>
+    typeof t?.name === 'string' && typeof t.vhost === 'string' && (t.minAgeMs === undefined || (typeof t.minAgeMs === 'number' && t.minAgeMs >= 0));
+  if (!Array.isArray(parsed) || !parsed.every(valid)) {
+    throw new ConfigError(ENV.relayHandlers, `expected a JSON array of {"name", "vhost", "minAgeMs"?}, received ${JSON.stringify(value)}`);
   }
   return parsed as RelayTarget[];
 }

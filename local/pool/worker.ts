@@ -97,7 +97,7 @@ async function close(): Promise<void> {
 }
 
 function main(): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
   process.on('disconnect', () => process.exit(0)); // the runner is gone: nobody can ack our work
   let table: HandlerTable = {};
   const handlers = new Map<string, Promise<RmqHandler>>();

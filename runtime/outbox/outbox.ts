@@ -211,17 +211,3 @@ export async function pruneOutbox(db: Database, olderThanSeconds: number): Promi
   const { affectedRows } = await db.autocommit('DELETE FROM warren_outbox WHERE sent_at IS NOT NULL AND sent_at < ?', [cutoff]);
   return affectedRows;
 }
-
-/** Names of handlers with unsent rows (the relay's work list); empty when the table does not exist yet. */
-export async function handlersWithUnsentRows(db: Database, minAgeMs: number): Promise<string[]> {
-  try {
-    const { rows } = await db.autocommit<{ handler: string }>(
-      'SELECT DISTINCT handler FROM warren_outbox WHERE sent_at IS NULL AND created_at < NOW(3) - INTERVAL ? MICROSECOND',
-      [minAgeMs * 1000],
-    );
-    return rows.map((r) => r.handler);
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ER_NO_SUCH_TABLE') return [];
-    throw error;
-  }
-}

@@ -23,6 +23,8 @@ export interface TestRunner {
 export interface TestRunnerOptions {
   shutdownTimeoutSeconds?: number;
   amqpUrl?: string;
+  /** The workers' database URL (e.g. through a test proxy). @default db.url */
+  databaseUrl?: string;
   workerEnv?: Record<string, string>;
   deadLetter?: 'rabbitmq' | 'sqs';
   publishAmqpUrl?: string;
@@ -50,7 +52,7 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
   const sink = (line: string) => { lines.push(line); if (process.env.WARREN_TEST_VERBOSE) process.stdout.write(`${line}\n`); };
   const runner = new Runner(config, {
     amqpUrl: options.amqpUrl ?? AMQP_URL,
-    databaseUrl: db.url,
+    databaseUrl: options.databaseUrl ?? db.url,
     workerEnv: { WARREN_EVENTS_EXCHANGE: eventsExchange, ...options.workerEnv },
     ...(options.publishAmqpUrl === undefined ? {} : { publishAmqpUrl: options.publishAmqpUrl }),
     logger: createLogger({ component: 'runner' }, { sink }),

@@ -96,13 +96,17 @@ export async function queueDepths(names: readonly string[], url = AMQP_URL): Pro
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+/**
+ * Polls `probe` until it returns a truthy value and returns that value. `undefined`, `null`, `false`, `0`, `NaN` and
+ * `''` mean "not yet": a probe that counts (`() => rows.length`) waits for a count above zero, never passes at zero.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined && value !== false) return value;
+      if (isTruthy(value)) return value;
     } catch (error) {
       last = error;
     }
@@ -110,6 +114,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+type Falsy = undefined | null | false | 0 | '';
+const isTruthy = <T>(value: T | Falsy): value is T => Boolean(value);
 
 /** Polls the server for thread ids connected to `db` until stopped; returns every distinct id seen. */
 export function watchConnections(db: TestDatabase, intervalMs = 50): { stop(): Promise<Set<number>> } {

@@ -3,6 +3,7 @@
  * or refuse the next connections with a MySQL "Too many connections" error packet (what a full server sends).
  */
 import net from 'node:net';
+import { Transform } from 'node:stream';
 
 export interface TcpProxy {
   readonly port: number;
@@ -22,6 +23,12 @@ export interface TcpProxy {
    * (which is then lost, and the client sees the close): a close the client cannot have noticed before its next write.
    */
   holdServerCloses(): void;
+  /**
+   * A commit whose answer is lost: on the next connection whose client sends `marker` (e.g. a message id inside an
+   * INSERT), the client's following `COMMIT` reaches the server, and the server's answer to it is swallowed and both
+   * sides closed. The server committed; the client sees its connection die in COMMIT. Once; resolves when done.
+   */
+  loseCommitAnswerAfter(marker: string): Promise<void>;
   /** Everything clients sent to the server, per connection in accept order (latin1 text of the MySQL packets). */
   clientStreams(): string[];
   close(): Promise<void>;
@@ -43,6 +50,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let paused = false;
   let holdCloses = false;
   const streams: string[] = [];
+  let loseCommit: { marker: string; done(): void } | undefined;
   const server = net.createServer((client) => {
     accepted += 1;
     if (paused) {
@@ -65,14 +73,29 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       serverGone = true;
       setImmediate(() => client.resume()); // the pipe paused the client when the server side went away
     };
+    // COMMIT-answer loss: `seen` once this connection sent the marker, `armed` once it then sent COMMIT.
+    let commit: 'idle' | 'seen' | 'armed' = 'idle';
+    let armedFor: { done(): void } | undefined;
     client.on('data', (chunk: Buffer) => {
-      streams[index] += chunk.toString('latin1');
+      const text = chunk.toString('latin1');
+      streams[index] += text;
       if (serverGone) forget();
+      if (commit === 'idle' && loseCommit !== undefined && text.includes(loseCommit.marker)) { commit = 'seen'; armedFor = loseCommit; loseCommit = undefined; }
+      if (commit === 'seen' && text.includes('\x03COMMIT')) commit = 'armed'; // COM_QUERY (0x03) "COMMIT"
     });
     client.on('error', forget).on('close', forget);
     upstream.on('error', serverClosed).on('close', serverClosed);
     client.pipe(upstream);
-    upstream.pipe(client, { end: false }); // a server close reaches the client through serverClosed()
+    const answers = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        if (commit !== 'armed') { callback(null, chunk); return; }
+        commit = 'idle';
+        forget(); // the server's OK to the COMMIT never reaches the client
+        armedFor?.done();
+        callback();
+      },
+    });
+    upstream.pipe(answers).pipe(client, { end: false }); // a server close reaches the client through serverClosed()
     pairs.push([client, upstream]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,6 +106,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     dropAll() { for (const s of sockets) s.destroy(); sockets.clear(); },
     refuseWithTooManyConnections(n: number) { refuse = n; },
     holdServerCloses() { holdCloses = true; },
+    loseCommitAnswerAfter(marker: string) { return new Promise<void>((resolve) => { loseCommit = { marker, done: resolve }; }); },
     clientStreams: () => [...streams],
     pause() { paused = true; for (const s of sockets) s.destroy(); sockets.clear(); },
     resume() { paused = false; },

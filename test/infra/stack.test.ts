@@ -168,7 +168,7 @@ describe('WarrenStack: functions', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: id }, MaximumRetryAttempts: 0 });
     // The handler list is compiled into the bundle (too large for environment variables with many publishers).
     expect(props.Environment.Variables.WARREN_RELAY_HANDLERS).toBeUndefined();
-    expect(relayTargets(config.handlers.filter((h) => h.publishes.length > 0))).toEqual([{ name: 'orders', vhost: '/' }]);
+    expect(relayTargets(config.handlers.filter((h) => h.publishes.length > 0))).toEqual([{ name: 'orders', vhost: '/', minAgeMs: 40_000 }]); // its timeoutSeconds 30 + 10 s
     expect(props.Environment.Variables).toMatchObject({ WARREN_DB_IAM_AUTH: 'true', WARREN_AMQP_ENDPOINT: expect.anything(), WARREN_AMQP_SECRET_ARN: expect.anything() });
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -183,7 +183,7 @@ describe('WarrenStack: functions', () => {
       const key = String((fn?.Properties as { Code: { S3Key: string } }).Code.S3Key).replace(/\.zip$/, '');
       return readFileSync(join(assembly.directory, `asset.${key}`, 'index.js'), 'utf8');
     };
-    expect(bundleOf({ Environment: { Variables: { WARREN_HANDLER: 'outbox-relay' } } })).toContain('[{"name":"orders","vhost":"/"}]');
+    expect(bundleOf({ Environment: { Variables: { WARREN_HANDLER: 'outbox-relay' } } })).toContain('[{"name":"orders","vhost":"/","minAgeMs":40000}]');
     expect(bundleOf({ Description: Match.stringLikeRegexp('^Warren broker monitor') })).toContain('[{"handler":"orders","vhost":"/","queue":"orders","shards":4},{"handler":"audit","vhost":"jobs","queue":"audit-events","shards":2}]');
   });
 

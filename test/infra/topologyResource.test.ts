@@ -12,6 +12,7 @@ import { topologyPlan } from '../../runtime/topology.js';
 import { frameworkSuccessBody, responseProblems } from '../helpers/cfnResponse.js';
 import { WarrenError } from '../../runtime/errors.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
+import { waitFor } from '../helpers/services.js';
 import http from 'node:http';
 import net from 'node:net';
 
@@ -136,7 +137,8 @@ describe('Function: topology custom resource connects right after the broker tur
     const proxy = await startTcpProxy(5672);
     proxy.pause(); // the listener closes every new connection, as a broker that is still starting
     const only = handlers.filter((h) => h.name === 'audit');
-    setTimeout(() => proxy.resume(), 800);
+    // The broker "finishes starting" once three connections were refused: the retry loop has been seen at work.
+    void waitFor('three refused connections', () => proxy.accepted >= 3, 20_000, 10).then(() => proxy.resume());
     try {
       const result = await declareAll(`amqp://127.0.0.1:${proxy.port}`, { username: 'guest', password: 'guest' }, only, { ...quick, retryForMs: 30_000 });
       expect(result.queues).toEqual([`warren-cr-audit-${suffix}.0`]);

@@ -14,17 +14,20 @@ let db: TestDatabase;
 let outDir: string;
 let child: ChildProcess | undefined;
 let queue: string;
+/** This test's own events exchange (the example app publishes there, not to the shared `orders.events`). */
+let events: string;
 
 beforeEach(async () => {
   db = await createTestDatabase({ schema: false });
   // Inside the project (.warren/ is git-ignored), so the compiled files resolve node_modules as dist/ does.
   outDir = join(ROOT, '.warren', uniqueName('build'));
   queue = uniqueName('t_built');
+  events = `${queue}.events`;
 });
 afterEach(async () => {
   if (child?.exitCode === null) child.kill('SIGKILL');
   child = undefined;
-  await deleteTopology(queue, 1);
+  await deleteTopology(queue, 1, AMQP_URL, [events]);
   await rm(outDir, { recursive: true, force: true });
   await db.drop();
 });
@@ -44,14 +47,14 @@ describe('The production build', () => {
     const config = join(outDir, 'test.config.js');
     await writeFile(config, `export default ${JSON.stringify({
       migrations: ['functions/schema.sql'],
-      handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue, batchSize: 20, batchingWindowSeconds: 0 }],
+      handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue, batchSize: 20, batchingWindowSeconds: 0, publishes: [{ exchange: events, type: 'topic' }] }],
       runner: { metricsPort: 0, workers: 2 },
     })};\n`);
     const lines: string[] = [];
 
     // Act
     child = spawn(process.execPath, [join(outDir, 'local', 'cli.js'), 'start', '--config', config], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url, AMQP_URL, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url, AMQP_URL, NODE_OPTIONS: '', WARREN_EVENTS_EXCHANGE: events }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n')));
     await waitFor('the built runner consuming', () => lines.some((l) => l.includes('processing messages')), 60_000);

@@ -42,13 +42,14 @@ async function tap(exchange: string, pattern = '#'): Promise<string> {
   return queue;
 }
 
-async function startProducerAndConsumer(options: { publishThroughProxy: boolean; concurrency?: number }): Promise<TestRunner> {
+async function startProducerAndConsumer(options: { publishThroughProxy: boolean; concurrency?: number; workers?: number; producer?: string }): Promise<TestRunner> {
   running = await startTestRunner(db, [
-    { name: 'producer', entry: 'test/fixtures/outbox.ts', export: 'producer', concurrency: options.concurrency ?? 1, batchSize: 10, batchingWindowSeconds: 0, publishes: [{ exchange: events, type: 'topic' }] },
+    { name: 'producer', entry: 'test/fixtures/outbox.ts', export: options.producer ?? 'producer', concurrency: options.concurrency ?? 1, batchSize: 10, batchingWindowSeconds: 0, publishes: [{ exchange: events, type: 'topic' }] },
     { name: 'consumer', entry: 'test/fixtures/outbox.ts', export: 'consumer', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
   ], {
     workerEnv: { WARREN_TEST_EVENTS_EXCHANGE: events },
     ...(options.publishThroughProxy ? { publishAmqpUrl: `amqp://guest:guest@127.0.0.1:${proxy!.port}` } : {}),
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
   });
   // the consumer's consistent-hash exchange receives everything published to the events exchange
   const connection = await amqp.connect(AMQP_URL);
@@ -82,6 +83,37 @@ describe('Transactional outbox (ctx.publish)', () => {
     expect(tapped[0]?.properties.correlationId).toBe('m-ok');
     expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox')).toBe(2);
     expect(await count("SELECT COUNT(*) AS n FROM $db.produced WHERE id = 'x'")).toBe(0);
+  });
+
+  it('publishes nothing from memory for a transaction that rolled back, on a warm worker (the fast path)', async () => {
+    // One worker: every batch runs in the process that already flushed the producer's shard, so a rolled-back
+    // transaction's rows could only leak through the in-memory (fast) path, which is what this watches.
+    const r = await startProducerAndConsumer({ publishThroughProxy: false, workers: 1, producer: 'warmProducer' });
+    const seen = await tap(events);
+    await publishRaw(r.queueOf('producer'), [produce('warm', { events: 1 })]);
+    await waitFor('the warm-up consumed', async () => (await count('SELECT COUNT(*) AS n FROM $db.consumed')) === 1, 20_000);
+    await publishRaw(r.queueOf('producer'), [produce('x', { events: 3, fail: true })]);
+    await waitFor('x dead-lettered', () => r.runner.snapshot().deadLettered === 1, 20_000);
+    await publishRaw(r.queueOf('producer'), [produce('marker', { events: 1 })]);
+    await waitFor('the marker consumed', async () => (await count('SELECT COUNT(*) AS n FROM $db.consumed')) === 2, 20_000);
+    expect((await drainQueue(seen)).map((m) => m.properties.messageId)).toEqual(['m-warm/0', 'm-marker/0']);
+    expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox')).toBe(2);
+  });
+
+  it('keeps a row unsent when the broker drops after the shard\'s first successful flush, and publishes it once the broker is back', async () => {
+    // One warm worker: the first message is flushed (the broker is there), the second commits while the broker is
+    // gone, so its in-memory publish fails. Marking its row sent before the publish succeeded would lose it for good.
+    const r = await startProducerAndConsumer({ publishThroughProxy: true, workers: 1, producer: 'warmProducer' });
+    await publishRaw(r.queueOf('producer'), [produce('first', { events: 1 })]);
+    await waitFor('the first event consumed', async () => (await count('SELECT COUNT(*) AS n FROM $db.consumed')) === 1, 20_000);
+    proxy!.pause();
+    await publishRaw(r.queueOf('producer'), [produce('second', { events: 1 })]);
+    await waitFor('the failed flush logged', () => r.lines.some((l) => l.includes('outbox flush failed')), 20_000);
+    expect(await count("SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL AND message_id = 'm-second/0'")).toBe(1);
+    proxy!.resume();
+    await waitFor('the second event consumed', async () => (await count('SELECT COUNT(*) AS n FROM $db.consumed')) === 2, 30_000);
+    expect(await count('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL')).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM $db.consumed WHERE message_id = 'm-second/0'")).toBe(1);
   });
 
   it('publishes after a SIGKILL between commit and publish, and an inbox consumer applies each message once (even when sent twice)', async () => {

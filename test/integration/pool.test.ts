@@ -3,6 +3,8 @@ import { createTestDatabase, orderInvariant, waitFor, type TestDatabase } from '
 import { sendOrders, startTestRunner, workerRunning, type TestRunner } from '../helpers/runner.js';
 import type { BatchReport } from '../../local/pool/WorkerHandle.js';
 import type { Runner } from '../../local/Runner.js';
+import { appliedOrder, counterState, COUNTER_ENTRY, createCounterTables, sendCounted } from '../helpers/counter.js';
+import { publishRaw } from '../helpers/amqp.js';
 
 let db: TestDatabase;
 let running: TestRunner | undefined;
@@ -58,22 +60,52 @@ describe('The shared worker pool', () => {
     expect(running.runner.snapshot()).toMatchObject({ workers: 3, dbConnections: 3 });
   });
 
-  it('requeues only the killed worker\'s batch of one handler: the other handler loses nothing and fails no batch', async () => {
+  it('requeues only the killed worker\'s batch of one handler: the non-idempotent counter ends at exactly 300, the other handler loses nothing and fails no batch', async () => {
+    await createCounterTables(db);
     running = await startTestRunner(db, [
-      { name: 'victim', entry: 'test/fixtures/slowOrders.ts', concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
+      { name: 'victim', entry: COUNTER_ENTRY, concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
       { name: 'bystander', entry: 'test/fixtures/slowOrders.ts', concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
     ], { workers: 2, workerEnv: { WARREN_TEST_DELAY_MS: '10' } });
-    await sendOrders(running.queueOf('victim'), 300, 'v');
+    await sendCounted(running.queueOf('victim'), Array.from({ length: 300 }, (_, i) => `v${i}`));
     await sendOrders(running.queueOf('bystander'), 300, 'b');
     const worker = await waitFor('a worker running a victim batch after some acks', () => acked(running!.runner, 'victim') >= 40 && workerRunning(running!.runner, 'victim'), 30_000, 5);
     const oldPid = worker.pid;
     process.kill(oldPid!, 'SIGKILL');
     await waitFor('a replacement worker', () => worker.restarts === 1 && worker.alive && worker.pid !== oldPid, 15_000);
     await waitFor('all acked', () => running!.runner.snapshot().acked === 600, 60_000);
-    expect(await orderInvariant(db)).toMatchObject({ orders: 600, distinct: 600, totalsMatch: true });
+    expect(await counterState(db)).toEqual({ n: 300, applied: 300, distinct: 300 });
+    expect(await orderInvariant(db)).toMatchObject({ orders: 300, distinct: 300, totalsMatch: true });
     expect(failed(running.runner, 'victim')).toBe(1);
     expect(failed(running.runner, 'bystander')).toBe(0);
     expect(running.lines.some((l) => l.includes('worker process died; its batch is requeued') && l.includes('"handler":"victim"'))).toBe(true);
+  });
+});
+
+describe('One batch in flight per shard', () => {
+  it('never runs two batches of one hot shard at once, even with spare workers and uneven batches, and applies its keys in order', async () => {
+    await createCounterTables(db);
+    running = await startTestRunner(db, [{ name: 'hot', entry: COUNTER_ENTRY, concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 }], { workers: 4 });
+    // Watch every hand-over of a batch to a worker process: how many of the shard's batches run at once.
+    let inFlight = 0;
+    let most = 0;
+    const ranOn = new Set<string>();
+    for (const w of running.runner.workerHandles) {
+      const run = w.run.bind(w);
+      w.run = (handler, queue, event) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        ranOn.add(w.spec.id);
+        return run(handler, queue, event).finally(() => { inFlight -= 1; });
+      };
+    }
+    const ids = Array.from({ length: 200 }, (_, i) => `h${i}`);
+    // every 7th message takes 40 ms more: batches of uneven length, so a second batch would overtake the first
+    await publishRaw(running.queueOf('hot'), ids.map((id, i) => ({ body: JSON.stringify({ id, sleepMs: i % 7 === 0 ? 40 : 0 }), messageId: id, key: 'one-key' })));
+    await waitFor('200 acked', () => running!.runner.snapshot().acked === 200, 60_000);
+    expect(most).toBe(1);
+    expect(ranOn.size).toBeGreaterThan(1); // the spare workers did take the shard's batches, one after another
+    expect(await appliedOrder(db)).toEqual(ids);
+    expect(await counterState(db)).toEqual({ n: 200, applied: 200, distinct: 200 });
   });
 });
 

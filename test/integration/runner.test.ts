@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, orderInvariant, queueDepths, waitFor, watchConnections, type TestDatabase } from '../helpers/services.js';
 import { sendOrders, startTestRunner, workerServed, type TestRunner } from '../helpers/runner.js';
 import { shardQueues } from '../../runtime/config.js';
+import { counterState, COUNTER_ENTRY, createCounterTables, sendCounted } from '../helpers/counter.js';
 
 let db: TestDatabase;
 let running: TestRunner | undefined;
@@ -37,23 +38,25 @@ describe('Class: Runner', () => {
     await waitFor('no connection left on the server', async () => (await db.threadIds()).length === 0, 5_000);
   });
 
-  it('redelivers the whole batch when a handler throws, while other handlers are unaffected', async () => {
+  it('redelivers the whole batch when a handler throws, applying each message of the non-idempotent counter once, while other handlers are unaffected', async () => {
+    await createCounterTables(db);
     running = await startTestRunner(db, [
       { name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 },
-      { name: 'flaky', entry: 'test/fixtures/failFirstDelivery.ts', concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
+      { name: 'flaky', entry: COUNTER_ENTRY, concurrency: 1, batchSize: 20, batchingWindowSeconds: 1 },
     ]);
     const good = await sendOrders(running.queueOf('orders'), 500, 'good');
-    const flaky = await sendOrders(running.queueOf('flaky'), 100, 'flaky');
-    await waitFor('all acked', () => running!.runner.snapshot().acked >= good.length + flaky.length, 60_000);
-    const invariant = await orderInvariant(db);
-    expect(invariant).toMatchObject({ orders: 600, distinct: 600, totalsMatch: true });
+    // one shard, the 50th message throws on its first delivery: its batch fails after committing the ones before it
+    await sendCounted(running.queueOf('flaky'), Array.from({ length: 100 }, (_, i) => `f${i}`), { failFirstAt: 50, key: 'one-shard' });
+    await waitFor('all acked', () => running!.runner.snapshot().acked >= good.length + 100, 60_000);
+    expect(await orderInvariant(db)).toMatchObject({ orders: 500, distinct: 500, totalsMatch: true });
+    expect(await counterState(db)).toEqual({ n: 100, applied: 100, distinct: 100 });
     const snapshot = running.runner.snapshot();
     expect(snapshot.failedBatches).toBeGreaterThan(0);
     expect(snapshot.workerRestarts).toBe(0);
     expect(snapshot.deadLettered).toBe(0);
     // A failed batch may have committed some messages before the failing one: they come back and are deduplicated.
     expect(snapshot.committed + snapshot.deduplicated).toBe(600);
-    expect(running.lines.some((l) => l.includes('batch failed; it will be redelivered whole') && l.includes('refusing first delivery'))).toBe(true);
+    expect(running.lines.some((l) => l.includes('batch failed; it will be redelivered whole') && l.includes('refusing the first delivery of f50'))).toBe(true);
     expect(running.lines.some((l) => l.includes('message failed on this delivery; the batch will be redelivered'))).toBe(true);
   });
 

@@ -45,7 +45,9 @@ describe('Operations: the status page', () => {
     await publishRaw(queue, [0, 1, 2].map((i) => ({ body: 'not json', messageId: `sp-bad-${i}` })));
     await waitFor('all acked', () => running!.runner.snapshot().acked >= count + 3, 60_000);
     await waitFor('the page to show every ack', async () => (await page.textContent('#acked')) === String(count + 3), 10_000);
-    await page.waitForTimeout(1_500); // one more refresh after the last batch, so the chart shows the tail
+    // One more refresh after the last batch, so the chart shows the tail: the page's next status.json, rendered.
+    await (await page.waitForResponse((r) => r.url().endsWith('/status.json'), { timeout: 10_000 })).finished();
+    await page.evaluate(() => new Promise((resolve) => (globalThis as unknown as { requestAnimationFrame(cb: () => void): void }).requestAnimationFrame(() => resolve(undefined))));
 
     // Assess: live numbers
     expect(await page.textContent('#acked')).toBe('603');

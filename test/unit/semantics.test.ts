@@ -100,7 +100,7 @@ describe('Constant: HANDLER_RUNTIME_DEFAULTS', () => {
 describe('Constant: RELAY_DEFAULTS', () => {
   it('pins the local outbox relay defaults', async () => {
     const { RELAY_DEFAULTS } = await import('../../local/OutboxRelay.js');
-    expect(RELAY_DEFAULTS).toEqual({ intervalMs: 1_000, minAgeMs: 2_000 });
+    expect(RELAY_DEFAULTS).toEqual({ intervalMs: 1_000, minAgeMs: 2_000, afterBatchMs: 1_500 });
   });
 });
 
