@@ -30,6 +30,11 @@ export interface WarrenHandlerProps {
   /** The security group every Warren function shares (admitted by the broker and the proxy). */
   readonly securityGroup: ec2.ISecurityGroup;
   readonly broker: WarrenBroker;
+  /**
+   * The broker's AMQPS endpoint as a string valid in the handler's own stack (a nested stack's parameter: see
+   * WarrenHandlerGroup). @default broker.amqpsEndpoint
+   */
+  readonly amqpsEndpoint?: string;
   readonly database: WarrenDatabase;
   /**
    * Triggers are created after these (the topology and migrations custom resources), so their queues and tables
@@ -83,7 +88,7 @@ export class WarrenHandler extends Construct {
         ...props.database.environment(),
         // ctx.publish(): the outbox is flushed after each commit over one AMQPS connection per environment.
         ...(h.publishes.length === 0 ? {} : {
-          [ENV.amqpEndpoint]: props.broker.amqpsEndpoint,
+          [ENV.amqpEndpoint]: props.amqpsEndpoint ?? props.broker.amqpsEndpoint,
           [ENV.amqpSecretArn]: props.broker.secret.secretArn,
           [ENV.amqpVhost]: h.vhost,
         }),
