@@ -8,6 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ConfigError } from './errors.js';
+import { LAMBDA_MAX_BODY_BYTES } from '../runtime/payloadLimit.js';
 
 /** An existing broker. Its secret must be JSON `{"username": "...", "password": "..."}` (what MQ triggers read). */
 export interface ExistingBroker {
@@ -58,6 +59,9 @@ export const WARREN_BROKER_DEFAULTS = {
   maintenanceWindow: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00' },
 } as const;
 
+/** Cuttlefish keys Warren sets in the broker's configuration. */
+export const BROKER_CONFIGURATION_KEYS = { maxMessageSize: 'max_message_size' } as const;
+
 const ARN_PATTERN = /^arn:aws[a-z-]*:mq:[a-z0-9-]+:\d{12}:broker:([A-Za-z0-9_-]{1,50}):b-[0-9a-f-]+$/;
 
 export class WarrenBroker extends Construct {
@@ -71,6 +75,12 @@ export class WarrenBroker extends Construct {
   /** `https://<host>`: the RabbitMQ web console and its management API (vhosts are created through it). */
   public readonly consoleUrl: string;
   public readonly deploymentMode: BrokerDeploymentMode;
+  /**
+   * The broker's `max_message_size` (bytes) when set here: RabbitMQ 4 brokers created by the stack refuse a bigger
+   * message at publish time (the publisher's channel is closed with an error) instead of Lambda dropping it later.
+   * Undefined for an imported broker or RabbitMQ 3, where Amazon MQ offers no override.
+   */
+  public readonly maxMessageSize: number | undefined;
 
   public constructor(scope: Construct, id: string, props: WarrenBrokerProps) {
     super(scope, id);
@@ -84,6 +94,7 @@ export class WarrenBroker extends Construct {
       this.amqpsEndpoint = props.existing.amqpsEndpoint;
       this.consoleUrl = `https://${new URL(props.existing.amqpsEndpoint).hostname}`;
       this.deploymentMode = 'SINGLE_INSTANCE';
+      this.maxMessageSize = undefined;
       return;
     }
 
@@ -118,10 +129,27 @@ export class WarrenBroker extends Construct {
     }
     const brokerName = Names.uniqueResourceName(this, { maxLength: 50, separator: '-' });
     const subnetIds = props.vpc.selectSubnets(props.subnets).subnetIds;
+    const engineVersion = props.engineVersion ?? WARREN_BROKER_DEFAULTS.engineVersion;
+
+    // Message size: Lambda drops a message whose aws:rmq event passes its 6 MB invocation payload ("Troubleshoot
+    // Amazon MQ event source mapping errors"; runtime/payloadLimit.ts). On RabbitMQ 4, Amazon MQ lets a configuration
+    // set `max_message_size` (developer guide, "Resource Limit Configuration": configuration key max_message_size;
+    // "Maximum resource limits": at most 134,217,728 bytes on m7g), so the broker refuses a body Lambda could never
+    // deliver and its publisher gets an error instead of a silent loss. RabbitMQ 3 brokers take no resource-limit
+    // overrides ("Default resource limits"). `Data` is the base64 of the Cuttlefish (rabbitmq.conf) text
+    // (CloudFormation, AWS::AmazonMQ::Configuration).
+    const configuration = engineVersion.startsWith('3.') ? undefined : new amazonmq.CfnConfiguration(this, 'Configuration', {
+      name: Names.uniqueResourceName(this, { maxLength: 150, separator: '-' }),
+      description: 'Warren: refuse messages Lambda would drop (over 6 MB as an aws:rmq event)',
+      engineType: 'RABBITMQ',
+      engineVersion,
+      data: Buffer.from(`${BROKER_CONFIGURATION_KEYS.maxMessageSize} = ${LAMBDA_MAX_BODY_BYTES}\n`).toString('base64'),
+    });
     const broker = new amazonmq.CfnBroker(this, 'Broker', {
       brokerName,
       engineType: 'RABBITMQ',
-      engineVersion: props.engineVersion ?? WARREN_BROKER_DEFAULTS.engineVersion,
+      engineVersion,
+      ...(configuration === undefined ? {} : { configuration: { id: configuration.attrId, revision: configuration.attrRevision } }),
       hostInstanceType: props.instanceType ?? WARREN_BROKER_DEFAULTS.instanceType,
       deploymentMode,
       publiclyAccessible: false,
@@ -142,6 +170,7 @@ export class WarrenBroker extends Construct {
     this.consoleUrl = Fn.join('', ['https://', Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('amqps://', this.amqpsEndpoint))))]);
     this.securityGroup = securityGroup;
     this.deploymentMode = deploymentMode;
+    this.maxMessageSize = configuration === undefined ? undefined : LAMBDA_MAX_BODY_BYTES;
   }
 
   /** Lets `peer` open AMQPS connections to a broker created here (an imported broker's rules are yours to set). */

@@ -21,6 +21,7 @@ import type { ShardView } from './metrics.js';
 import { checkReadiness, type Readiness } from './metricsStatus.js';
 import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
 import { OutboxRelay } from './OutboxRelay.js';
+import { OversizeSinks } from './setAsideOversize.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 
 export interface RunnerOptions {
@@ -87,6 +88,8 @@ export class Runner {
   private stopped: Promise<RunnerSummary> | undefined;
   private ops: OperationsServer | undefined;
   private relay: OutboxRelay | undefined;
+  /** Where shards set aside messages Lambda would drop: each handler's dead-letter sink, opened on first use. */
+  private readonly oversizeSinks = new OversizeSinks();
 
   public constructor(
     public readonly config: ResolvedConfig,
@@ -123,7 +126,8 @@ export class Runner {
     for (const handler of this.config.handlers) {
       for (let shard = 0; shard < handler.concurrency; shard += 1) {
         const queue = `${handler.queue}.${shard}`;
-        this.shards.push(new ShardConsumer(handler, queue, pool.dispatcherFor(handler.name), this.log.child({ shard: queue })));
+        const sink = () => this.oversizeSinks.get(handler, urlForVhost(this.amqpUrl, handler.vhost));
+        this.shards.push(new ShardConsumer(handler, queue, pool.dispatcherFor(handler.name), this.log.child({ shard: queue }), sink));
       }
     }
     this.ops = await OperationsServer.start(this, { port: runner.metricsPort, log: this.log });
@@ -252,6 +256,7 @@ export class Runner {
     const results = await Promise.all(this.shards.map((s) => s.stop(timeoutMs)));
     await this.shutdownWorkers(5_000);
     await this.relay?.stop();
+    await this.oversizeSinks.close();
     await Promise.all(this.sessions.map((s) => s.close()));
     const summary = { ...this.snapshot(), uptimeMs: Date.now() - this.startedAt, shutdownTimedOut: results.some((r) => r.timedOut) };
     await this.ops?.close();

@@ -2,7 +2,8 @@
  * One shard queue, consumed the way the Lambda trigger consumes it: batches of up to `batchSize` messages gathered for
  * at most `batchingWindowSeconds`, one batch in flight at a time, acked only after the worker succeeded, and on failure
  * everything unacked goes back to the queue (in order) after a backoff, to be retried whole. A ready batch waits in
- * its pool's `Dispatcher` for a free worker.
+ * its pool's `Dispatcher` for a free worker. Like the trigger, a batch is also closed before its event would pass
+ * Lambda's 6 MB invocation payload, and a message Lambda would drop is dead-lettered instead of run (payloadBudget.ts).
  *
  * Shard queues are quorum queues with a single active consumer (runtime/queueArguments.ts): with several runner
  * replicas, this consumer may be a standby that receives nothing until the active one's channel closes; then the broker
@@ -13,7 +14,10 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { backoffDelay } from '../runtime/backoff.js';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
+import type { DeadLetterSink } from '../runtime/deadLetter/types.js';
 import { toRmqEvent } from './toRmqEvent.js';
+import { PayloadBudget } from './payloadBudget.js';
+import { setAsideOversize } from './setAsideOversize.js';
 import type { Dispatcher } from './pool/Dispatcher.js';
 import type { WorkerHandle } from './pool/WorkerHandle.js';
 
@@ -53,7 +57,10 @@ export class ShardConsumer {
   private awaitingRedelivery = false;
   /** When the current channel last received a message (0: never); a standby replica's shards stay at 0. */
   public lastDeliveryAt = 0;
-  private inFlight: { readonly generation: number; readonly size: number; readonly done: Promise<void>; readonly worker: WorkerHandle } | undefined;
+  /** `worker` is undefined while a message Lambda would drop is being set aside (no worker runs it). */
+  private inFlight: { readonly generation: number; readonly size: number; readonly done: Promise<void>; readonly worker: WorkerHandle | undefined } | undefined;
+  /** Lambda's 6 MB invocation payload, applied to this shard's batches (payloadBudget.ts). */
+  private readonly budget: PayloadBudget;
   private holding = false;
   private failStreak = 0;
   private stopping = false;
@@ -63,7 +70,11 @@ export class ShardConsumer {
     public readonly queue: string,
     private readonly pool: Dispatcher<WorkerHandle>,
     private readonly log: Logger,
-  ) {}
+    /** The handler's dead-letter sink, for messages Lambda would drop (set aside here, never run). */
+    private readonly deadLetterSink: () => DeadLetterSink | undefined = () => undefined,
+  ) {
+    this.budget = new PayloadBudget(queue, handler.vhost);
+  }
 
   public get inFlightMessages(): number { return this.inFlight?.size ?? 0; }
   /** The worker running this shard's batch now, if one is in flight. */
@@ -115,7 +126,7 @@ export class ShardConsumer {
       clearTimeout(timer);
       if (timedOut) {
         this.log.warn('batch still running at shutdown; requeueing it and killing its worker', { queue: this.queue, messages: this.inFlight?.size });
-        this.inFlight?.worker.kill();
+        this.inFlight?.worker?.kill();
         await this.inFlight?.done;
       }
     }
@@ -158,7 +169,12 @@ export class ShardConsumer {
 
   private maybeDispatch(): void {
     if (this.stopping || this.holding || this.inFlight !== undefined || this.pending.length === 0 || this.channel === undefined) return;
-    const full = this.pending.length >= this.handler.batchSize;
+    if (this.budget.isOversize(this.pending[0]!)) {
+      this.setAsideHead(); // needs no worker
+      return;
+    }
+    // Full by count, or by Lambda's 6 MB payload (a message Lambda would drop closes the batch before it, then is set aside).
+    const full = this.pending.length >= this.handler.batchSize || this.budget.closesBatch(this.pending, this.handler.batchSize);
     const waitMs = this.firstPendingAt + this.handler.batchingWindowSeconds * 1000 - Date.now();
     if (!full && waitMs > 0) {
       this.windowTimer ??= setTimeout(() => { this.windowTimer = undefined; this.maybeDispatch(); }, waitMs);
@@ -176,7 +192,12 @@ export class ShardConsumer {
   public runOn(worker: WorkerHandle): boolean {
     if (this.stopping || this.holding || this.inFlight !== undefined || this.pending.length === 0 || this.channel === undefined || !worker.isReady) return false;
     this.clearTimer();
-    const batch = this.pending.splice(0, this.handler.batchSize);
+    const take = this.budget.batchLength(this.pending, this.handler.batchSize);
+    if (take === 0) {
+      this.setAsideHead();
+      return false;
+    }
+    const batch = this.pending.splice(0, take);
     if (this.pending.length > 0) this.firstPendingAt = Date.now();
     const generation = this.generation;
     const channel = this.channel;
@@ -209,6 +230,38 @@ export class ShardConsumer {
     });
     this.inFlight = { generation, size: batch.length, done, worker };
     return true;
+  }
+
+  /**
+   * The head message is one Lambda would drop (its event alone is over 6 MB): instead of a worker, it goes to the
+   * handler's dead-letter sink with why, then is acked; in flight like a batch, so order and acks are kept, and a
+   * failure to write the letter returns it (and what follows) to the queue like a failed batch.
+   */
+  private setAsideHead(): void {
+    const channel = this.channel;
+    const msg = this.pending.shift();
+    if (channel === undefined || msg === undefined) return;
+    this.clearTimer();
+    if (this.pending.length > 0) this.firstPendingAt = Date.now();
+    const generation = this.generation;
+    const done = setAsideOversize(this.deadLetterSink(), { handler: this.handler.name, queue: this.queue, vhost: this.handler.vhost }, msg, this.budget, this.log).then(
+      () => {
+        if (generation !== this.generation) return; // connection replaced: the broker requeued it
+        channel.ack(msg); // the oldest unacked message on this channel (one batch in flight)
+        this.unacked -= 1;
+        this.counters.acked += 1;
+        this.counters.deadLettered += 1;
+        this.failStreak = 0;
+      },
+      async (error: Error) => {
+        if (generation !== this.generation) return;
+        await this.failAndRequeue(error.message, [msg]);
+      },
+    ).finally(() => {
+      this.inFlight = undefined;
+      this.maybeDispatch();
+    });
+    this.inFlight = { generation, size: 1, done, worker: undefined };
   }
 
   /** Holds the failed batch for a backoff, then returns it (and everything buffered after it) to the queue in order. */

@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { invalidSamples, samples } from '../functions/samples.js';
+import { invalidSamples, samples, type Sample } from '../functions/samples.js';
+import { LAMBDA_MAX_BODY_BYTES } from '../runtime/payloadLimit.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
 import { WarrenError } from '../runtime/errors.js';
 import { createLogger, redactUrl } from '../runtime/logger.js';
@@ -27,8 +28,9 @@ import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
 
 const USAGE = `usage:
   warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
-  warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R] [--invalid M]
-                 publish N example messages (and M invalid ones, which should be dead-lettered)
+  warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R] [--invalid M] [--bytes B]
+                 publish N example messages (and M invalid ones, which should be dead-lettered), each padded to
+                 B bytes when given; a body over ${LAMBDA_MAX_BODY_BYTES.toLocaleString('en-US')} bytes is refused (Lambda would drop it)
   warren migrate [--config warren.config.ts]                        apply the config's SQL files
   warren dlq list   [--handler orders]                               show dead letters with their reasons
   warren dlq replay [--handler orders] (--all | --id MESSAGE_ID...)  send dead letters back to their shard queue
@@ -78,7 +80,14 @@ async function start(configPath: string, only: string[]): Promise<number> {
   return 0;
 }
 
-async function send(configPath: string, handlerName: string, count: number, rate: number, invalid: number): Promise<number> {
+/** The sample with a `padding` field that makes its JSON body `bytes` long (at least its unpadded length). */
+function padded(sample: Sample, bytes: number): Sample {
+  if (bytes === 0 || sample.raw !== undefined || typeof sample.body !== 'object' || sample.body === null) return sample;
+  const bare = Buffer.byteLength(JSON.stringify({ ...sample.body, padding: '' }));
+  return { ...sample, body: { ...sample.body, padding: 'x'.repeat(Math.max(0, bytes - bare)) } };
+}
+
+async function send(configPath: string, handlerName: string, count: number, rate: number, invalid: number, bytes: number): Promise<number> {
   const config = await loadConfig(configPath);
   const handler = config.handlers.find((h) => h.name === handlerName);
   if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
@@ -99,7 +108,7 @@ async function send(configPath: string, handlerName: string, count: number, rate
   let sentBad = 0;
   const { ms } = await publish({
     url, exchange: handler.queue, count: total, rate,
-    message: (i) => (badAt.has(i) ? bad[sentBad++ % bad.length]!(i, runId) : sample(sent++, runId)),
+    message: (i) => (badAt.has(i) ? bad[sentBad++ % bad.length]!(i, runId) : padded(sample(sent++, runId), bytes)),
     onProgress: (n) => { if (tty) process.stdout.write(`\r\x1b[2Kpublished ${n}/${total}`); },
   });
   process.stdout.write(`${tty ? '\n' : ''}published ${count} message(s)${invalid > 0 ? ` and ${invalid} invalid one(s)` : ''} to exchange "${handler.queue}" (run ${runId}) in ${(ms / 1000).toFixed(2)} s, ${(total / (ms / 1000)).toFixed(0)} msg/s\n`);
@@ -155,6 +164,7 @@ async function main(argv: string[]): Promise<number> {
       id: { type: 'string', multiple: true },
       days: { type: 'string' },
       invalid: { type: 'string' },
+      bytes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -162,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.help === true) { process.stdout.write(`${USAGE}\n`); return 0; }
   switch (command) {
     case 'start': return start(values.config, values.handler ?? []);
-    case 'send': return send(values.config, values.handler?.[0] ?? 'orders', positiveInt(values.count, '--count', 1_000), positiveInt(values.rate, '--rate', 0), positiveInt(values.invalid, '--invalid', 0));
+    case 'send': return send(values.config, values.handler?.[0] ?? 'orders', positiveInt(values.count, '--count', 1_000), positiveInt(values.rate, '--rate', 0), positiveInt(values.invalid, '--invalid', 0), positiveInt(values.bytes, '--bytes', 0));
     case 'dlq': return deadLetters(values.config, values.handler?.[0] ?? 'orders', positionals[1], values.all === true, values.id ?? []);
     case 'prune': {
       const config = await loadConfig(values.config);

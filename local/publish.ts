@@ -1,6 +1,7 @@
 /** Publishes JSON messages to a handler's exchange with publisher confirms, optionally at a fixed rate. */
 import amqp from 'amqplib';
 import { sleep } from '../runtime/backoff.js';
+import { checkLambdaBodySize } from '../runtime/payloadLimit.js';
 
 export interface PublishOptions {
   readonly url: string;
@@ -20,7 +21,10 @@ export async function publish(options: PublishOptions): Promise<{ published: num
     const window = 500;
     for (let i = 0; i < options.count; i += 1) {
       const { key, body, messageId, raw } = options.message(i);
-      channel.publish(options.exchange, key, raw ?? Buffer.from(JSON.stringify(body)), {
+      const content = raw ?? Buffer.from(JSON.stringify(body));
+      // RabbitMQ would take it, and Lambda would drop it on AWS (runtime/payloadLimit.ts): refuse it here instead.
+      checkLambdaBodySize(content, `message ${i + 1} of ${options.count} (routing key ${JSON.stringify(key)})${i > 0 ? ` (the ${i} before it were published)` : ''}: its body`);
+      channel.publish(options.exchange, key, content, {
         persistent: true,
         contentType: 'application/json',
         messageId: messageId ?? key,

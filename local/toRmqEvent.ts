@@ -36,8 +36,8 @@ function orNull<T>(value: T | undefined): T | null {
   return value === undefined ? null : value;
 }
 
-export function toRmqMessage(message: Pick<Message, 'content' | 'fields' | 'properties'>): RmqMessage {
-  const p = message.properties;
+/** The `basicProperties` of a message as the trigger sends them (`bodySize`: the body's length in bytes). */
+export function toRmqBasicProperties(p: Message['properties'], bodySize: number): RmqBasicProperties {
   const headers = p.headers === undefined || p.headers === null ? null : (encodeHeaderValue(p.headers) as Record<string, RmqHeaderValue>);
   const timestamp: unknown = p.timestamp;
   const basicProperties: RmqBasicProperties = {
@@ -55,8 +55,13 @@ export function toRmqMessage(message: Pick<Message, 'content' | 'fields' | 'prop
     userId: orNull(p.userId as string | undefined),
     appId: orNull(p.appId as string | undefined),
     clusterId: orNull(p.clusterId as string | undefined),
-    bodySize: message.content.length,
+    bodySize,
   };
+  return basicProperties;
+}
+
+export function toRmqMessage(message: Pick<Message, 'content' | 'fields' | 'properties'>): RmqMessage {
+  const basicProperties = toRmqBasicProperties(message.properties, message.content.length);
   return { basicProperties, redelivered: message.fields.redelivered, data: message.content.toString('base64') };
 }
 

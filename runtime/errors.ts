@@ -170,6 +170,25 @@ export class QueueArgumentsMismatchError extends WarrenError {
 }
 
 /**
+ * Thrown when a message body is too big for Lambda: by `ctx.publish` (so the follow-up never reaches a consumer that
+ * would lose it; permanent, so the source message is dead-lettered with this reason), by `npm run send`, and by
+ * `checkLambdaBodySize()` for publishers of your own. Names the size, the limit and why (runtime/payloadLimit.ts).
+ */
+export class PayloadTooLargeError extends PermanentError {
+  public readonly bytes: number;
+  public readonly limit: number;
+  public constructor(what: string, bytes: number, limit: number) {
+    super(`${what} is ${bytes.toLocaleString('en-US')} bytes, over Warren's limit of ${limit.toLocaleString('en-US')} bytes: ` +
+      'Lambda delivers RabbitMQ messages base64-encoded in a JSON event of at most 6,291,456 bytes (6 MB, its synchronous ' +
+      'invocation payload limit) and drops a message that cannot fit, so it would be lost on AWS. Send a reference ' +
+      '(an S3 key, a row id) instead of the data, or split it');
+    this.name = 'PayloadTooLargeError';
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/**
  * Thrown by the account-concurrency custom resource at deploy time when the account's unreserved Lambda concurrency
  * in the region is below what the stack's functions need at once (every trigger holds one execution environment).
  */

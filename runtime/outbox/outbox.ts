@@ -6,6 +6,7 @@
  */
 import type { Database, QueryFn } from '../ConnectionManager.js';
 import type { OutgoingMessage, Publisher } from './Publisher.js';
+import { checkLambdaBodySize } from '../payloadLimit.js';
 
 /** Properties a handler may set on a published message. */
 export interface PublishProperties {
@@ -69,6 +70,8 @@ export class OutboxBuffer {
         defaults = typeof source === 'function' ? source() : publishDefaults(source);
       }
       const data = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+      // Refused here, in the handler's transaction, rather than poisoning the consumer: Lambda would drop it.
+      checkLambdaBodySize(data, `ctx.publish('${exchange}', '${routingKey}', body): the body`);
       const headers = { ...properties.headers, ...(defaults.traceparent === null || properties.headers?.traceparent !== undefined ? {} : { traceparent: defaults.traceparent }) };
       const correlationId = properties.correlationId ?? defaults.correlationId ?? undefined;
       const stored: StoredProperties = {

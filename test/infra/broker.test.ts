@@ -42,3 +42,32 @@ describe('Class: WarrenBroker', () => {
       .toThrow('Invalid config at "warren:brokerAmqpsEndpoint": expected amqps://<host>:5671, received "amqp://b:5672"; use the broker\'s AMQP endpoint');
   });
 });
+
+describe('Class: WarrenBroker, message size', () => {
+  it('gives a RabbitMQ 4 broker a configuration with max_message_size = 4715520, so a publisher gets an error instead of Lambda dropping the message', () => {
+    const { stack, broker: created } = broker();
+    const template = Template.fromStack(stack);
+    const configurations = Object.entries(template.findResources('AWS::AmazonMQ::Configuration'));
+    expect(configurations).toHaveLength(1);
+    const [logicalId, configuration] = configurations[0]!;
+    const props = configuration.Properties as { EngineType: string; EngineVersion: string; Data: string };
+    expect(props.EngineType).toBe('RABBITMQ');
+    expect(props.EngineVersion).toBe('4.2');
+    expect(Buffer.from(props.Data, 'base64').toString('utf8')).toBe('max_message_size = 4715520\n');
+    const [brokerResource] = Object.values(template.findResources('AWS::AmazonMQ::Broker'));
+    expect((brokerResource?.Properties as { Configuration: unknown }).Configuration).toEqual({
+      Id: { 'Fn::GetAtt': [logicalId, 'Id'] },
+      Revision: { 'Fn::GetAtt': [logicalId, 'Revision'] },
+    });
+    expect(created.maxMessageSize).toBe(4_715_520);
+  });
+
+  it('sets no configuration on RabbitMQ 3.13 (Amazon MQ takes no resource-limit overrides there) nor on an imported broker', () => {
+    const { stack, broker: old } = broker({ engineVersion: '3.13' });
+    expect(Object.keys(Template.fromStack(stack).findResources('AWS::AmazonMQ::Configuration'))).toHaveLength(0);
+    expect((Object.values(Template.fromStack(stack).findResources('AWS::AmazonMQ::Broker'))[0]?.Properties as { Configuration?: unknown }).Configuration).toBeUndefined();
+    expect(old.maxMessageSize).toBeUndefined();
+    const existing = { brokerArn: 'arn:aws:mq:eu-west-1:111122223333:broker:shop:b-1234abcd-56ef', secretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:b-AbCdEf', amqpsEndpoint: 'amqps://b-1234abcd.mq.eu-west-1.amazonaws.com:5671' };
+    expect(broker({ existing }).broker.maxMessageSize).toBeUndefined();
+  });
+});
