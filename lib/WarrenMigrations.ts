@@ -83,5 +83,10 @@ export class WarrenMigrations extends Construct {
       resourceType: 'Custom::WarrenMigrations',
       properties: { Files: JSON.stringify(props.files), Sha256: sha256 },
     });
+    // The proxy's endpoint exists before its target group has registered the database: wait for the target group too
+    // (the function also retries its connect, since a registered target takes a while to turn AVAILABLE).
+    const targetGroup = props.database.proxy.node.tryFindChild('ProxyTargetGroup');
+    if (targetGroup === undefined) throw new ConfigError('database', 'the RDS Proxy has no target group child; this is a bug in WarrenMigrations, please report it');
+    this.resource.node.addDependency(targetGroup);
   }
 }

@@ -22,6 +22,7 @@ import { errorFields, type Logger } from './logger.js';
 import { OutboxBuffer, type CommittedRows } from './outbox/outbox.js';
 import { traceFields } from './traceparent.js';
 import { validateBody } from './validate.js';
+import { CrashedInvocationError } from './errors.js';
 
 export type Outcome = 'committed' | 'deduplicated' | 'dead-lettered';
 
@@ -171,6 +172,11 @@ export class MessageProcessor<TBody> {
     }
     log.error('message failed on this delivery; the batch will be redelivered', { failures, maxDeliveries: this.o.maxDeliveries, durationMs: Date.now() - started, ...errorFields(error) });
     throw error;
+  }
+
+  /** Dead-letters a message that crashed `crashes` invocations (runtime/crashGuard.ts) without running it. */
+  public deadLetterCrashed(db: Database, message: WarrenMessage<TBody>, key: string, crashes: number): Promise<Outcome> {
+    return deadLetterMessage(this.deadLetterStep, db, message, key, new CrashedInvocationError(crashes), crashes, this.messageLog(message));
   }
 
   /** The message id prefix of a follow-up published for `message` when it has no key: unique per run (at-least-once). */

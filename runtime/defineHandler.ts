@@ -23,7 +23,9 @@
 import type { ConnectionManager } from './ConnectionManager.js';
 import { deadLetterSinkFromEnv } from './deadLetter/fromEnv.js';
 import { decodeEvent, type WarrenMessage } from './decode.js';
-import { withInvocationMetrics } from './emf.js';
+import { markInvocationEnd, markInvocationStart } from './crashGuard.js';
+import { isLambda, withInvocationMetrics } from './emf.js';
+import { messageKey } from './inbox.js';
 import { currentHandlerScope, ENV, envValue } from './env.js';
 import { resolveHandlerOptions, type BatchSummary, type HandlerOptions, type ResolvedHandlerOptions, type RmqHandler } from './handlerOptions.js';
 import { createLogger } from './logger.js';
@@ -59,6 +61,14 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
   const processor = new MessageProcessor<TBody>({ handler: name, options: o, log, deadLetterSink: () => o.deadLetter ?? deadLetterSinkFromEnv() });
   const flusher = new OutboxFlusher(name, o.outboxLeftoverCheckMs, log);
   const publisher = () => o.publisher ?? processPublisher();
+  const guardCrashes = isLambda() && o.inbox && o.handleBatch === undefined;
+  const keyOf = (m: WarrenMessage<TBody>): string | null => {
+    try {
+      return messageKey(m, o.key, o.onMissingKey);
+    } catch {
+      return null; // no key under onMissingKey 'dead-letter': the message path dead-letters it
+    }
+  };
 
   /** After the commits: publish their outbox rows (and any left behind), never throwing. */
   const flush = (db: ConnectionManager, counts: InvocationCounts, messages: readonly WarrenMessage[]) =>
@@ -71,12 +81,19 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
     await ensureWarrenTables(db);
     const messages = decodeEvent(event) as WarrenMessage<TBody>[];
     const counts = newCounts();
+    // On Lambda, bound a message that crashes the function before Warren can count it (runtime/crashGuard.ts).
+    const suspect = guardCrashes ? await markInvocationStart(db, name, messages, keyOf) : undefined;
     try {
+      if (suspect !== undefined && suspect.crashes >= o.maxDeliveries) {
+        if ((await processor.deadLetterCrashed(db, suspect.message, suspect.key, suspect.crashes)) !== 'deduplicated') counts.deadLettered += 1;
+      }
       await processor.processAll(db, messages, counts);
     } catch (error) {
       // Messages committed before the failure still announce their work now, not at the next flush.
       if (counts.outbox.length > 0) await flush(db, counts, messages);
       throw error;
+    } finally {
+      if (suspect !== undefined) await markInvocationEnd(db, name, suspect.mark);
     }
     const published = await flush(db, counts, messages);
     const { outbox: _outbox, ...summary } = counts;

@@ -102,6 +102,19 @@ export class SchemaValidationError extends PermanentError {
   }
 }
 
+/**
+ * Recorded as the dead-letter reason (never thrown to a handler) when a message was the first unfinished one of
+ * `crashes` invocations that never ended (the function crashed, timed out or ran out of memory on Lambda).
+ */
+export class CrashedInvocationError extends PermanentError {
+  public readonly crashes: number;
+  public constructor(crashes: number) {
+    super(`${crashes} invocations started on this message and never ended (the function crashed, timed out or ran out of memory); set aside without running it again`);
+    this.name = 'CrashedInvocationError';
+    this.crashes = crashes;
+  }
+}
+
 /** The message has no key (no message_id and no key function result) and the handler has `onMissingKey: "dead-letter"`. */
 export class MissingMessageKeyError extends PermanentError {
   public constructor() {

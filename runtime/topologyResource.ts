@@ -15,6 +15,7 @@
  * broker for you to drain or delete (`rabbitmqadmin delete queue name=<queue>.<i>`).
  */
 import amqp from 'amqplib';
+import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { resolveConfig, type ResolvedHandlerConfig } from './config.js';
 import { ConfigError, WarrenError } from './errors.js';
@@ -32,9 +33,27 @@ export interface BrokerCredentials {
 /** Reads the broker user from a secret; the default asks Secrets Manager. */
 export type SecretReader = (secretArn: string) => Promise<BrokerCredentials>;
 
+/**
+ * What `onEvent` returns. CloudFormation caps a custom resource's whole response at 4,096 bytes (AWS CloudFormation
+ * User Guide, "Custom resources" / "Custom resource response objects"), so `Data` holds counts and a digest, never
+ * lists: 200 handlers with 40-character names, or one handler at `concurrency` 1,000, name 1,000+ queues. The queue
+ * and orphan names go to the function's log instead.
+ */
 export interface TopologyResult {
   readonly PhysicalResourceId: string;
-  readonly Data: { readonly Queues: string; readonly Orphans: string };
+  readonly Data: {
+    /** Shard queues declared. */
+    readonly QueueCount: number;
+    /** Surplus shard queues unbound by a lowered `concurrency` (named in the log). */
+    readonly OrphanCount: number;
+    /** SHA-256 (hex) of the declared shard queues' names, comma-joined in declaration order. */
+    readonly QueuesSha256: string;
+  };
+}
+
+/** The response `Data` for declared queues and orphans: sizes and a digest, independent of how many there are. */
+export function topologyData(queues: readonly string[], orphans: readonly string[]): TopologyResult['Data'] {
+  return { QueueCount: queues.length, OrphanCount: orphans.length, QueuesSha256: createHash('sha256').update(queues.join(',')).digest('hex') };
 }
 
 const log = createLogger({ component: 'topology-resource' });
@@ -161,20 +180,22 @@ export async function declareAll(endpoint: string, credentials: BrokerCredential
   return { queues, orphans };
 }
 
-/** Builds the `onEvent` handler; tests pass a `readSecret` because Secrets Manager does not exist here. */
-export function createTopologyHandler(readSecret: SecretReader = readSecretsManagerCredentials, retry: ConnectRetryOptions = {}): (event: CloudFormationCustomResourceEvent) => Promise<TopologyResult> {
+/** Builds the `onEvent` handler; tests pass a `readSecret` because Secrets Manager does not exist here, and may pass
+ * `declare` to size a response for more queues than a shared test broker should hold. */
+export function createTopologyHandler(readSecret: SecretReader = readSecretsManagerCredentials, retry: ConnectRetryOptions = {}, declare: typeof declareAll = declareAll): (event: CloudFormationCustomResourceEvent) => Promise<TopologyResult> {
   return async (event) => {
     if (event.RequestType === 'Delete') {
       log.info('delete: leaving the queues on the broker', { physicalResourceId: event.PhysicalResourceId });
-      return { PhysicalResourceId: event.PhysicalResourceId, Data: { Queues: '', Orphans: '' } };
+      return { PhysicalResourceId: event.PhysicalResourceId, Data: topologyData([], []) };
     }
     const endpoint = property(event, 'BrokerEndpoint');
     const { handlers } = resolveConfig({ handlers: JSON.parse(property(event, 'Handlers')) as unknown });
     const credentials = await readSecret(property(event, 'SecretArn'));
     try {
       const consoleUrl = typeof event.ResourceProperties.ConsoleUrl === 'string' && event.ResourceProperties.ConsoleUrl !== '' ? event.ResourceProperties.ConsoleUrl : undefined;
-      const { queues, orphans } = await declareAll(endpoint, credentials, handlers, { ...retry, ...(consoleUrl === undefined ? {} : { consoleUrl }) });
-      return { PhysicalResourceId: TOPOLOGY_PHYSICAL_ID, Data: { Queues: queues.join(','), Orphans: orphans.join(',') } };
+      const { queues, orphans } = await declare(endpoint, credentials, handlers, { ...retry, ...(consoleUrl === undefined ? {} : { consoleUrl }) });
+      if (orphans.length > 0) log.warn('surplus shard queues unbound; drain or delete them', { orphans });
+      return { PhysicalResourceId: TOPOLOGY_PHYSICAL_ID, Data: topologyData(queues, orphans) };
     } catch (error) {
       log.error('topology declaration failed', errorFields(error));
       throw error;

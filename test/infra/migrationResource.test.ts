@@ -7,7 +7,8 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMigrationHandler, MIGRATIONS_PHYSICAL_ID, MigrationError } from '../../runtime/migrationResource.js';
+import { createMigrationHandler, MIGRATION_CONNECT_DEFAULTS, MIGRATIONS_PHYSICAL_ID, MigrationConnectError, MigrationError } from '../../runtime/migrationResource.js';
+import net from 'node:net';
 import { WarrenError } from '../../runtime/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 
@@ -47,7 +48,7 @@ describe('Function: createMigrationHandler()', () => {
       'extra.sql': 'CREATE TABLE IF NOT EXISTS runs (id INT AUTO_INCREMENT PRIMARY KEY); INSERT INTO runs () VALUES ();',
     };
     const onEvent = createMigrationHandler(async (_i, file) => sources[file] ?? '', env());
-    await expect(onEvent(event('Create', ['functions/schema.sql', 'extra.sql']))).resolves.toEqual({ PhysicalResourceId: 'warren-migrations', Data: { Files: 'functions/schema.sql,extra.sql' } });
+    await expect(onEvent(event('Create', ['functions/schema.sql', 'extra.sql']))).resolves.toEqual({ PhysicalResourceId: 'warren-migrations', Data: { FileCount: 2 } });
     await onEvent(event('Update', ['functions/schema.sql', 'extra.sql']));
     const tables = await db.query<{ TABLE_NAME: string }[]>('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [db.name]);
     expect(tables.map((t) => t.TABLE_NAME)).toEqual(expect.arrayContaining(['orders', 'runs', 'sku_totals']));
@@ -55,23 +56,88 @@ describe('Function: createMigrationHandler()', () => {
     expect(Number(runs?.n)).toBe(2);
   });
 
-  it('rejects with the file name and the SQL error when a statement fails, so the deploy fails with it', async () => {
+  it('rejects with the file name, the statement and the SQL error when a statement fails, so the deploy fails with it', async () => {
     const onEvent = createMigrationHandler(async (i) => (i === 0 ? 'CREATE TABLE IF NOT EXISTS ok_first (id INT)' : 'CREATE TABLE broken (id INT,'), env());
     const act = onEvent(event('Create', ['001.sql', '002-broken.sql']));
     await expect(act).rejects.toThrow(MigrationError);
     await expect(act).rejects.toThrow(WarrenError);
-    await expect(act).rejects.toThrow(/^Migration 002-broken\.sql failed: You have an error in your SQL syntax.*near '' at line 1\. Fix the SQL and deploy again/);
+    await expect(act).rejects.toThrow(/^Migration 002-broken\.sql failed at statement 1 \(CREATE TABLE broken \(id INT,\): You have an error in your SQL syntax.*near '' at line 1\. Fix the SQL and deploy again/);
     const [first] = await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.name, 'ok_first']);
     expect(Number(first?.n)).toBe(1);
   });
 
+  it('names the failing statement of a multi-statement file by its number and text, after running the ones before it', async () => {
+    const sql = [
+      '-- two tables; the third statement has a typo',
+      'CREATE TABLE IF NOT EXISTS m_a (id INT);',
+      "INSERT INTO m_a VALUES (1); /* a comment; with a semicolon */",
+      "INSERT INTO m_a VALUES ('x;y', 2);",
+      'CREATE TABLE m_b (id INT);',
+    ].join('\n');
+    const onEvent = createMigrationHandler(async () => sql, env());
+    await expect(onEvent(event('Create', ['003-typo.sql']))).rejects.toThrow(/^Migration 003-typo\.sql failed at statement 3 \(INSERT INTO m_a VALUES \('x;y', 2\)\): Column count doesn't match value count at row 1\./);
+    const [rows] = await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM $db.m_a');
+    expect(Number(rows?.n)).toBe(1);
+  });
+
   it('does nothing on Delete (the tables stay)', async () => {
     const onEvent = createMigrationHandler(async () => { throw new Error('must not read'); }, env());
-    await expect(onEvent(event('Delete', ['x.sql']))).resolves.toEqual({ PhysicalResourceId: 'warren-migrations', Data: { Files: '' } });
+    await expect(onEvent(event('Delete', ['x.sql']))).resolves.toEqual({ PhysicalResourceId: 'warren-migrations', Data: { FileCount: 0 } });
   });
 
   it('names the missing database settings instead of connecting anywhere', async () => {
     const onEvent = createMigrationHandler(async () => '', {});
     await expect(onEvent(event('Create', ['x.sql']))).rejects.toThrow('Invalid config at "WARREN_DB_HOST": the migrations function needs the WARREN_DB_* variables the stack sets');
+  });
+});
+
+/** A port nothing listens on (yet): bound once by the OS, then released. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('Function: createMigrationHandler() before the proxy\'s target is available', () => {
+  const quick = { connectTimeoutMs: 1_000, baseDelayMs: 100, maxDelayMs: 400 };
+
+  it('pins its connect defaults: 10 s per attempt, backoff from 1 s to 15 s, retries for 5 minutes', () => {
+    expect(MIGRATION_CONNECT_DEFAULTS).toEqual({ connectTimeoutMs: 10_000, retryForMs: 300_000, baseDelayMs: 1_000, maxDelayMs: 15_000 });
+  });
+
+  it('keeps retrying until a server that starts listening 2 seconds late accepts, then runs the files', async () => {
+    const port = await freePort();
+    const accepted: number[] = [];
+    const late = net.createServer((client) => {
+      accepted.push(Date.now());
+      const backend = net.connect(3306, '127.0.0.1');
+      client.pipe(backend).pipe(client);
+      const close = () => { client.destroy(); backend.destroy(); };
+      client.on('error', close).on('close', close);
+      backend.on('error', close).on('close', close);
+    });
+    const started = Date.now();
+    const timer = setTimeout(() => late.listen(port, '127.0.0.1'), 2_000);
+    try {
+      const onEvent = createMigrationHandler(async () => 'CREATE TABLE IF NOT EXISTS late_ok (id INT)', { ...env(), WARREN_DB_PORT: String(port) }, { ...quick, retryForMs: 30_000 });
+      await expect(onEvent(event('Create', ['late.sql']))).resolves.toEqual({ PhysicalResourceId: 'warren-migrations', Data: { FileCount: 1 } });
+      expect(accepted).toHaveLength(1);
+      expect(accepted[0]! - started).toBeGreaterThanOrEqual(2_000);
+      const [n] = await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.name, 'late_ok']);
+      expect(Number(n?.n)).toBe(1);
+    } finally {
+      clearTimeout(timer);
+      late.close();
+    }
+  });
+
+  it('gives up once the retry time is spent, naming the endpoint, the attempts and the last error', async () => {
+    const port = await freePort();
+    const onEvent = createMigrationHandler(async () => 'SELECT 1', { ...env(), WARREN_DB_PORT: String(port) }, { ...quick, retryForMs: 1_500 });
+    const act = onEvent(event('Create', ['x.sql']));
+    await expect(act).rejects.toThrow(MigrationConnectError);
+    await expect(act).rejects.toThrow(new RegExp(`^Could not connect to mysql://root@127\\.0\\.0\\.1:${port}/${db.name} within 1500 ms \\(([3-9]|\\d\\d+) attempts\\): connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. Check that the RDS Proxy target is AVAILABLE`));
   });
 });

@@ -246,6 +246,15 @@ describe('WarrenStack: database and broker', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Runs Warren migrations through RDS Proxy', Environment: { Variables: Match.objectLike({ WARREN_DB_IAM_AUTH: 'true', WARREN_DB_TLS: 'true' }) } });
   });
 
+  it('runs the migrations only after the proxy\'s target group exists, with time to retry the connect inside the function timeout', () => {
+    const [targetGroupId] = Object.keys(template.findResources('AWS::RDS::DBProxyTargetGroup'));
+    const [migrations] = Object.values(template.findResources('Custom::WarrenMigrations'));
+    expect(migrations?.DependsOn).toEqual(expect.arrayContaining([targetGroupId]));
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: 'Runs Warren migrations through RDS Proxy' } }));
+    // 5 minutes of connect retries (runtime/migrationResource.ts) plus the last 10-second attempt, and time for the SQL.
+    expect((fn?.Properties as { Timeout: number }).Timeout).toBeGreaterThanOrEqual(300 + 10 + 240);
+  });
+
   it('outputs the AMQPS endpoint, console URL, broker secret, proxy endpoint, and each handler\'s DLQ URL in its nested stack', () => {
     for (const name of ['BrokerAmqpsEndpoint', 'BrokerConsoleUrl', 'BrokerSecretArn', 'ProxyEndpoint', 'HandlerStacks']) template.hasOutput(name, Match.anyValue());
     expect(Object.keys(handlers.findOutputs('*')).filter((k) => k.includes('DeadLetterQueueUrl'))).toHaveLength(2);

@@ -4,10 +4,12 @@
  */
 import amqp, { type ChannelModel } from 'amqplib';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../runtime/config.js';
 import { connectWithRetry, createTopologyHandler, declareAll, ensureVhost, TOPOLOGY_PHYSICAL_ID, type SecretReader } from '../../runtime/topologyResource.js';
+import { topologyPlan } from '../../runtime/topology.js';
+import { frameworkSuccessBody, responseProblems } from '../helpers/cfnResponse.js';
 import { WarrenError } from '../../runtime/errors.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
 import http from 'node:http';
@@ -83,12 +85,11 @@ afterAll(async () => {
 describe('Function: topology custom resource onEvent', () => {
   it('declares the consistent-hash exchange and every shard queue on Create, reading the broker secret', async () => {
     const result = await onEvent(event('Create'));
-    expect(result.PhysicalResourceId).toBe(TOPOLOGY_PHYSICAL_ID);
-    expect(result.Data.Queues.split(',')).toEqual([
-      `warren-cr-orders-${suffix}.0`, `warren-cr-orders-${suffix}.1`, `warren-cr-orders-${suffix}.2`, `warren-cr-audit-${suffix}.0`,
-    ]);
+    expect(result.PhysicalResourceId).toBe('warren-topology');
+    const shards = [`warren-cr-orders-${suffix}.0`, `warren-cr-orders-${suffix}.1`, `warren-cr-orders-${suffix}.2`, `warren-cr-audit-${suffix}.0`];
+    expect(result.Data).toEqual({ QueueCount: 4, OrphanCount: 0, QueuesSha256: createHash('sha256').update(shards.join(',')).digest('hex') });
     expect(secretsRead).toEqual(['arn:aws:secretsmanager:us-east-1:111122223333:secret:broker-AbCdEf']);
-    for (const queue of result.Data.Queues.split(',')) expect(await messageCount(queue)).toBe(0);
+    for (const queue of shards) expect(await messageCount(queue)).toBe(0);
 
     // The bindings route by key: 60 keys spread over the three orders shards.
     const channel = await connection.createConfirmChannel();
@@ -105,14 +106,14 @@ describe('Function: topology custom resource onEvent', () => {
     const again = await onEvent(event('Create'));
     const update = await onEvent(event('Update'));
     expect(again).toEqual(update);
-    expect(update.Data.Orphans).toBe('');
+    expect(update.Data.OrphanCount).toBe(0);
     expect(await Promise.all([0, 1, 2].map((i) => messageCount(`warren-cr-orders-${suffix}.${i}`)))).toEqual(before);
   });
 
   it('reports the shard queues left over when an Update lowers the concurrency', async () => {
     const fewer = handlers.map((h) => (h.name === 'orders' ? { ...h, concurrency: 2 } : h));
     const result = await onEvent(event('Update', fewer));
-    expect(result.Data.Orphans).toBe(`warren-cr-orders-${suffix}.2`);
+    expect(result.Data).toMatchObject({ QueueCount: 3, OrphanCount: 1 });
     await onEvent(event('Update')); // back to 3
   });
 
@@ -200,5 +201,38 @@ describe('Function: ensureVhost()', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('Function: topology custom resource response size (CloudFormation caps the whole body at 4,096 bytes)', () => {
+  // The declaration is replaced by the plan's own queue names: 1,000 quorum queues are too many for a shared test
+  // broker, and the size of the response depends only on what onEvent returns for them.
+  const planned: typeof declareAll = async (_endpoint, _credentials, hs) => ({ queues: hs.flatMap((h) => topologyPlan(h).shards), orphans: [] });
+  const sized = createTopologyHandler(localSecret, {}, planned);
+  const stackId = 'arn:aws:cloudformation:eu-central-1:111122223333:stack/warren-production-application/0f4c8f30-b1a2-11ef-9f3c-0a1b2c3d4e5f';
+
+  async function bodyFor(hs: unknown, requestType: 'Create' | 'Update'): Promise<string> {
+    const e = { ...event(requestType, hs), StackId: stackId, RequestId: '8b0c9f6e-1d3a-4c6e-9f1b-2a7d5e4c3b21' } as CloudFormationCustomResourceEvent;
+    return frameworkSuccessBody(e, await sized(e));
+  }
+
+  it('stays under 4,096 bytes with 200 handlers whose names are 40 characters long', async () => {
+    const many = resolveConfig({ handlers: Array.from({ length: 200 }, (_, i) => {
+      const name = `consumer-with-a-long-descriptive-name-${String(i).padStart(3, '0')}`;
+      return { name, entry: 'functions/orders.ts', queue: name, concurrency: 2 };
+    }) }).handlers;
+    expect(many[199]?.queue).toHaveLength(41);
+    for (const requestType of ['Create', 'Update'] as const) {
+      const body = await bodyFor(many, requestType);
+      expect(responseProblems(body)).toEqual([]);
+      expect(JSON.parse(body)).toMatchObject({ PhysicalResourceId: 'warren-topology', Data: { QueueCount: 400, OrphanCount: 0 } });
+    }
+  });
+
+  it('stays under 4,096 bytes with one handler at concurrency 1,000', async () => {
+    const one = resolveConfig({ handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue: 'orders-placed-by-customers-in-the-web-shop', concurrency: 1000 }] }).handlers;
+    const body = await bodyFor(one, 'Create');
+    expect(responseProblems(body)).toEqual([]);
+    expect(JSON.parse(body)).toMatchObject({ PhysicalResourceId: 'warren-topology', Data: { QueueCount: 1000 } });
   });
 });
