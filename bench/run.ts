@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--profile default|proxy] [--rtt-ms R] [--scale F] [--workers N] [--only a,b]
- * [--window S] [--many-handlers N]`: runs every contender of `contenders.ts` one after the other on this machine,
+ * [--window S] [--many-handlers N] [--thin-rate R]`: runs every contender of `contenders.ts` one after the other on this machine,
  * prints the tables and the targets, and writes `bench/results/latest.json` and `latest.svg` (`latest-proxy.*` for the
  * proxy profile; a subset, a scale or a failed contender writes `partial.*` / `partial-proxy.*` instead).
  */
@@ -12,6 +12,7 @@ import { loadConfig } from '../local/loadConfig.js';
 import { resolveConfig } from '../runtime/config.js';
 import { ADMIN_URL, BenchDatabase } from './BenchDatabase.js';
 import { CONTENDERS, PROFILES, RATIOS, type Profile } from './contenders.js';
+import { COLDSTART_DEFAULTS, formatColdstartTable, runColdstart } from './coldstart.js';
 import { calibrateCpuRows } from './handlers/cpuWork.js';
 import { describeMachine } from './machine.js';
 import { BenchProxy } from './proxy/BenchProxy.js';
@@ -36,6 +37,8 @@ export const BENCH_DEFAULTS = {
   stepTimeoutMs: 180_000,
   /** `many`: handlers of one shard each (issue 10). */
   manyHandlers: 200,
+  /** Seconds of the fixed-rate part of the thin-traffic contenders (`many-thin`, `single-many`); `--quick`: a third. */
+  thinSeconds: 20,
   /** `proxy` profile: round trip the proxy adds between client and database, ms. */
   rttMs: 0.5,
 } as const;
@@ -45,12 +48,14 @@ const RESULTS = new URL('./results/', import.meta.url);
 
 function usage(): string {
   return [
-    'usage: npm run bench -- [--quick] [--profile default|proxy] [--rtt-ms ms] [--scale factor] [--workers N] [--only name,name] [--window seconds] [--many-handlers N]',
+    'usage: npm run bench -- [--quick] [--profile default|proxy] [--rtt-ms ms] [--scale factor] [--workers N] [--only name,name] [--window seconds] [--many-handlers N] [--thin-rate R]',
     '  --scale multiplies every contender\'s message count (--quick: 0.06)',
     '  --profile proxy: every contender reaches MariaDB through a local TLS-terminating proxy adding --rtt-ms (0.5) of round trip',
-    '  --many-handlers: handlers of the `many` contender (200)',
+    '  --many-handlers: handlers of the `many`, `many-thin` and `single-many` contenders (200)',
+    '  --thin-rate: messages/s of the fixed-rate part of `many-thin` and `single-many` (900)',
     '',
     ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
+    `  ${'coldstart'.padEnd(12)} bench/coldstart.ts: require() and first invocation of each Lambda asset of the synthesized stack`,
   ].join('\n');
 }
 
@@ -63,6 +68,7 @@ interface Options {
   readonly profile: Profile;
   readonly rttMs: number;
   readonly manyHandlers: number;
+  readonly thinRate: number | undefined;
 }
 
 function parseOptions(): Options {
@@ -76,6 +82,7 @@ function parseOptions(): Options {
       profile: { type: 'string', default: 'default' },
       'rtt-ms': { type: 'string' },
       'many-handlers': { type: 'string' },
+      'thin-rate': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -88,7 +95,7 @@ function parseOptions(): Options {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers: expected a whole number from 1 to 64, received ${values.workers}`);
   const only = values.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const name of only ?? []) {
-    if (!CONTENDERS.some((c) => c.name === name)) throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}`);
+    if (!CONTENDERS.some((c) => c.name === name) && name !== 'coldstart') throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}, coldstart`);
   }
   const window = values.window === undefined ? undefined : Number(values.window); // validated as the config validates it
   const scale = values.scale === undefined ? (values.quick ? BENCH_DEFAULTS.quickFraction : 1) : Number(values.scale);
@@ -100,7 +107,9 @@ function parseOptions(): Options {
   if (values['rtt-ms'] !== undefined && profile !== 'proxy') throw new Error('--rtt-ms: only the proxy profile adds a round trip; add --profile proxy');
   const manyHandlers = values['many-handlers'] === undefined ? BENCH_DEFAULTS.manyHandlers : Number(values['many-handlers']);
   if (!Number.isInteger(manyHandlers) || manyHandlers < 1 || manyHandlers > 1_000) throw new Error(`--many-handlers: expected a whole number from 1 to 1000, received ${values['many-handlers']}`);
-  return { quick: values.quick, scale, workers, only, window, profile, rttMs, manyHandlers };
+  const thinRate = values['thin-rate'] === undefined ? undefined : Number(values['thin-rate']);
+  if (thinRate !== undefined && !(Number.isInteger(thinRate) && thinRate >= 1 && thinRate <= 10_000)) throw new Error(`--thin-rate: expected whole messages per second from 1 to 10000, received ${values['thin-rate']}`);
+  return { quick: values.quick, scale, workers, only, window, profile, rttMs, manyHandlers, thinRate };
 }
 
 /** The commit measured, and the files of the measured code that differed from it (others work in the same tree). */
@@ -164,11 +173,12 @@ async function main(): Promise<void> {
     for (const [i, def] of contenders.entries()) {
       if (interrupt.signal.aborted) break;
       const messages = Math.max(BENCH_DEFAULTS.minMessages, Math.round(def.messages * options.scale));
+      const contender = def.fixedRate !== undefined && options.thinRate !== undefined ? { ...def, fixedRate: options.thinRate } : def;
       const settings: RunSettings = {
         amqpUrl,
         workers: options.workers,
         messages,
-        latencySeconds: options.quick ? BENCH_DEFAULTS.quickLatencySeconds : BENCH_DEFAULTS.latencySeconds,
+        latencySeconds: def.fixedRate !== undefined ? Math.round(BENCH_DEFAULTS.thinSeconds / (options.quick ? 3 : 1)) : options.quick ? BENCH_DEFAULTS.quickLatencySeconds : BENCH_DEFAULTS.latencySeconds,
         batchSize,
         handlerSettings,
         cpuRows: cpu.rows,
@@ -180,7 +190,7 @@ async function main(): Promise<void> {
       };
       const progress = progressLine(`[${i + 1}/${contenders.length}] ${def.name}:`);
       try {
-        const result = await runContender(def, settings, db, progress, interrupt.signal);
+        const result = await runContender(contender, settings, db, progress, interrupt.signal);
         results.push(result);
         progress(`${result.messagesPerSecond} msg/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.connectionsOpened} connections, invariant ok\n`);
       } catch (error) {
@@ -192,14 +202,25 @@ async function main(): Promise<void> {
     await proxy?.close();
     await db.close();
   }
+  // Lambda cold starts (bench/coldstart.ts): the assets of the synthesized stack, fresh processes.
+  let coldstart: Awaited<ReturnType<typeof runColdstart>> | undefined;
+  if ((options.only === undefined || options.only.includes('coldstart')) && !interrupt.signal.aborted) {
+    const progress = progressLine('[coldstart]');
+    try {
+      coldstart = await runColdstart({ runs: options.quick ? 3 : COLDSTART_DEFAULTS.runs, progress });
+    } catch (error) {
+      failures.push({ name: 'coldstart', error: (error as Error).message });
+      progress(`FAILED: ${(error as Error).message}\n`);
+    }
+  }
 
   const ratios = computeRatios(results, RATIOS, options.profile, options.workers);
   const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length && (options.quick || options.scale === 1)
-    && options.manyHandlers === BENCH_DEFAULTS.manyHandlers;
+    && options.manyHandlers === BENCH_DEFAULTS.manyHandlers && options.thinRate === undefined;
   const mode = options.quick ? 'quick' : 'default';
   const settingsOut = {
     code: codeVersion(), profile: options.profile, ...(proxy === undefined ? {} : { rttMs: options.rttMs }), mode, scale: options.scale, workers: options.workers,
-    batchSize, batchingWindowSeconds, manyHandlers: options.manyHandlers, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10,
+    batchSize, batchingWindowSeconds, manyHandlers: options.manyHandlers, thinRate: options.thinRate ?? CONTENDERS.find((c) => c.fixedRate !== undefined)?.fixedRate, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10,
     singlePrefetch: BENCH_DEFAULTS.singlePrefetch, commitCounter: commitCounter ? 'trx_rw_commits' : null,
   };
   const report = {
@@ -210,6 +231,7 @@ async function main(): Promise<void> {
     contenders: results.filter((r) => !isDiagnostic(r.name)),
     diagnostics: results.filter((r) => isDiagnostic(r.name)),
     ratios,
+    ...(coldstart === undefined ? {} : { coldstart }),
     ...(failures.length > 0 ? { failures } : {}),
   };
   const profileText = proxy === undefined ? '' : `, proxy profile (TLS, ${options.rttMs} ms RTT)`;
@@ -224,6 +246,7 @@ async function main(): Promise<void> {
   console.log(formatTable(results));
   console.log(`\n${formatCostTable(results)}`);
   console.log(`\n${formatRatios(ratios)}`);
+  if (coldstart !== undefined) console.log(`\nLambda cold start (median / max ms of ${options.quick ? 3 : COLDSTART_DEFAULTS.runs} fresh processes):\n${formatColdstartTable(coldstart.results)}`);
   console.log(`\nwrote bench/results/${base}.json and ${base}.svg`);
   for (const f of failures) console.error(`FAILED ${f.name}: ${f.error}`);
   if (failures.length > 0) process.exitCode = 1;

@@ -96,7 +96,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
   const queue = `warren-bench-${def.name}-${database.name.slice(-8)}`;
   const broker = def.kind === 'raw' ? undefined : await amqp.connect(settings.amqpUrl);
   const handlers = def.manyHandlers === true ? settings.manyHandlers : undefined;
-  const sharded = def.kind === 'runner' || def.kind === 'amqp';
+  const sharded = def.kind === 'runner' || def.kind === 'amqp' || handlers !== undefined;
   let queues: ContenderQueues | undefined;
   let child: ChildProcess | undefined;
   try {
@@ -108,7 +108,8 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     // wait out the batching window inside the timed part, which is latency, not throughput.
     const ownBatchSize = def.handler?.settings?.batchSize;
     const batchSize = typeof ownBatchSize === 'number' ? ownBatchSize : settings.batchSize;
-    const tail = (sharded ? (queues?.queues.length ?? 0) : settings.workers) * batchSize;
+    // Thin-traffic contenders only warm up before their fixed-rate part: one message per shard is tail enough.
+    const tail = (sharded ? (queues?.queues.length ?? 0) : settings.workers) * (def.fixedRate === undefined ? batchSize : 1);
     const counts: Record<Phase, number> = { throughput: settings.messages + tail, latency: 0 };
     if (publisher !== undefined && to !== undefined) {
       await publishOrders(publisher, to, 'throughput', counts.throughput, 0, (n) => { signal.throwIfAborted(); progress(`publishing the backlog ${n}/${counts.throughput}`); });
@@ -149,20 +150,30 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     const ticker = setInterval(() => progress(consuming ? `consuming the backlog ${link.processed}/${counts.throughput}` : `starting (${Math.round((Date.now() - startingSince) / 1000)} s)`), 1_000);
     let throughput: Extract<FromChild, { type: 'throughput' }>;
     let started: Extract<FromChild, { type: 'started' }>;
-    let window: MeasuredWindow;
+    let window: MeasuredWindow | undefined;
     try {
       started = await link.next('started', 'starting');
       consuming = true;
-      window = await MeasuredWindow.open(db, settings.proxy, forked.pid ?? 0, database.name);
+      if (def.fixedRate === undefined) window = await MeasuredWindow.open(db, settings.proxy, forked.pid ?? 0, database.name);
       throughput = await link.next('throughput', 'consuming the backlog');
+      if (def.fixedRate !== undefined) {
+        // Thin traffic: the counters cover the fixed-rate part alone, once the whole backlog (tail too) is done.
+        const until = Date.now() + settings.stepTimeoutMs;
+        while (link.processed < counts.throughput) {
+          if (Date.now() > until) throw new Error(`timed out finishing the backlog (processed ${link.processed} of ${counts.throughput})`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        window = await MeasuredWindow.open(db, settings.proxy, forked.pid ?? 0, database.name);
+      }
     } finally {
       clearInterval(ticker);
     }
+    const windowFrom = def.fixedRate === undefined ? started.processed : counts.throughput;
     const messagesPerSecond = throughput.messages / (throughput.ms / 1000);
     progress(`${Math.round(messagesPerSecond)} msg/s; latency part next`);
 
     // 3. The latency part, at a fixed rate the contender can sustain.
-    const latencyRate = Math.max(1, Math.floor(Math.min(def.latencyRate, messagesPerSecond * LATENCY_LOAD)));
+    const latencyRate = def.fixedRate ?? Math.max(1, Math.floor(Math.min(def.latencyRate, messagesPerSecond * LATENCY_LOAD)));
     counts.latency = Math.max(20, Math.round(latencyRate * settings.latencySeconds));
     link.send({ type: 'expect', total: counts.throughput + counts.latency });
     let publishTimes: Float64Array | undefined;
@@ -173,7 +184,8 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       progress(`latency part: ${counts.latency} transactions scheduled at ${latencyRate}/s`);
     }
     const reached = await link.next('reached', 'finishing the latency part');
-    const windowMessages = reached.processed - started.processed;
+    const windowMessages = reached.processed - windowFrom;
+    if (window === undefined) throw new Error('the measured window was never opened');
     const figures = await window.close(windowMessages);
     link.send({ type: 'stop' });
     const { report } = await link.next('stopped', 'stopping');

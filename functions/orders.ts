@@ -4,15 +4,21 @@
  * orderId as routing key and message_id. The schema types and checks the body (an invalid one is dead-lettered to
  * `orders.dlq` with the failing field); the inbox makes a redelivered order change nothing; each new order is announced
  * as `order.accepted` on the topic exchange `orders.events` (or `WARREN_EVENTS_EXCHANGE`) through the outbox.
+ *
+ * The schema uses `zod/mini` with the English messages: the same checks and messages as `import { z } from 'zod'`, at
+ * about 20 KB of bundle instead of 470 KB, which every Lambda cold start compiles (README, "Cold start").
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { defineHandler, PermanentInputError, type QueryFn } from '../runtime/index.js';
 import { ENV, envValue } from '../runtime/env.js';
 
+z.config(en());
+
 export const orderSchema = z.object({
-  orderId: z.string().min(1).max(64),
-  sku: z.string().min(1).max(64),
-  quantity: z.number().int().positive(),
+  orderId: z.string().check(z.minLength(1), z.maxLength(64)),
+  sku: z.string().check(z.minLength(1), z.maxLength(64)),
+  quantity: z.number().check(z.int(), z.positive()),
 });
 
 export type Order = z.infer<typeof orderSchema>;

@@ -10,11 +10,12 @@
 import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { warrenBundling } from './functionBundling.js';
 import { warrenProvider } from './warrenProvider.js';
 
 export const WARREN_CONCURRENCY_DEFAULTS = {
@@ -68,7 +69,7 @@ export class WarrenAccountConcurrency extends Construct {
       memorySize: 256,
       logGroup: new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
       description: 'Warren: fails the deploy when the account\'s Lambda concurrency cannot run every trigger',
-      bundling: { format: OutputFormat.CJS, target: 'node22', externalModules: [], forceDockerBundling: false },
+      bundling: warrenBundling(this, props.projectRoot),
     });
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAccountSettings'], resources: ['*'] }));
     Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });

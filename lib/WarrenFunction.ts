@@ -1,16 +1,17 @@
 /**
- * Warren's house `NodejsFunction`: Node.js 22 on arm64, esbuild bundling on this machine (no Docker) with source maps
- * and every dependency bundled, an explicit log group with retention, and a role of its own that holds only what the
- * function needs (log writing, the VPC network-interface actions Lambda requires, and grants added later).
+ * Warren's house `NodejsFunction`: Node.js 22 on arm64, esbuild bundling on this machine (no Docker), minified with
+ * source maps and the rarely needed modules beside the bundle (lib/functionBundling.ts), an explicit log group with
+ * retention, and a role of its own that holds only what the function needs (log writing, the VPC network-interface actions Lambda requires, and grants added later).
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
+import { warrenBundling } from './functionBundling.js';
 
 export interface WarrenFunctionProps {
   /** Project root: entries and the lock file are resolved from it. */
@@ -91,16 +92,7 @@ export class WarrenFunction extends NodejsFunction {
       securityGroups: props.securityGroups,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       description: props.description,
-      bundling: {
-        format: OutputFormat.CJS,
-        target: 'node22',
-        sourceMap: true,
-        // Bundle the AWS SDK too (rds-signer is not part of the Lambda runtime's SDK), so the asset runs anywhere.
-        externalModules: [],
-        forceDockerBundling: false,
-        ...(props.commandHooks === undefined ? {} : { commandHooks: props.commandHooks }),
-        ...(props.define === undefined ? {} : { define: props.define }),
-      },
+      bundling: warrenBundling(scope, props.projectRoot, { commandHooks: props.commandHooks, define: props.define }),
     });
     this.role = role;
 

@@ -8,10 +8,11 @@ import { Aws, CustomResource, Duration, RemovalPolicy, Validations } from 'aws-c
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { join } from 'node:path';
+import { warrenBundling } from './functionBundling.js';
 import { warrenProvider } from './warrenProvider.js';
 
 export interface WarrenTriggerTeardownProps {
@@ -40,7 +41,7 @@ export class WarrenTriggerTeardown extends Construct {
       memorySize: 256,
       logGroup,
       description: 'Warren: waits, when triggers are deleted, until their MQ pollers released their network interfaces',
-      bundling: { format: OutputFormat.CJS, target: 'node22', externalModules: [], forceDockerBundling: false },
+      bundling: warrenBundling(this, props.projectRoot),
     });
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], resources: ['*'] }));
     Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });

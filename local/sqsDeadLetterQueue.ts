@@ -1,6 +1,6 @@
 /** Creates (idempotently) the SQS dead-letter queue the local runner uses when `runner.deadLetter` is 'sqs'. */
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { createSqsClient } from '../runtime/deadLetter/SqsSink.js';
+import { createSqsClient } from '../runtime/deadLetter/sqsClient.js';
 import { WarrenError } from '../runtime/errors.js';
 
 /** SQS queue names allow letters, digits, "-" and "_" (80 at most). */

@@ -6,7 +6,8 @@
  */
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import amqp from 'amqplib';
-import { createSqsClient, SQS_ATTRIBUTES as A } from '../runtime/deadLetter/SqsSink.js';
+import { SQS_ATTRIBUTES as A } from '../runtime/deadLetter/SqsSink.js';
+import { createSqsClient } from '../runtime/deadLetter/sqsClient.js';
 import { DEAD_LETTER_HEADERS, keptProperties } from '../runtime/deadLetter/types.js';
 import { decodeHeaderValue } from '../runtime/decode.js';
 import type { RmqHeaderValue } from '../runtime/event.js';

@@ -92,6 +92,16 @@ export interface Database {
   autocommit<Row = Record<string, unknown>>(sql: string, values?: readonly unknown[]): Promise<QueryResult<Row>>;
 }
 
+/**
+ * Work that rides along in the next transaction of a connection, right after its BEGIN (the outbox's deferred "sent"
+ * marks, `outbox/SentMarks.ts`). `board` runs its statements (or none) and returns what to call once the transaction
+ * ended: `settle(true)` after its COMMIT succeeded, `settle(false)` otherwise. When `board` throws, the transaction is
+ * rolled back and begun again without it, so the caller's work never fails because of the rider.
+ */
+export interface TransactionRider {
+  board(query: QueryFn): Promise<((committed: boolean) => void) | undefined>;
+}
+
 export interface ConnectionStats {
   /** Connections opened by this process so far. */
   readonly connects: number;
@@ -125,6 +135,9 @@ export class ConnectionManager implements Database {
   private connecting: Promise<Live> | undefined;
   private connects = 0;
   private closed = false;
+  private openTransactions = 0;
+  /** Rides along in every transaction of this connection (see `TransactionRider`). */
+  public rider: TransactionRider | undefined;
 
   public constructor(options: ConnectionManagerOptions = {}) {
     this.options = {
@@ -157,6 +170,29 @@ export class ConnectionManager implements Database {
    * Only BEGIN may be retried on a fresh connection (nothing of the transaction has run yet).
    */
   public async transaction<T>(fn: (query: QueryFn) => Promise<T>): Promise<T> {
+    this.openTransactions += 1;
+    let settle: ((committed: boolean) => void) | undefined;
+    let committed = false;
+    try {
+      const begun = await this.begin();
+      settle = begun.settle;
+      const result = await this.run(begun.live, fn);
+      committed = true;
+      return result;
+    } finally {
+      this.openTransactions -= 1;
+      settle?.(committed);
+    }
+  }
+
+  /** The connection string (it may hold a password: never log it; `redactUrl()` does that). */
+  public get url(): string { return this.options.url; }
+
+  /** True while a transaction of this manager is open (its statements own the connection). */
+  public get inTransaction(): boolean { return this.openTransactions > 0; }
+
+  /** BEGIN on a live connection (retried once on a fresh one), then the rider's statements, if any. */
+  private async begin(): Promise<{ live: Live; settle: ((committed: boolean) => void) | undefined }> {
     let live = await this.acquire();
     try {
       await live.conn.query('BEGIN');
@@ -166,6 +202,25 @@ export class ConnectionManager implements Database {
       live = await this.acquire();
       await live.conn.query('BEGIN');
     }
+    const rider = this.rider;
+    if (rider === undefined) return { live, settle: undefined };
+    const tx = this.openTransaction(live);
+    try {
+      const settle = await rider.board(tx.query);
+      tx.end();
+      return { live, settle };
+    } catch (error) {
+      // Nothing of the caller's has run yet: roll the rider's part back and begin again without it.
+      tx.end();
+      this.options.logger.warn('mysql statement riding along a transaction failed; beginning again without it', errorFields(error));
+      await this.rollback(live);
+      live = await this.acquire();
+      await live.conn.query('BEGIN');
+      return { live, settle: undefined };
+    }
+  }
+
+  private async run<T>(live: Live, fn: (query: QueryFn) => Promise<T>): Promise<T> {
     const tx = this.openTransaction(live);
     let result: T;
     try {

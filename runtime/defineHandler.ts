@@ -32,6 +32,7 @@ import { createLogger } from './logger.js';
 import { MessageProcessor, newCounts, type InvocationCounts } from './MessageProcessor.js';
 import { OutboxFlusher } from './outbox/OutboxFlusher.js';
 import { processPublisher } from './outbox/Publisher.js';
+import { sentMarksFor } from './outbox/SentMarks.js';
 import { processConnection } from './processConnection.js';
 import { ensureWarrenTables } from './warrenTables.js';
 
@@ -72,7 +73,7 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
 
   /** After the commits: publish their outbox rows (and any left behind), never throwing. */
   const flush = (db: ConnectionManager, counts: InvocationCounts, messages: readonly WarrenMessage[]) =>
-    flusher.flush(db, publisher, counts.outbox, messages.map((m) => m.queue));
+    flusher.flush(db, publisher, counts.outbox, messages.map((m) => m.queue), sentMarksFor(db, dbLog));
 
   return withInvocationMetrics(name, async (event, context): Promise<BatchSummary> => {
     // The open connection must not keep the invocation waiting for an empty event loop.

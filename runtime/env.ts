@@ -43,6 +43,8 @@ export const ENV = {
   /** The AWS outbox relay's handlers (JSON) and the age below which it leaves rows to the handlers. */
   relayHandlers: 'WARREN_RELAY_HANDLERS',
   relayMinAgeMs: 'WARREN_RELAY_MIN_AGE_MS',
+  /** Milliseconds a published outbox row may wait for its "sent" mark (`outbox/SentMarks.ts`; the local runner sets it). */
+  outboxMarkDelayMs: 'WARREN_OUTBOX_MARK_DELAY_MS',
   /** An SQS-compatible endpoint for the SQS dead-letter sink (tests, local SQS); the AWS SDK's own names. */
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
   awsEndpoint: 'AWS_ENDPOINT_URL',

@@ -1,5 +1,5 @@
 /**
- * Contenders `single` and `single-cpu`: what a Node developer writes by hand. One process, one amqplib channel with a
+ * Contenders `single`, `single-cpu` and `single-many`: what a Node developer writes by hand. One process, one amqplib channel with a
  * prefetch, a mysql2 pool of W connections; each message runs the example app's SQL in its own transaction on a pooled
  * connection, acked after COMMIT, nacked with requeue on error. The CPU-heavy variant does its `cpuWork` before taking
  * a connection (the kindest place for a pool).
@@ -9,6 +9,7 @@ import mysql from 'mysql2/promise';
 import { parseOrder } from '../../functions/orders.js';
 import { cpuWork } from '../handlers/cpuWork.js';
 import { exampleTransaction, inTransaction } from '../orders.js';
+import { shardQueues } from '../protocol.js';
 import type { ConsumerFactory } from './Consumer.js';
 
 export const startSingle: ConsumerFactory = async (spec) => {
@@ -22,7 +23,7 @@ export const startSingle: ConsumerFactory = async (spec) => {
   const channel = await connection.createChannel();
   await channel.prefetch(spec.prefetch ?? 50);
   const cpuRows = spec.cpuRows;
-  await channel.consume(spec.queue, (msg) => {
+  const onMessage = (msg: amqp.ConsumeMessage | null): void => {
     if (msg === null) return;
     void (async () => {
       try {
@@ -42,7 +43,10 @@ export const startSingle: ConsumerFactory = async (spec) => {
         channel.nack(msg, false, true);
       }
     })();
-  });
+  };
+  // `single-many`: every handler's shard queue on the one channel (prefetch per consumer), else the one queue.
+  const queues = spec.handlers === undefined ? [spec.queue] : shardQueues(spec).queues;
+  for (const queue of queues) await channel.consume(queue, onMessage);
   return {
     processed: () => acked,
     workerPids: () => [],

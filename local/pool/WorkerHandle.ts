@@ -14,6 +14,8 @@ import { NO_DB, type FromWorker, type HandlerTable, type Pong, type SerializedEr
 import type { BatchSummary } from '../../runtime/defineHandler.js';
 
 import { BUILT } from './build.js';
+import { ENV } from '../../runtime/env.js';
+import { SENT_MARKS_DEFAULTS, type UnmarkedRows } from '../../runtime/outbox/SentMarks.js';
 
 /** Compiled (`npm run build`), workers run `worker.js` without the tsx loader. */
 const WORKER_FILE = fileURLToPath(new URL(BUILT ? './worker.js' : './worker.ts', import.meta.url));
@@ -36,6 +38,12 @@ export function forkWorker(env: Readonly<Record<string, string>>): ChildProcess 
     serialization: 'json',
   });
 }
+
+/**
+ * Per shard queue: the outbox rows its last batch's worker published and had not marked sent yet (`SentMarks`), and
+ * that worker's process. Shared by every worker of the runner: a shard's next batch may run on any of them.
+ */
+const unmarkedByShard = new Map<string, { readonly pid: number | undefined; readonly rows: readonly UnmarkedRows[] }>();
 
 export interface WorkerSpec {
   /** e.g. `w3` (shared pool) or `resize.w0` (dedicated to `resize`). */
@@ -72,6 +80,7 @@ export interface BatchReport {
 
 interface Pending {
   readonly id: number;
+  readonly queue: string;
   resolve(outcome: BatchOutcome): void;
   reject(error: Error): void;
 }
@@ -114,7 +123,8 @@ export class WorkerHandle extends EventEmitter {
 
   /** Forks the process, waits for it and sends it the handler table (modules are imported with their first batch). */
   public async start(): Promise<void> {
-    const child = forkWorker({ ...this.spec.env, WARREN_WORKER: this.spec.id });
+    // Workers defer the outbox's "sent" marks (`SentMarks`): the runner's relay leaves rows younger than 2 s alone.
+    const child = forkWorker({ [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, WARREN_WORKER: this.spec.id });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.onOutput(line, this.spec.id));
@@ -160,8 +170,10 @@ export class WorkerHandle extends EventEmitter {
     this.lastHandler = handler;
     const outcome = new Promise<BatchOutcome>((resolve, reject) => {
       const id = this.nextId++;
-      this.pending = { id, resolve, reject };
-      const message: ToWorker = { type: 'batch', id, handler, event };
+      this.pending = { id, resolve, reject, queue };
+      const handed = unmarkedByShard.get(queue);
+      const marks = handed !== undefined && handed.pid !== child.pid ? handed.rows : undefined;
+      const message: ToWorker = { type: 'batch', id, handler, queue, event, ...(marks === undefined ? {} : { marks }) };
       child.send(message);
     });
     const report = (ok: boolean, ms: number, summary?: BatchSummary) => {
@@ -228,6 +240,9 @@ export class WorkerHandle extends EventEmitter {
       const pending = this.pending;
       if (pending?.id !== message.id) return;
       this.pending = undefined;
+      // The shard's rows this worker published but has not marked yet go with the shard's next batch elsewhere.
+      if (message.unmarked === undefined) unmarkedByShard.delete(pending.queue);
+      else unmarkedByShard.set(pending.queue, { pid: this.child?.pid, rows: message.unmarked });
       pending.resolve(message.ok ? { ok: true, summary: message.summary, ms: message.ms } : { ok: false, error: message.error, ms: message.ms });
       this.emit('idle');
     } else if (message.type === 'closed') {

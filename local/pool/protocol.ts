@@ -2,6 +2,7 @@
 import type { ConnectionStats } from '../../runtime/ConnectionManager.js';
 import type { BatchSummary } from '../../runtime/defineHandler.js';
 import type { RmqEvent } from '../../runtime/event.js';
+import type { UnmarkedRows } from '../../runtime/outbox/SentMarks.js';
 
 /** A worker's connection stats before it opened (or after it lost) its connection. */
 export const NO_DB: ConnectionStats = { connects: 0, connected: false, threadId: null, served: 0, connectedAt: null };
@@ -33,7 +34,11 @@ export interface ImportFailure {
 
 export type ToWorker =
   | { readonly type: 'init'; readonly handlers: HandlerTable }
-  | { readonly type: 'batch'; readonly id: number; readonly handler: string; readonly event: RmqEvent }
+  /**
+   * `marks`: outbox rows of this shard that another worker published and had not marked sent yet (`SentMarks`); this
+   * worker marks them before it looks for rows left behind, so it does not publish them again.
+   */
+  | { readonly type: 'batch'; readonly id: number; readonly handler: string; readonly queue: string; readonly event: RmqEvent; readonly marks?: readonly UnmarkedRows[] }
   /** Start-up check: import every distinct module of the table once, answer `checked`, then exit. */
   | { readonly type: 'check' }
   | { readonly type: 'close' }
@@ -58,8 +63,9 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly error: SerializedError }
   | { readonly type: 'checked'; readonly failures: readonly ImportFailure[]; readonly modules: number; readonly ms: number }
-  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly summary: BatchSummary; readonly db: ConnectionStats; readonly open: number; readonly ms: number }
-  | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly db: ConnectionStats; readonly open: number; readonly ms: number }
+  /** `unmarked`: the batch's shard's rows this worker published and has not marked sent yet (handed to the next worker). */
+  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly summary: BatchSummary; readonly db: ConnectionStats; readonly open: number; readonly ms: number; readonly unmarked?: readonly UnmarkedRows[] }
+  | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly db: ConnectionStats; readonly open: number; readonly ms: number; readonly unmarked?: readonly UnmarkedRows[] }
   | { readonly type: 'closed'; readonly db: ConnectionStats }
   | Pong;
 

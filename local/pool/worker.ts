@@ -12,6 +12,7 @@ import { runInHandlerScope } from '../../runtime/env.js';
 import { closeProcessConnection, processConnections } from '../../runtime/processConnection.js';
 import { closeDeadLetterSink } from '../../runtime/deadLetter/fromEnv.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
+import { adoptUnmarked, flushAllSentMarks, unmarkedOf } from '../../runtime/outbox/SentMarks.js';
 import type { ConnectionStats } from '../../runtime/ConnectionManager.js';
 import { NO_DB, serializeError, type FromWorker, type HandlerEntry, type HandlerTable, type ImportFailure, type ToWorker } from './protocol.js';
 
@@ -79,8 +80,14 @@ async function answerPing(id: number, busy: boolean): Promise<void> {
   }
 }
 
+function unmarked(queue: string): { unmarked?: ReturnType<typeof unmarkedOf> } {
+  const rows = unmarkedOf(queue);
+  return rows.length === 0 ? {} : { unmarked: rows };
+}
+
 async function close(): Promise<void> {
   const db = dbStats();
+  await flushAllSentMarks().catch(() => undefined); // unmarked rows would otherwise be published again by the relay
   await closeProcessConnection().catch(() => undefined);
   await closeDeadLetterSink().catch(() => undefined);
   await closeProcessPublisher().catch(() => undefined);
@@ -116,10 +123,11 @@ function main(): void {
           handler.catch(() => handlers.delete(message.handler)); // try again with the next batch
         }
         const run = await handler;
+        if (message.marks !== undefined) adoptUnmarked(message.marks, message.queue);
         const summary = await runInHandlerScope({ handler: message.handler, env: spec.env }, () => run(message.event, context));
-        send({ type: 'result', id: message.id, ok: true, summary: summary ?? EMPTY_SUMMARY, db: dbStats(), open: openConnections(), ms: performance.now() - started });
+        send({ type: 'result', id: message.id, ok: true, summary: summary ?? EMPTY_SUMMARY, db: dbStats(), open: openConnections(), ms: performance.now() - started, ...unmarked(message.queue) });
       } catch (error) {
-        send({ type: 'result', id: message.id, ok: false, error: serializeError(error), db: dbStats(), open: openConnections(), ms: performance.now() - started });
+        send({ type: 'result', id: message.id, ok: false, error: serializeError(error), db: dbStats(), open: openConnections(), ms: performance.now() - started, ...unmarked(message.queue) });
       } finally {
         batches -= 1;
       }

@@ -2,9 +2,9 @@
  * Dead letters to an SQS queue (one per handler, created by the CDK stack; URL in WARREN_DLQ_URL). Honours
  * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS, so any SQS-compatible server can stand in.
  * The body is the original text, or base64 (attribute warren.bodyEncoding = base64) when SQS could not carry it.
+ * The SQS client is loaded on the first dead letter, not at import: a Lambda cold start does not parse the AWS SDK.
  */
-import { ENV, envValue } from '../env.js';
-import { SQSClient, SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetter, DeadLetterSink } from './types.js';
 
 /** True when SQS accepts every character (the XML 1.0 character ranges: tab, LF, CR, U+0020-U+D7FF, ...). */
@@ -56,30 +56,26 @@ export function toSqsMessage(letter: DeadLetter): { body: string; attributes: Re
   };
 }
 
-/**
- * An SQS client that honours AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL for every call. (Given only through the
- * environment, the SDK would still send each call to the host of its QueueUrl.)
- */
-export function createSqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
-  const endpoint = envValue(ENV.sqsEndpoint, env) ?? envValue(ENV.awsEndpoint, env);
-  return new SQSClient(endpoint === undefined ? {} : { endpoint });
-}
-
 export class SqsSink implements DeadLetterSink {
-  private readonly client: SQSClient;
+  private client: Promise<SQSClient> | undefined;
 
   public constructor(private readonly queueUrl: string, client?: SQSClient) {
-    this.client = client ?? createSqsClient();
+    this.client = client === undefined ? undefined : Promise.resolve(client);
   }
 
   public get destination(): string { return `sqs ${this.queueUrl}`; }
 
   public async send(letter: DeadLetter): Promise<void> {
     const { body, attributes } = toSqsMessage(letter);
-    await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, MessageAttributes: attributes }));
+    const { createSqsClient, SendMessageCommand } = await import('./sqsClient.js');
+    this.client ??= Promise.resolve(createSqsClient());
+    const client = await this.client;
+    await client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, MessageAttributes: attributes }));
   }
 
   public async close(): Promise<void> {
-    this.client.destroy();
+    const client = this.client;
+    this.client = undefined;
+    (await client)?.destroy();
   }
 }

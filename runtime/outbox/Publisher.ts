@@ -5,7 +5,7 @@
  * Where it connects, in order: WARREN_PUBLISH_AMQP_URL (the local runner sets it); WARREN_AMQP_ENDPOINT +
  * WARREN_AMQP_SECRET_ARN (+ WARREN_AMQP_VHOST) on AWS, the credentials read from Secrets Manager.
  */
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { WarrenError } from '../errors.js';
 import { redactUrl } from '../logger.js';
 import { urlForVhost } from '../amqpUrl.js';
@@ -15,7 +15,7 @@ export interface OutgoingMessage {
   readonly exchange: string;
   readonly routingKey: string;
   readonly body: Buffer;
-  readonly properties: amqp.Options.Publish;
+  readonly properties: Options.Publish;
 }
 
 /** Publishes with publisher confirms; resolves when the broker confirmed every message. */
@@ -59,6 +59,7 @@ export class AmqpPublisher implements Publisher {
     this.channel ??= (async () => {
       const url = await this.url();
       this.lastUrl = url;
+      const { default: amqp } = await import('amqplib');
       const connection = await amqp.connect(url, { timeout: this.connectTimeoutMs });
       connection.on('error', () => undefined);
       connection.once('close', () => { if (this.connection === connection) { this.connection = undefined; this.channel = undefined; } });

@@ -6,6 +6,7 @@
  */
 import type { Database, QueryFn } from '../ConnectionManager.js';
 import type { OutgoingMessage, Publisher } from './Publisher.js';
+import type { SentMarks } from './SentMarks.js';
 import { checkLambdaBodySize } from '../payloadLimit.js';
 
 /** Properties a handler may set on a published message. */
@@ -119,13 +120,25 @@ function toOutgoing(handler: string, exchange: string, routingKey: string, messa
  * invocation, not one per message. Takes no lock, so shards never wait for each other. If the process dies after the
  * publish and before the UPDATE, the rows stay unsent and are published again by the next ordered flush or the relay:
  * a duplicate with the same message_id, which the consumer's inbox drops. A relay that publishes the same rows at the
- * same moment (only rows older than its minimum age) makes such a duplicate too.
+ * same moment (only rows older than its minimum age) makes such a duplicate too. With `marks` deferred (the local
+ * runner's workers), the UPDATE of one-row transactions rides along in a later transaction instead (`SentMarks.ts`).
  */
-export async function publishCommitted(db: Database, publisher: Publisher, batches: readonly CommittedRows[]): Promise<number> {
+export async function publishCommitted(db: Database, publisher: Publisher, batches: readonly CommittedRows[], marks?: SentMarks): Promise<number> {
   const messages = batches.flatMap((b) => b.messages);
   if (messages.length === 0) return 0;
   await publisher.publish(messages);
-  await markSent(db, batches);
+  if (marks?.deferred !== true) {
+    await markSent(db, batches);
+    return messages.length;
+  }
+  // Deferred (`SentMarks`): a one-row transaction's row id is exactly its INSERT's id, so it is marked later by id
+  // (point locks only); rows of a multi-row INSERT have no exact ids (auto-increment lock mode 2) and are marked now.
+  const several: CommittedRows[] = [];
+  for (const b of batches) {
+    if (b.messages.length === 1 && b.firstId > 0) marks.add([b.firstId], b.sourceQueue);
+    else if (b.messages.length > 1) several.push(b);
+  }
+  if (several.length > 0) await markSent(db, several);
   return messages.length;
 }
 

@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -19,6 +19,8 @@ interface Reply { readonly ok?: boolean; readonly ready?: boolean; readonly erro
 
 let outdir: string;
 let bundle: string;
+/** Every Lambda function of the app that Warren bundles: its construct path and asset directory. */
+let assets: { readonly path: string; readonly dir: string; readonly handler: boolean }[];
 let admin: mysql.Connection;
 const database = `warren_asset_${randomBytes(4).toString('hex')}`;
 const children: ChildProcess[] = [];
@@ -67,6 +69,17 @@ beforeAll(async () => {
   const hash = fn?.Properties.Code?.S3Key?.replace(/\.zip$/, '');
   bundle = join(assembly.directory, `asset.${hash}`, 'index.js');
   expect(existsSync(bundle)).toBe(true);
+  assets = [];
+  for (const file of readdirSync(assembly.directory).filter((f) => f.endsWith('.template.json'))) {
+    const t = JSON.parse(readFileSync(join(assembly.directory, file), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: unknown } } }> };
+    for (const [id, r] of Object.entries(t.Resources)) {
+      const key = r.Properties.Code?.S3Key;
+      const dir = typeof key === 'string' ? join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`) : '';
+      // the CDK's own provider-framework functions come prebuilt (no source map); Warren's carry one
+      if (r.Type !== 'AWS::Lambda::Function' || !existsSync(join(dir, 'index.js.map'))) continue;
+      assets.push({ path: `${file.replace('.template.json', '')}/${id}`, dir, handler: join(dir, 'index.js') === bundle });
+    }
+  }
 
   // The admin connection selects no database, so it never shows up among the test database's connections.
   admin = await mysql.createConnection({ uri: ADMIN_URL });
@@ -84,10 +97,33 @@ afterAll(async () => {
 });
 
 describe('Bundled asset: functions/orders.ts from the cloud assembly', () => {
-  it('ships a CommonJS bundle with a source map and no external runtime dependency', () => {
+  it('ships a minified CommonJS bundle of at most 1 MB with a source map, mysql2 inside, and no AWS SDK, amqplib or zod classic', () => {
     expect(existsSync(`${bundle}.map`)).toBe(true);
+    expect(statSync(bundle).size).toBeLessThanOrEqual(1_000_000);
     const code = readFileSync(bundle, 'utf8');
-    expect(code).not.toMatch(/require\("(mysql2|amqplib|@aws-sdk\/rds-signer)/);
+    expect(code).not.toMatch(/require\("mysql2/);
+    // the AWS SDK and amqplib are required from the asset's own node_modules, on the path that needs them
+    expect(code).toContain('require("@aws-sdk/client-sqs")');
+    expect(code).toContain('require("amqplib")');
+    expect(code).not.toMatch(/smithy|aws-sdk-js|AMQPLAIN/);
+    for (const m of ['@aws-sdk/client-sqs', '@aws-sdk/rds-signer', '@aws-sdk/client-secrets-manager', 'amqplib', 'iconv-lite']) {
+      expect(existsSync(join(bundle, '..', 'node_modules', m, 'package.json')), m).toBe(true);
+    }
+    // zod/mini (functions/orders.ts), not the whole of zod: classic's ZodObject class is not in the bundle
+    expect(code).toContain('ZodMiniObject');
+    expect(code).not.toMatch(/[^$\w]ZodObject\b/);
+  });
+
+  it('bundles every function of the stack in at most 500 KB of index.js, and none holds AWS SDK code', () => {
+    const sizes = Object.fromEntries(assets.map((a) => [a.path, statSync(join(a.dir, 'index.js')).size]));
+    console.log('index.js sizes:', sizes, assets.filter((a) => a.handler).map((a) => a.path));
+    // the example app: its one handler, the relay, migrations, topology, broker monitor and trigger teardown
+    expect(assets.length).toBe(6);
+    expect(assets.filter((a) => a.handler)).toHaveLength(1);
+    for (const a of assets) {
+      expect(statSync(join(a.dir, 'index.js')).size, a.path).toBeLessThanOrEqual(a.handler ? 1_000_000 : 500_000);
+      expect(readFileSync(join(a.dir, 'index.js'), 'utf8'), a.path).not.toMatch(/smithy|aws-sdk-js/);
+    }
   });
 
   it('commits, keeps one connection over 1,000 more invocations, and recovers after the connection is KILLed', async () => {

@@ -1,0 +1,147 @@
+/**
+ * Thin traffic, one message per invocation, with the outbox's "sent" marks deferred as the local runner's workers
+ * defer them (WARREN_OUTBOX_MARK_DELAY_MS=500, `runtime/outbox/SentMarks.ts`): what a message costs the database,
+ * counted by the server for the handler's connection (`SHOW SESSION STATUS`), and the outbox guarantees around the
+ * deferral (nothing marked before its publish is confirmed; a rolled-back carrier leaves the marks for later; every
+ * row ends up marked).
+ */
+import amqp from 'amqplib';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORDER_EVENTS, orderSchema, recordOrder } from '../../functions/orders.js';
+import { toRmqEvent } from '../../local/toRmqEvent.js';
+import { defineHandler } from '../../runtime/defineHandler.js';
+import { closeProcessConnection, processConnection } from '../../runtime/processConnection.js';
+import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
+import { peekSentMarks } from '../../runtime/outbox/SentMarks.js';
+import { AMQP_URL, createTestDatabase, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
+
+let db: TestDatabase;
+const exchange = uniqueName('thin_ev');
+const tapQueue = uniqueName('thin_tap');
+const saved = { DATABASE_URL: process.env.DATABASE_URL, WARREN_PUBLISH_AMQP_URL: process.env.WARREN_PUBLISH_AMQP_URL, WARREN_OUTBOX_MARK_DELAY_MS: process.env.WARREN_OUTBOX_MARK_DELAY_MS };
+let failNext = false;
+
+/** The example handler (functions/orders.ts), publishing to this test's own exchange; `failNext` throws after its writes. */
+const handler = defineHandler({
+  name: 'orders',
+  schema: orderSchema,
+  attempts: 1,
+  maxDeliveries: 100,
+  async handle(message, { query, publish }) {
+    if (await recordOrder(query, message.body)) await publish(exchange, ORDER_EVENTS.accepted, message.body);
+    if (failNext) throw new Error('handler failed after its writes');
+  },
+});
+
+const order = (i: number) => ({
+  content: Buffer.from(JSON.stringify({ orderId: `o-${i}`, sku: `sku-${i % 7}`, quantity: 1 })),
+  fields: { redelivered: false } as never,
+  properties: { headers: {}, messageId: `m-${i}` } as never,
+});
+
+async function counters(): Promise<Record<string, number>> {
+  const { rows } = await processConnection().autocommit<RowDataPacket>("SHOW SESSION STATUS WHERE Variable_name IN ('Questions', 'Com_show_status', 'Com_begin', 'Com_commit', 'Com_insert', 'Com_update', 'Com_rollback')");
+  return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
+}
+
+async function unsent(): Promise<number> {
+  const rows = await db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL');
+  return Number(rows[0]?.n);
+}
+
+async function tapped(): Promise<number> {
+  const connection = await amqp.connect(AMQP_URL);
+  const { messageCount } = await (await connection.createChannel()).checkQueue(tapQueue);
+  await connection.close();
+  return messageCount;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, 'topic', { durable: false });
+  await channel.assertQueue(tapQueue, { durable: false });
+  await channel.bindQueue(tapQueue, exchange, '#');
+  await connection.close();
+  Object.assign(process.env, { DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_OUTBOX_MARK_DELAY_MS: '500' });
+});
+afterAll(async () => {
+  await closeProcessPublisher();
+  await closeProcessConnection();
+  for (const [key, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  await channel.deleteQueue(tapQueue);
+  await channel.deleteExchange(exchange);
+  await connection.close();
+  await db.drop();
+});
+
+describe('Deferred outbox marks at one message per invocation', () => {
+  it('spends at most 6.2 statements and 1.1 commits per message, counted by the server, and marks every event sent soon after the last one (the timer)', async () => {
+    await handler(toRmqEvent('orders.0', '/', [order(-1)])); // creates Warren's tables and flushes the shard once
+    const before = await counters();
+    for (let i = 0; i < 300; i += 1) {
+      const summary = await handler(toRmqEvent('orders.0', '/', [order(i)]));
+      expect(summary).toMatchObject({ messages: 1, committed: 1, published: 1 });
+    }
+    const after = await counters();
+    const per = (name: string) => ((after[name] ?? 0) - (before[name] ?? 0)) / 300;
+    const statements = per('Questions') - per('Com_show_status');
+    // Every UPDATE counted as if it committed on its own: an upper bound of the commits.
+    const commits = per('Com_commit') + per('Com_update');
+    // One transaction per message (plus, past 10 s on a slow machine, one leftover check's), 4 INSERTs in it.
+    expect(per('Com_insert')).toBe(4);
+    expect(per('Com_commit')).toBeGreaterThanOrEqual(1);
+    expect(per('Com_commit')).toBeLessThanOrEqual(1.01);
+    console.log(JSON.stringify({ statementsPerMessage: statements, commitsAtMost: commits, updatesPerMessage: per('Com_update') }));
+    expect(statements).toBeLessThanOrEqual(6.2);
+    expect(commits).toBeLessThanOrEqual(1.1);
+    expect(per('Com_update')).toBeGreaterThan(0); // the marks were written, carried by later transactions
+    await waitFor('every outbox row marked sent (the timer, with no transaction to carry the last marks)', async () => (await unsent()) === 0, 3_000, 20);
+    await waitFor('all 301 events on the tap queue', async () => (await tapped()) === 301);
+  });
+
+  it('marks nothing whose publish the broker did not confirm: a failed publish leaves its row unsent and not pending', async () => {
+    const marks = peekSentMarks(processConnection());
+    expect(marks?.deferred).toBe(true);
+    await waitFor('no marks pending', () => marks?.size === 0, 3_000, 20);
+    const saved = process.env.WARREN_PUBLISH_AMQP_URL;
+    await closeProcessPublisher();
+    process.env.WARREN_PUBLISH_AMQP_URL = 'amqp://guest:guest@127.0.0.1:1'; // nothing listens there
+    try {
+      const summary = await handler(toRmqEvent('orders.0', '/', [order(1_000)]));
+      expect(summary).toMatchObject({ committed: 1, published: 0 });
+    } finally {
+      process.env.WARREN_PUBLISH_AMQP_URL = saved;
+      await closeProcessPublisher();
+    }
+    expect(marks?.size).toBe(0);
+    expect(await unsent()).toBe(1);
+    // The next invocation takes the ordered path (its last flush failed) and publishes the row left behind first.
+    expect(await handler(toRmqEvent('orders.0', '/', [order(1_001)]))).toMatchObject({ committed: 1, published: 2 });
+    await waitFor('both rows marked sent', async () => (await unsent()) === 0, 3_000, 20);
+  });
+
+  it('keeps the marks a rolled-back transaction carried, and writes them with a later one', async () => {
+    const marks = peekSentMarks(processConnection());
+    await waitFor('no marks pending', () => marks?.size === 0, 3_000, 20);
+    await handler(toRmqEvent('orders.0', '/', [order(2_000)]));
+    expect(marks?.size).toBe(1);
+    await waitFor('the mark due (past the delay; the timer comes at twice it): the next BEGIN carries it', () => marks?.due === true, 3_000, 10);
+    failNext = true;
+    try {
+      await expect(handler(toRmqEvent('orders.0', '/', [order(2_001)]))).rejects.toThrow('handler failed after its writes');
+    } finally {
+      failNext = false;
+    }
+    expect(marks?.size).toBe(1); // rolled back with the carrier: pending again, not forgotten
+    expect(await unsent()).toBe(1);
+    await waitFor('the mark written later', async () => (await unsent()) === 0 && marks?.size === 0, 3_000, 20);
+  });
+});
