@@ -1,10 +1,12 @@
 /**
  * The broker monitor: one scheduled function for the whole stack (runtime/brokerMonitor.ts) that reads each handler's
  * `<queue>.dlq` depth and each shard's consumers from the broker every 5 minutes and writes them as EMF metrics
- * (namespace `Warren`), with two alarms: the broker dead-lettered a message, and a shard has no consumer. Both treat
- * missing data as breaching, so a monitor that stopped running alarms too.
+ * (namespace `Warren`, dimension `Stack`: two stacks in one region keep apart), with three alarms: the broker
+ * dead-lettered a message, a shard has no consumer, and the monitor itself fails. The first two treat missing data as
+ * not breaching, so a fresh deploy, whose monitor has not run yet, starts in OK rather than ALARM; a monitor that cannot
+ * reach the broker fails its run and the third alarm (the function's Errors) reports it.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -46,7 +48,7 @@ export class WarrenBrokerMonitor extends Construct {
       timeout: WARREN_BROKER_MONITOR_DEFAULTS.timeout,
       memorySize: 256,
       description: 'Warren broker monitor: dead letters the broker gave up on, shards without a consumer',
-      environment: { [ENV.amqpEndpoint]: props.broker.amqpsEndpoint, [ENV.amqpSecretArn]: props.broker.secret.secretArn },
+      environment: { [ENV.amqpEndpoint]: props.broker.amqpsEndpoint, [ENV.amqpSecretArn]: props.broker.secret.secretArn, [ENV.stackName]: Aws.STACK_NAME },
       define: { [`process.env.${MONITOR_QUEUES_ENV}`]: JSON.stringify(JSON.stringify(queues)) },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
@@ -56,21 +58,28 @@ export class WarrenBrokerMonitor extends Construct {
       schedule: events.Schedule.rate(WARREN_BROKER_MONITOR_DEFAULTS.schedule),
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
     });
-    const metric = (metricName: string) => new cloudwatch.Metric({ namespace: BROKER_MONITOR_NAMESPACE, metricName, statistic: 'Maximum', period: WARREN_BROKER_MONITOR_DEFAULTS.schedule });
+    const metric = (metricName: string) => new cloudwatch.Metric({ namespace: BROKER_MONITOR_NAMESPACE, metricName, dimensionsMap: { Stack: Aws.STACK_NAME }, statistic: 'Maximum', period: WARREN_BROKER_MONITOR_DEFAULTS.schedule });
     this.alarms = [
       metric('BrokerDeadLetters').createAlarm(this, 'BrokerDeadLetters', {
         alarmDescription: 'The broker dead-lettered messages into <queue>.dlq (past the quorum queue delivery limit); the monitor log names the handler; list and replay with npm run dlq against the broker URL',
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       metric('ShardsWithoutConsumer').createAlarm(this, 'ShardsWithoutConsumer', {
         alarmDescription: 'A shard queue has no consumer: its trigger is disabled or failing; the monitor log names the queue; see the trigger\'s StateTransitionReason',
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 2,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      this.function.metricErrors({ period: WARREN_BROKER_MONITOR_DEFAULTS.schedule, statistic: 'Sum' }).createAlarm(this, 'MonitorFailing', {
+        alarmDescription: 'The Warren broker monitor failed twice in a row (broker unreachable or refusing its user): dead letters and shards without a consumer go unwatched; see its log',
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     ];
   }

@@ -10,7 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '../runtime/env.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, wholeNumber } from './errors.js';
 
 /** An existing RDS MySQL instance. The secret holds `{"username", "password"}` of `user`, which the proxy logs in as. */
 export interface ExistingDatabase {
@@ -50,9 +50,28 @@ export interface WarrenDatabaseProps {
   readonly instanceType?: string;
   /** @default false */
   readonly multiAz?: boolean;
+  /** Storage of a created instance, in GiB (gp3; RDS MySQL allows 20 to 65,536). @default 20 */
+  readonly allocatedStorage?: number;
+  /**
+   * `development`: nothing survives the stack (no deletion protection, no final snapshot), so a failed first deploy
+   * rolls back to nothing and `cdk destroy` removes the data. `production`: the instance is kept when the stack is
+   * deleted or the instance replaced (DeletionPolicy `RetainExceptOnCreate`), yet still deleted when the deploy that
+   * created it rolls back. See `DATABASE_STAGES`.
+   * @default 'development'
+   */
+  readonly stage?: DatabaseStage;
+  /**
+   * RDS deletion protection. RDS refuses to delete a protected instance, so a failed first deploy could not roll
+   * back: turn it on with a later deploy, once the stack exists.
+   * @default false
+   */
+  readonly deletionProtection?: boolean;
   /** Retention of the exported error and slow query logs. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
+
+export const DATABASE_STAGES = ['development', 'production'] as const;
+export type DatabaseStage = (typeof DATABASE_STAGES)[number];
 
 export const WARREN_DATABASE_DEFAULTS = {
   user: 'warren',
@@ -60,10 +79,27 @@ export const WARREN_DATABASE_DEFAULTS = {
   databaseName: 'warren',
   instanceType: 't4g.micro',
   multiAz: false,
+  allocatedStorage: 20,
+  stage: 'development',
+  deletionProtection: false,
   port: 3306,
   /** Statements slower than this (seconds) go to the slow query log, which is exported to CloudWatch Logs. */
   longQueryTimeSeconds: 1,
 } as const;
+
+/**
+ * What happens to a created instance when CloudFormation deletes it: on stack deletion, on replacement, and when the
+ * deploy that created it rolls back. CloudFormation User Guide, "DeletionPolicy attribute": `RetainExceptOnCreate` keeps
+ * the resource like `Retain` in every stack operation but the one that created it; when that one rolls back, the
+ * resource is deleted (what's new, 2023-07-31: "AWS CloudFormation deletion policies for dev-test cycle"). RDS refuses
+ * to delete an instance whose deletion protection is on (RDS API ModifyDBInstance, DeletionProtection), so protection at
+ * creation would leave a failed first deploy in ROLLBACK_FAILED with a billed instance and a VPC that cannot go; it is
+ * off unless asked for (`deletionProtection`, for a stack that already exists).
+ */
+export const DATABASE_REMOVAL: Record<DatabaseStage, RemovalPolicy> = {
+  development: RemovalPolicy.DESTROY,
+  production: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+};
 
 /**
  * MySQL 8.4 (LTS). RDS MySQL 8.0 left standard support on 2026-07-31 and a new 8.0 instance is enrolled in paid
@@ -71,8 +107,14 @@ export const WARREN_DATABASE_DEFAULTS = {
  * standard support (RDS API CreateDBInstance, EngineLifecycleSupport). 8.4 defaults to caching_sha2_password for the
  * proxy's own login with the secret; the functions authenticate to the proxy with IAM tokens (mysql_clear_password
  * over TLS), so mysql2 never meets caching_sha2_password.
+ *
+ * A full minor version: CloudFormation's schema lists full versions only (cfn-lint E3691 rejects "8.4"), and 8.4.9 is
+ * the newest 8.4 in cfn-lint 1.51's list. The instance keeps AutoMinorVersionUpgrade (RDS's default), so RDS moves it
+ * to later 8.4 minors in its maintenance window; CloudFormation compares templates, not the running version, so an
+ * unchanged pin never asks for a downgrade. Raise the pin when RDS retires 8.4.9 for new instances.
  */
-const ENGINE = rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.of('8.4', '8.4') });
+export const MYSQL_ENGINE_VERSION = '8.4.9';
+const ENGINE = rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.of(MYSQL_ENGINE_VERSION, '8.4') });
 
 export class WarrenDatabase extends Construct {
   public readonly proxy: rds.DatabaseProxy;
@@ -111,6 +153,11 @@ export class WarrenDatabase extends Construct {
     } else {
       this.port = WARREN_DATABASE_DEFAULTS.port;
       const multiAz = props.multiAz ?? WARREN_DATABASE_DEFAULTS.multiAz;
+      const stage = props.stage ?? WARREN_DATABASE_DEFAULTS.stage;
+      if (!(DATABASE_STAGES as readonly string[]).includes(stage)) {
+        throw new ConfigError('warren:stage', `expected ${DATABASE_STAGES.join(' or ')}, received ${JSON.stringify(stage)}`);
+      }
+      const allocatedStorage = wholeNumber('warren:databaseAllocatedStorage', props.allocatedStorage ?? WARREN_DATABASE_DEFAULTS.allocatedStorage, 20, 65_536);
       const instance = new rds.DatabaseInstance(this, 'Instance', {
         engine: ENGINE,
         instanceType: new ec2.InstanceType(props.instanceType ?? WARREN_DATABASE_DEFAULTS.instanceType),
@@ -130,20 +177,23 @@ export class WarrenDatabase extends Construct {
         }),
         engineLifecycleSupport: rds.EngineLifecycleSupport.OPEN_SOURCE_RDS_EXTENDED_SUPPORT_DISABLED,
         storageType: rds.StorageType.GP3,
+        allocatedStorage,
         storageEncrypted: true,
         multiAz,
         iamAuthentication: true,
-        deletionProtection: true,
-        removalPolicy: RemovalPolicy.SNAPSHOT,
+        deletionProtection: props.deletionProtection ?? WARREN_DATABASE_DEFAULTS.deletionProtection,
+        removalPolicy: DATABASE_REMOVAL[stage],
         backupRetention: Duration.days(7),
         cloudwatchLogsExports: ['error', 'slowquery'],
         cloudwatchLogsRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         publiclyAccessible: false,
       });
-      Validations.of(instance).acknowledge({
-        id: 'CloudFormation-Validate::E9006',
-        reason: 'EngineVersion "8.4" is accepted by RDS (it picks the current 8.4 minor version and keeps it patched); the linter lists only full versions.',
-      });
+      if (!(props.deletionProtection ?? WARREN_DATABASE_DEFAULTS.deletionProtection)) {
+        Validations.of(instance).acknowledge({
+          id: 'AwsSolutions-RDS10',
+          reason: 'Deletion protection at creation makes a failed first deploy unable to roll back (RDS refuses to delete a protected instance); production keeps the instance through DeletionPolicy RetainExceptOnCreate, and warren:databaseDeletionProtection=true turns protection on for an existing stack.',
+        });
+      }
       Validations.of(instance).acknowledge({
         id: 'AwsSolutions-RDS11',
         reason: 'The instance sits in private subnets and admits only the proxy\'s security group; a non-default port adds nothing.',

@@ -34,6 +34,11 @@ export interface WarrenHandlerProps {
   readonly broker: WarrenBroker;
   /** The application broker user's secret (WarrenBrokerUser): the triggers and `ctx.publish` log in with it. */
   readonly brokerAppSecret: secretsmanager.ISecret;
+  /**
+   * The broker's AMQPS endpoint as a string valid in the handler's own stack (a nested stack's parameter: see
+   * WarrenHandlerGroup). @default broker.amqpsEndpoint
+   */
+  readonly amqpsEndpoint?: string;
   readonly database: WarrenDatabase;
   /**
    * Triggers are created after these (the topology and migrations custom resources), so their queues and tables
@@ -92,7 +97,7 @@ export class WarrenHandler extends Construct {
         ...props.database.environment(),
         // ctx.publish(): the outbox is flushed after each commit over one AMQPS connection per environment.
         ...(h.publishes.length === 0 ? {} : {
-          [ENV.amqpEndpoint]: props.broker.amqpsEndpoint,
+          [ENV.amqpEndpoint]: props.amqpsEndpoint ?? props.broker.amqpsEndpoint,
           [ENV.amqpSecretArn]: props.brokerAppSecret.secretArn,
           [ENV.amqpVhost]: h.vhost,
         }),

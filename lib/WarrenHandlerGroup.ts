@@ -2,9 +2,10 @@
  * A nested stack holding up to `handlersPerStack` handlers. CloudFormation allows 500 resources and 200 outputs per
  * stack, and a nested stack counts as one resource in its parent (CloudFormation User Guide, "Understand CloudFormation
  * quotas"), so 200 handlers deploy in one `cdk deploy`: the parent holds the shared parts and one resource per group.
- * A handler takes 8 resources plus two per shard (trigger and drain resource, see WarrenHandler) and one output (its DLQ URL).
+ * A handler takes 9 resources (WarrenHandler's 8 and its trigger-teardown resource) plus two per shard (trigger and
+ * drain resource, see WarrenHandler) and one output (its DLQ URL).
  */
-import { NestedStack } from 'aws-cdk-lib';
+import { CfnParameter, NestedStack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -26,7 +27,7 @@ export interface WarrenHandlerGroupProps {
   readonly brokerAppSecret: secretsmanager.ISecret;
   readonly database: WarrenDatabase;
   readonly dependsOn: readonly IDependable[];
-  /** Places the custom resource that keeps the roles until the triggers' network interfaces are gone. */
+  /** Places, per handler, the custom resource that keeps its role until its triggers' network interfaces are gone. */
   readonly teardown: WarrenTriggerTeardown;
   /** The topology function's service token, for the shards' drain resources (lib/WarrenShardDrain.ts). @default none */
   readonly shardDrainServiceToken?: string;
@@ -38,7 +39,12 @@ export class WarrenHandlerGroup extends NestedStack {
   public readonly handlers: WarrenHandler[];
 
   public constructor(scope: Construct, id: string, props: WarrenHandlerGroupProps) {
-    super(scope, id, { description: `Warren handlers ${props.handlers.map((h) => h.name).join(', ')}`.slice(0, 1024) });
+    super(scope, id, { description: handlerGroupDescription(props.handlers.map((h) => h.name)) });
+    // The broker's AMQPS endpoint, selected in the parent and passed as a string: CDK passes a cross-stack list (the
+    // broker's AmqpEndpoints) as a String parameter, on which an `Fn::Select` in here fails (cfn-lint E1020), and
+    // CloudFormation cannot pass a list into a nested stack (AWS Knowledge Center, "parameters-nested-stacks").
+    const endpoint = new CfnParameter(this, 'BrokerAmqpsEndpoint', { type: 'String', description: 'AMQPS endpoint of the broker (amqps://<host>:5671)' });
+    this.setParameter(endpoint.logicalId, props.broker.amqpsEndpoint);
     this.handlers = props.handlers.map((handler) => new WarrenHandler(this, `Handler-${handler.name}`, {
       projectRoot: props.projectRoot,
       handler,
@@ -47,15 +53,30 @@ export class WarrenHandlerGroup extends NestedStack {
       securityGroup: props.securityGroup,
       broker: props.broker,
       brokerAppSecret: props.brokerAppSecret,
+      amqpsEndpoint: endpoint.valueAsString,
       database: props.database,
       dependsOn: props.dependsOn,
       ...(props.shardDrainServiceToken === undefined ? {} : { shardDrainServiceToken: props.shardDrainServiceToken }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     }));
-    // Deletion order: triggers, then the teardown resource (waits for the pollers' interfaces), then the roles.
-    const teardown = props.teardown.place(this, this.handlers.map((h) => h.function.role));
-    for (const trigger of this.handlers.flatMap((h) => h.triggers)) trigger.node.addDependency(teardown);
+    // Deletion order, per handler (so also when one handler is removed in an update): its triggers, then its teardown
+    // resource (waits for the pollers' interfaces), then its role.
+    for (const h of this.handlers) props.teardown.place(h, h.function.role, h.triggers, props.broker.brokerArn);
   }
+}
+
+/** `first .. last (n)` of a group's handler names (at most 48 characters each), or the one name: bounded in size. */
+export function handlerRange(names: readonly string[]): string {
+  const [first, last] = [names[0] ?? '', names[names.length - 1] ?? ''];
+  return names.length === 1 ? first : `${first} .. ${last} (${names.length})`;
+}
+
+/**
+ * The nested stack's description: the first and last handler and the count, never the whole list. CloudFormation
+ * allows 1,024 bytes (CDK refuses more than 512 characters: `StackDescriptionTooLong`); this stays under 130.
+ */
+export function handlerGroupDescription(names: readonly string[]): string {
+  return `Warren handlers ${handlerRange(names)}`;
 }
 
 /** Splits `items` into chunks of at most `size`, in order. */

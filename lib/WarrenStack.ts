@@ -14,12 +14,13 @@ import type { Construct } from 'constructs';
 import type { ResolvedConfig } from '../runtime/config.js';
 import { checkConnectionBudget, type ConnectionBudget, type ConnectionBudgetMode } from './connectionBudget.js';
 import { wholeNumber } from './errors.js';
+import { concurrencyNeed, concurrencyNotice, WarrenAccountConcurrency } from './WarrenAccountConcurrency.js';
 import { WarrenBroker, type BrokerDeploymentMode, type ExistingBroker } from './WarrenBroker.js';
 import { WarrenBrokerMonitor } from './WarrenBrokerMonitor.js';
 import { WarrenBrokerUser } from './WarrenBrokerUser.js';
-import { WarrenDatabase, type ExistingDatabase } from './WarrenDatabase.js';
+import { WarrenDatabase, type DatabaseStage, type ExistingDatabase } from './WarrenDatabase.js';
 import type { WarrenHandler } from './WarrenHandler.js';
-import { chunk, WarrenHandlerGroup } from './WarrenHandlerGroup.js';
+import { chunk, handlerRange, WarrenHandlerGroup } from './WarrenHandlerGroup.js';
 import { WarrenMigrations } from './WarrenMigrations.js';
 import { WarrenNetwork, type ExistingNetwork } from './WarrenNetwork.js';
 import { WARREN_RELAY_DEFAULTS, WarrenOutboxRelay } from './WarrenOutboxRelay.js';
@@ -51,6 +52,16 @@ export interface WarrenStackProps extends StackProps {
   readonly databaseInstanceType?: string;
   /** @default false */
   readonly databaseMultiAz?: boolean;
+  /** Storage of a created database instance, in GiB (gp3). @default 20 */
+  readonly databaseAllocatedStorage?: number;
+  /**
+   * `development`: a failed first deploy and `cdk destroy` leave nothing behind, the database included.
+   * `production`: the database instance outlives the stack and replacements (a failed first deploy still removes it).
+   * @default 'development'
+   */
+  readonly stage?: DatabaseStage;
+  /** RDS deletion protection on the created instance; turn on once the stack exists (see README). @default false */
+  readonly databaseDeletionProtection?: boolean;
   /** @default 'warren' */
   readonly databaseUser?: string;
   /** @default 'warren' */
@@ -95,10 +106,18 @@ export const WARREN_STACK_DEFAULTS = {
   handlersPerStack: 25,
   /** Alarm when the proxy's average borrow latency stays above this (microseconds, as RDS Proxy reports it). */
   borrowLatencyAlarmMicros: 1_000_000,
+  /**
+   * Alarm on pinned proxy sessions only when some stay pinned this many minutes in a row: the migrations custom
+   * resource pins its session while a deploy's migration runs (at most its function's 10-minute timeout), a handler
+   * that pins does so on every batch, all day.
+   */
+  pinnedSessionsAlarmMinutes: 15,
 } as const;
 
 export class WarrenStack extends Stack {
   public readonly budget: ConnectionBudget;
+  /** The deploy-time check that the account's Lambda concurrency can run every trigger (before the broker and database). */
+  public readonly accountConcurrency: WarrenAccountConcurrency;
   public readonly network: WarrenNetwork;
   /** One security group for every Warren function: the broker admits it on 5671 (and 443), the proxy on 3306. */
   public readonly functionsSecurityGroup: ec2.SecurityGroup;
@@ -137,6 +156,13 @@ export class WarrenStack extends Stack {
       Annotations.of(this).addInfo(`Warren: ${this.budget.clients} client connections share ${this.budget.databaseConnections} database connections through RDS Proxy (x${this.budget.multiplexing}); a transaction waits for a free one up to the borrow timeout (120 s). Alarms watch borrow latency and pinning.`);
     }
 
+    // The account must run every trigger at once: printed at synth, checked first thing at deploy (below).
+    const need = concurrencyNeed(handlers);
+    Annotations.of(this).addInfo(concurrencyNotice(need));
+    this.accountConcurrency = new WarrenAccountConcurrency(this, 'AccountConcurrency', {
+      projectRoot: props.projectRoot, need, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    });
+
     // 2. Network; one security group for every Warren function.
     this.network = new WarrenNetwork(this, 'Network', {
       ...(props.network === undefined ? {} : { existing: props.network }),
@@ -155,6 +181,8 @@ export class WarrenStack extends Stack {
       ...(props.brokerDeploymentMode === undefined ? {} : { deploymentMode: props.brokerDeploymentMode }),
       ...(props.brokerMaintenanceWindow === undefined ? {} : { maintenanceWindow: props.brokerMaintenanceWindow }),
     });
+    // A refused account fails the deploy before the broker (15-20 minutes to create) and the database are started.
+    this.broker.node.addDependency(this.accountConcurrency.resource);
     this.broker.allowAmqpsFrom(this.functionsSecurityGroup, 'Warren functions (AMQPS)');
     this.broker.allowHttpsFrom(this.functionsSecurityGroup, 'Warren topology custom resource (management API)');
 
@@ -167,10 +195,14 @@ export class WarrenStack extends Stack {
       ...(props.database === undefined ? {} : { existing: props.database }),
       ...(props.databaseInstanceType === undefined ? {} : { instanceType: props.databaseInstanceType }),
       ...(props.databaseMultiAz === undefined ? {} : { multiAz: props.databaseMultiAz }),
+      ...(props.databaseAllocatedStorage === undefined ? {} : { allocatedStorage: props.databaseAllocatedStorage }),
+      ...(props.stage === undefined ? {} : { stage: props.stage }),
+      ...(props.databaseDeletionProtection === undefined ? {} : { deletionProtection: props.databaseDeletionProtection }),
       ...(props.databaseUser === undefined ? {} : { user: props.databaseUser }),
       ...(props.databaseName === undefined ? {} : { databaseName: props.databaseName }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
+    this.database.node.addDependency(this.accountConcurrency.resource);
     this.database.allowFrom(this.functionsSecurityGroup, 'Warren functions');
 
     // 5. Migrations and topology (custom resources), before any trigger polls.
@@ -209,13 +241,17 @@ export class WarrenStack extends Stack {
       // for Amazon MQ for RabbitMQ brokers"); the broker-wide ConsumerCount below the number of triggers means a
       // trigger stopped consuming (the broker monitor names the shard).
       new cloudwatch.Metric({
-        namespace: 'AWS/AmazonMQ', metricName: 'ConsumerCount', dimensionsMap: { Broker: this.broker.brokerName }, statistic: 'Minimum', period: Duration.minutes(5),
+        // Maximum: every 5 minutes of 15 below the count, so the minutes before the pollers first connect (a fresh
+        // deploy) or a poller's reconnect do not alarm.
+        namespace: 'AWS/AmazonMQ', metricName: 'ConsumerCount', dimensionsMap: { Broker: this.broker.brokerName }, statistic: 'Maximum', period: Duration.minutes(5),
       }).createAlarm(this, 'BrokerConsumersMissing', {
-        alarmDescription: `Fewer consumers on the broker than the ${shards} Warren triggers: a trigger is disabled or failing; the broker monitor's ShardsWithoutConsumer names it, see its StateTransitionReason (aws lambda get-event-source-mapping)`,
+        alarmDescription: `Fewer consumers on the broker than the ${shards} Warren triggers for 15 minutes: a trigger is disabled or failing; the broker monitor's ShardsWithoutConsumer names it, see its StateTransitionReason (aws lambda get-event-source-mapping)`,
         threshold: shards,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        // Not breaching: a fresh broker reports nothing until it runs (the alarm would start in ALARM); a broker that
+        // stops answering fails the broker monitor, whose MonitorFailing alarm reports it.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
     // RDS Proxy metrics (RDS User Guide, "Monitoring RDS Proxy metrics with Amazon CloudWatch").
@@ -231,10 +267,10 @@ export class WarrenStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Maximum').createAlarm(this, 'ProxySessionsPinned', {
-        alarmDescription: 'RDS Proxy sessions are pinned (prepared statements, user variables, temporary tables, GET_LOCK, statements over 16 KB): each pins a database connection and defeats multiplexing',
+        alarmDescription: `RDS Proxy sessions stayed pinned for ${WARREN_STACK_DEFAULTS.pinnedSessionsAlarmMinutes} minutes (prepared statements, user variables, temporary tables, GET_LOCK, statements over 16 KB): each pins a database connection and defeats multiplexing`,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
+        evaluationPeriods: WARREN_STACK_DEFAULTS.pinnedSessionsAlarmMinutes,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
@@ -252,7 +288,8 @@ export class WarrenStack extends Stack {
     new CfnOutput(this, 'BrokerAppSecretArn', { value: this.brokerUser.secret.secretArn, description: 'Secrets Manager secret of the broker application user (triggers, ctx.publish, relay)' });
     new CfnOutput(this, 'ProxyEndpoint', { value: this.database.proxy.endpoint, description: 'RDS Proxy endpoint (IAM auth, TLS)' });
     new CfnOutput(this, 'HandlerStacks', {
-      value: this.handlerGroups.map((g, i) => `Handlers${i + 1}: ${g.handlers.map((h) => h.node.id.replace(/^Handler-/, '')).join(' ')}`).join('; ').slice(0, 4000),
+      // First and last handler per group (groups keep the config's order), not every name: bounded whatever the count.
+      value: this.handlerGroups.map((g, i) => `Handlers${i + 1}: ${handlerRange(g.handlers.map((h) => h.node.id.replace(/^Handler-/, '')))}`).join('; ').slice(0, 4000),
       description: 'Which nested stack holds each handler; its outputs list the handlers\' DLQ URLs',
     });
   }

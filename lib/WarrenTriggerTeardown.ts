@@ -1,9 +1,10 @@
 /**
  * The provider of the trigger-teardown custom resource (runtime/triggerTeardownResource.ts): one function for the
- * stack, outside the VPC (it only calls EC2's DescribeNetworkInterfaces). Each handler group places one resource
- * between its roles and its triggers with `place()`.
+ * stack, outside the VPC (it only calls EC2's DescribeNetworkInterfaces and Lambda's ListEventSourceMappings). Each
+ * handler places one resource between its role and its triggers with `place()`, so removing one handler in an update
+ * waits for its pollers' interfaces as deleting the stack does.
  */
-import { Aws, CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -29,7 +30,7 @@ export class WarrenTriggerTeardown extends Construct {
 
   public constructor(scope: Construct, id: string, props: WarrenTriggerTeardownProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    const logGroup = new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const fn = new NodejsFunction(this, 'OnEvent', {
       entry: join(props.projectRoot, 'runtime/triggerTeardownResource.ts'),
       projectRoot: props.projectRoot,
@@ -39,25 +40,29 @@ export class WarrenTriggerTeardown extends Construct {
       timeout: Duration.minutes(14),
       memorySize: 256,
       logGroup,
-      description: 'Warren: waits on stack deletion until the MQ trigger pollers released their network interfaces',
+      description: 'Warren: waits, when triggers are deleted, until their MQ pollers released their network interfaces',
       bundling: warrenBundling(this, props.projectRoot),
     });
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], resources: ['*'] }));
     Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });
     Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'Writes its own logs only; outside the VPC.' });
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeNetworkInterfaces does not support resource-level permissions.' });
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings do not support resource-level permissions.' });
     this.serviceToken = warrenProvider(this, 'Provider', fn, props.logRetention).serviceToken;
     this.vpcId = props.vpc.vpcId;
   }
 
-  /** Adds the resource to `scope`: after `roles` on create, so deleted before them; triggers must depend on it. */
-  public place(scope: Construct, roles: readonly IConstruct[]): CustomResource {
+  /**
+   * Adds the resource to `scope` (a handler): created after `role` (and its policy), so deleted before it; each of
+   * `triggers` is made to depend on it, so they are deleted first.
+   */
+  public place(scope: Construct, role: IConstruct, triggers: readonly IConstruct[], brokerArn: string): CustomResource {
     const resource = new CustomResource(scope, 'TriggerTeardown', {
       serviceToken: this.serviceToken,
       resourceType: 'Custom::WarrenTriggerTeardown',
-      properties: { VpcId: this.vpcId, AccountId: Aws.ACCOUNT_ID, WaitSeconds: String(WARREN_TRIGGER_TEARDOWN_DEFAULTS.waitSeconds) },
+      properties: { VpcId: this.vpcId, AccountId: Aws.ACCOUNT_ID, BrokerArn: brokerArn, WaitSeconds: String(WARREN_TRIGGER_TEARDOWN_DEFAULTS.waitSeconds) },
     });
-    for (const role of roles) resource.node.addDependency(role);
+    resource.node.addDependency(role);
+    for (const trigger of triggers) trigger.node.addDependency(resource);
     return resource;
   }
 }

@@ -7,6 +7,7 @@ import type { Node } from 'constructs';
 import { CONNECTION_BUDGET_MODES, type ConnectionBudgetMode } from './connectionBudget.js';
 import { ConfigError } from './errors.js';
 import { BROKER_DEPLOYMENT_MODES, type BrokerDeploymentMode } from './WarrenBroker.js';
+import { DATABASE_STAGES, type DatabaseStage } from './WarrenDatabase.js';
 import type { WarrenStackProps } from './WarrenStack.js';
 
 /** Every context key Warren reads. */
@@ -36,6 +37,9 @@ export const CONTEXT_KEYS = {
   databaseSecurityGroupId: 'warren:databaseSecurityGroupId',
   databaseInstanceType: 'warren:databaseInstanceType',
   databaseMultiAz: 'warren:databaseMultiAz',
+  databaseAllocatedStorage: 'warren:databaseAllocatedStorage',
+  databaseDeletionProtection: 'warren:databaseDeletionProtection',
+  stage: 'warren:stage',
   databaseUser: 'warren:databaseUser',
   databaseName: 'warren:databaseName',
   alarmTopicArn: 'warren:alarmTopicArn',
@@ -118,6 +122,10 @@ export function contextOptions(node: Node): ContextOptions {
   const window = str(read, K.brokerMaintenanceWindow);
   const [dayOfWeek, timeOfDay] = window === undefined ? [] : window.trim().split(/\s+/);
   const databasePort = num(read, K.databasePort);
+  const stage = str(read, K.stage);
+  if (stage !== undefined && !(DATABASE_STAGES as readonly string[]).includes(stage)) {
+    throw new ConfigError(K.stage, `expected ${DATABASE_STAGES.join(' or ')}, received ${JSON.stringify(stage)}`);
+  }
   return defined({
     stackName: str(read, K.stackName) ?? 'Warren',
     configPath: str(read, K.config) ?? 'warren.config.ts',
@@ -142,6 +150,9 @@ export function contextOptions(node: Node): ContextOptions {
     }),
     databaseInstanceType: str(read, K.databaseInstanceType),
     databaseMultiAz: bool(read, K.databaseMultiAz),
+    databaseAllocatedStorage: num(read, K.databaseAllocatedStorage),
+    databaseDeletionProtection: bool(read, K.databaseDeletionProtection),
+    stage: stage as DatabaseStage | undefined,
     databaseUser: str(read, K.databaseUser),
     databaseName: str(read, K.databaseName),
     alarmTopicArn: str(read, K.alarmTopicArn),

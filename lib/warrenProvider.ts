@@ -3,7 +3,7 @@
  * function (outside the VPC) calls `onEvent` and answers CloudFormation; an error thrown by `onEvent` fails the
  * resource with the error's message as the reason CloudFormation shows.
  */
-import { type CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -12,7 +12,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 export function warrenProvider(scope: Construct, id: string, onEvent: lambda.Function, logRetention?: logs.RetentionDays): cr.Provider {
   const provider = new cr.Provider(scope, id, {
     onEventHandler: onEvent,
-    logGroup: new logs.LogGroup(scope, `${id}Logs`, { retention: logRetention ?? logs.RetentionDays.ONE_MONTH }),
+    // Deleted with the stack (and with a failed first deploy's rollback), like every Warren function's log group.
+    logGroup: new logs.LogGroup(scope, `${id}Logs`, { retention: logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
   });
   for (const [ackId, reason] of [
     ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The CDK Provider framework function uses the AWS managed basic execution role; it only writes its logs.'],

@@ -6,9 +6,12 @@
  *   BrokerDeadLetters       messages in `<queue>.dlq` (what the broker gave up on: past the quorum queue's delivery
  *                           limit). Warren's own dead letters go to the handler's SQS queue on AWS, so anything here
  *                           means the broker dropped a message from a shard; list and replay it with `npm run dlq`
- *                           against the broker URL. Per handler (dimension Handler) and in total (no dimension).
+ *                           against the broker URL. Per handler (dimensions Stack, Handler) and in total (Stack).
  *   ShardsWithoutConsumer   shard queues with no consumer (its trigger is disabled or failing). Total, plus one log
  *                           line naming each such shard.
+
+Every metric carries the dimension `Stack` (WARREN_STACK_NAME, the CloudFormation stack name), so two Warren stacks in
+one account and region keep apart and each stack's alarms watch only their own monitor.
  *
  * Why a metric rather than forwarding into SQS: forwarding would move messages out of the broker, where `npm run dlq`
  * replays them with their properties intact, and would need a second copy path with its own failure modes; a count is
@@ -96,10 +99,11 @@ export async function readBroker(handlers: readonly MonitoredHandler[], connect:
   return { deadLetters, totalDeadLetters: Object.values(deadLetters).reduce((a, b) => a + b, 0), shardsWithoutConsumer, unreadable };
 }
 
-/** The EMF lines: one per handler (dimension Handler) and one total without dimensions (what the alarms watch). */
-export function emfLines(result: MonitorResult, now = Date.now()): string[] {
+/** The EMF lines: one per handler (dimensions Stack, Handler) and one total with Stack only (what the alarms watch). */
+export function emfLines(result: MonitorResult, stack: string, now = Date.now()): string[] {
   const lines = Object.entries(result.deadLetters).map(([handler, count]) => JSON.stringify({
-    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: BROKER_MONITOR_NAMESPACE, Dimensions: [['Handler']], Metrics: [{ Name: 'BrokerDeadLetters', Unit: 'Count' }] }] },
+    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: BROKER_MONITOR_NAMESPACE, Dimensions: [['Stack', 'Handler']], Metrics: [{ Name: 'BrokerDeadLetters', Unit: 'Count' }] }] },
+    Stack: stack,
     Handler: handler,
     BrokerDeadLetters: count,
   }));
@@ -108,10 +112,11 @@ export function emfLines(result: MonitorResult, now = Date.now()): string[] {
       Timestamp: now,
       CloudWatchMetrics: [{
         Namespace: BROKER_MONITOR_NAMESPACE,
-        Dimensions: [[]],
+        Dimensions: [['Stack']],
         Metrics: [{ Name: 'BrokerDeadLetters', Unit: 'Count' }, { Name: 'ShardsWithoutConsumer', Unit: 'Count' }, { Name: 'UnreadableQueues', Unit: 'Count' }],
       }],
     },
+    Stack: stack,
     BrokerDeadLetters: result.totalDeadLetters,
     ShardsWithoutConsumer: result.shardsWithoutConsumer.length,
     UnreadableQueues: result.unreadable.length,
@@ -123,6 +128,8 @@ export function createBrokerMonitor(readSecret: SecretReader = readSecretsManage
   return async () => {
     // Read literally (not through ENV or envValue) so esbuild's define replaces it with the compiled-in list.
     const handlers = monitoredHandlers(process.env.WARREN_MONITOR_QUEUES);
+    const stack = process.env[ENV.stackName];
+    if (stack === undefined || stack === '') throw new ConfigError(ENV.stackName, 'missing: the stack sets it to its name (the metrics\' Stack dimension)');
     const endpoint = new URL(process.env[ENV.amqpEndpoint] ?? '');
     const credentials = await readSecret(process.env[ENV.amqpSecretArn] ?? '');
     const protocol = endpoint.protocol.replace(/:$/, '');
@@ -134,7 +141,7 @@ export function createBrokerMonitor(readSecret: SecretReader = readSecretsManage
       password: credentials.password,
       vhost,
     }, { timeout: 10_000 }));
-    for (const line of emfLines(result)) write(line);
+    for (const line of emfLines(result, stack)) write(line);
     if (result.totalDeadLetters > 0) log.warn('the broker dead-lettered messages; list and replay them with npm run dlq against the broker', { deadLetters: result.deadLetters });
     for (const shard of result.shardsWithoutConsumer) log.warn('shard queue has no consumer: its trigger is disabled or failing', { queue: shard });
     if (result.unreadable.length > 0) log.warn('queues could not be checked', { queues: result.unreadable });

@@ -38,6 +38,8 @@ export const ENV = {
   logLevel: 'WARREN_LOG_LEVEL',
   /** CloudWatch namespace of the EMF lines. */
   metricsNamespace: 'WARREN_METRICS_NAMESPACE',
+  /** The CloudFormation stack a function belongs to (the broker monitor's metric dimension `Stack`). */
+  stackName: 'WARREN_STACK_NAME',
   /** The AWS outbox relay's handlers (JSON) and the age below which it leaves rows to the handlers. */
   relayHandlers: 'WARREN_RELAY_HANDLERS',
   relayMinAgeMs: 'WARREN_RELAY_MIN_AGE_MS',

@@ -218,3 +218,18 @@ export class PrivilegeError extends WarrenError {
     this.table = details.table;
   }
 }
+
+/**
+ * Thrown by the account-concurrency custom resource at deploy time when the account's unreserved Lambda concurrency
+ * in the region is below what the stack's functions need at once (every trigger holds one execution environment).
+ */
+export class AccountConcurrencyError extends WarrenError {
+  public readonly required: number;
+  public readonly unreserved: number;
+  public constructor(message: string, required: number, unreserved: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AccountConcurrencyError';
+    this.required = required;
+    this.unreserved = unreserved;
+  }
+}

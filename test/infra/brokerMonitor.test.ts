@@ -47,22 +47,23 @@ describe('Function: readBroker()', () => {
 });
 
 describe('Function: emfLines()', () => {
-  it('writes one line per handler with the Handler dimension and one total line without dimensions', () => {
-    const lines = emfLines({ deadLetters: { orders: 3 }, totalDeadLetters: 3, shardsWithoutConsumer: ['orders.1'], unreadable: [] }, 1_700_000_000_000).map((l) => JSON.parse(l) as unknown);
+  it('writes one line per handler with the Stack and Handler dimensions and one total line with the Stack dimension', () => {
+    const lines = emfLines({ deadLetters: { orders: 3 }, totalDeadLetters: 3, shardsWithoutConsumer: ['orders.1'], unreadable: [] }, 'Shop', 1_700_000_000_000).map((l) => JSON.parse(l) as unknown);
     expect(lines).toEqual([
-      { _aws: { Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: 'Warren', Dimensions: [['Handler']], Metrics: [{ Name: 'BrokerDeadLetters', Unit: 'Count' }] }] }, Handler: 'orders', BrokerDeadLetters: 3 },
+      { _aws: { Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: 'Warren', Dimensions: [['Stack', 'Handler']], Metrics: [{ Name: 'BrokerDeadLetters', Unit: 'Count' }] }] }, Stack: 'Shop', Handler: 'orders', BrokerDeadLetters: 3 },
       {
-        _aws: { Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: 'Warren', Dimensions: [[]], Metrics: [{ Name: 'BrokerDeadLetters', Unit: 'Count' }, { Name: 'ShardsWithoutConsumer', Unit: 'Count' }, { Name: 'UnreadableQueues', Unit: 'Count' }] }] },
-        BrokerDeadLetters: 3, ShardsWithoutConsumer: 1, UnreadableQueues: 0,
+        _aws: { Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: 'Warren', Dimensions: [['Stack']], Metrics: [{ Name: 'BrokerDeadLetters', Unit: 'Count' }, { Name: 'ShardsWithoutConsumer', Unit: 'Count' }, { Name: 'UnreadableQueues', Unit: 'Count' }] }] },
+        Stack: 'Shop', BrokerDeadLetters: 3, ShardsWithoutConsumer: 1, UnreadableQueues: 0,
       },
     ]);
   });
 });
 
 describe('Function: createBrokerMonitor()', () => {
-  it('reads the queues from WARREN_MONITOR_QUEUES and the broker from WARREN_AMQP_ENDPOINT with the secret\'s user', async () => {
+  it('reads the queues from WARREN_MONITOR_QUEUES and the broker from WARREN_AMQP_ENDPOINT with the secret\'s user, tagging every line with WARREN_STACK_NAME', async () => {
     const saved = { ...process.env };
     process.env.WARREN_MONITOR_QUEUES = JSON.stringify(handlers);
+    process.env.WARREN_STACK_NAME = 'Shop';
     process.env.WARREN_AMQP_ENDPOINT = 'amqp://127.0.0.1:5672';
     process.env.WARREN_AMQP_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:broker';
     const lines: string[] = [];
@@ -70,6 +71,7 @@ describe('Function: createBrokerMonitor()', () => {
       const result = await createBrokerMonitor(async () => ({ username: 'guest', password: 'guest' }), (l) => lines.push(l))();
       expect(result.totalDeadLetters).toBe(3);
       expect(lines).toHaveLength(3);
+      for (const line of lines) expect(JSON.parse(line)).toMatchObject({ Stack: 'Shop' });
     } finally {
       process.env = saved;
     }

@@ -49,8 +49,8 @@ describe('Function: connectionBudget()', () => {
     );
   });
 
-  it('pins the stack defaults: max_connections 60, 90 percent for the proxy, one reclaim allowance, multiplexed, 25 handlers per nested stack', () => {
-    expect(WARREN_STACK_DEFAULTS).toEqual({ maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1, connectionBudget: 'multiplexed', handlersPerStack: 25, borrowLatencyAlarmMicros: 1_000_000 });
+  it('pins the stack defaults: max_connections 60, 90 percent for the proxy, one reclaim allowance, multiplexed, 25 handlers per nested stack, alarms', () => {
+    expect(WARREN_STACK_DEFAULTS).toEqual({ maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1, connectionBudget: 'multiplexed', handlersPerStack: 25, borrowLatencyAlarmMicros: 1_000_000, pinnedSessionsAlarmMinutes: 15 });
   });
 });
 

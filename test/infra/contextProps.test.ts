@@ -58,6 +58,12 @@ describe('Function: contextOptions()', () => {
     });
   });
 
+  it('reads the stage, the database storage and deletion protection', () => {
+    const app = new App({ context: { 'warren:stage': 'production', 'warren:databaseAllocatedStorage': '50', 'warren:databaseDeletionProtection': 'true' } });
+    expect(contextOptions(app.node)).toEqual({ stackName: 'Warren', configPath: 'warren.config.ts', stage: 'production', databaseAllocatedStorage: 50, databaseDeletionProtection: true });
+    expect(() => contextOptions(new App({ context: { 'warren:stage': 'prod' } }).node)).toThrow('Invalid config at "warren:stage": expected development or production, received "prod"');
+  });
+
   it('rejects an unknown broker deployment mode, naming the key and the choices', () => {
     expect(() => contextOptions(new App({ context: { 'warren:brokerDeploymentMode': 'ACTIVE_STANDBY_MULTI_AZ' } }).node))
       .toThrow('Invalid config at "warren:brokerDeploymentMode": expected SINGLE_INSTANCE or CLUSTER_MULTI_AZ, received "ACTIVE_STANDBY_MULTI_AZ"');

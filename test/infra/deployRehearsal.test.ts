@@ -91,6 +91,8 @@ function localValue(variable: string): string {
     WARREN_BROKER_ENDPOINT: 'amqp://127.0.0.1:5672',
     WARREN_BROKER_CONSOLE_URL: MANAGEMENT,
     WARREN_BROKER_SECRET_ARN: SECRET_ARN,
+    // the broker monitor's metric dimension (AWS::StackName)
+    WARREN_STACK_NAME: 'WarrenRehearsal',
     // custom resource properties
     BrokerEndpoint: 'amqp://127.0.0.1:5672',
     ConsoleUrl: MANAGEMENT,
@@ -419,6 +421,7 @@ describe('Deploy rehearsal: the functions the triggers and schedules invoke', ()
     const reply = await host.call({ cmd: 'invoke', event: { source: 'aws.events' } });
     expect(reply, host.output().slice(-2000)).toMatchObject({ ok: true, result: { deadLetters: { [handlerName]: 0 }, totalDeadLetters: 0, shardsWithoutConsumer: [`${queue}.0`, `${queue}.1`], unreadable: [] } });
     expect(host.output()).toContain('"BrokerDeadLetters":0');
+    expect(host.output()).toContain('"Stack":"WarrenRehearsal"');
   });
 });
 

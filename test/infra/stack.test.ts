@@ -1,4 +1,4 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -77,11 +77,21 @@ describe('WarrenStack: triggers', () => {
     }
   });
 
-  it('deletes the triggers before the teardown resource, and it before the roles, so the pollers\' interfaces go first', () => {
-    const [teardownId, teardown] = Object.entries(handlers.findResources('Custom::WarrenTriggerTeardown'))[0] ?? [];
-    expect(teardown?.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^HandlerordersFunctionRole/), expect.stringMatching(/^HandlerauditFunctionRole/)]));
-    for (const trigger of Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping'))) expect(trigger.DependsOn).toContain(teardownId);
-    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' })]) } });
+  it('gives each handler its own teardown resource between its role and its triggers, so removing one handler waits for its pollers\' interfaces', () => {
+    const teardowns = handlers.findResources('Custom::WarrenTriggerTeardown');
+    expect(Object.keys(teardowns).sort()).toEqual([expect.stringMatching(/^HandlerauditTriggerTeardown/), expect.stringMatching(/^HandlerordersTriggerTeardown/)]);
+    for (const name of ['orders', 'audit']) {
+      const [teardownId, teardown] = Object.entries(teardowns).find(([id]) => id.startsWith(`Handler${name}TriggerTeardown`)) ?? [];
+      // deleted before the role and its policy (it depends on them) ...
+      expect(teardown?.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^Handler${name}FunctionRole[0-9A-F]{8}$`)), expect.stringMatching(new RegExp(`^Handler${name}FunctionRoleDefaultPolicy`))]));
+      expect(JSON.stringify(teardown?.DependsOn)).not.toContain(name === 'orders' ? 'Handleraudit' : 'Handlerorders');
+      // ... and after each of this handler's triggers (they depend on it), and only this handler's
+      const triggers = Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping')).filter((t) => JSON.stringify(t.Properties).includes(`"${name === 'orders' ? 'orders' : 'audit-events'}.`));
+      expect(triggers).toHaveLength(name === 'orders' ? 4 : 2);
+      for (const trigger of triggers) expect(trigger.DependsOn).toContain(teardownId);
+      expect((teardown?.Properties as { BrokerArn: unknown }).BrokerArn).toEqual({ Ref: expect.stringMatching(/Broker[0-9A-F]{8}Arn/) });
+    }
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], Resource: '*' })]) } });
   });
 
   it('gives every shard a drain resource its trigger depends on, so lowering concurrency deletes the trigger first and then drains the shard', () => {
@@ -140,15 +150,20 @@ describe('WarrenStack: functions', () => {
     expect(JSON.stringify(brokers.Broker9AB50882)).toContain('BrokerSecret449037E1');
     // the nested handler stack receives the broker's endpoints and the application user's secret (not the administrator's)
     const [nested] = Object.values(template.findResources('AWS::CloudFormation::Stack'));
-    expect((nested?.Properties as { Parameters: Record<string, unknown> }).Parameters).toMatchObject({
-      referencetoWarrenBrokerC7510CD4AmqpEndpoints: { 'Fn::GetAtt': ['Broker9AB50882', 'AmqpEndpoints'] },
+    // the endpoint is selected from the broker's AmqpEndpoints list in the parent and passed as a string: a list
+    // cannot cross into a nested stack (cfn-lint E1020 on a Fn::Select of the String parameter)
+    const parameters = (nested?.Properties as { Parameters: Record<string, unknown> }).Parameters;
+    expect(parameters).toMatchObject({
+      BrokerAmqpsEndpoint: { 'Fn::Select': [0, { 'Fn::GetAtt': ['Broker9AB50882', 'AmqpEndpoints'] }] },
       referencetoWarrenBrokerUserSecretF9B1E562Ref: { Ref: 'BrokerUserSecretB69A2C4C' },
     });
+    expect(Object.keys(parameters).filter((k) => k.includes('AmqpEndpoints'))).toEqual([]);
+    handlers.hasParameter('BrokerAmqpsEndpoint', { Type: 'String' });
     handlers.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
           WARREN_HANDLER: 'orders',
-          WARREN_AMQP_ENDPOINT: { 'Fn::Select': [0, { Ref: 'referencetoWarrenBrokerC7510CD4AmqpEndpoints' }] },
+          WARREN_AMQP_ENDPOINT: { Ref: 'BrokerAmqpsEndpoint' },
           WARREN_AMQP_SECRET_ARN: { Ref: 'referencetoWarrenBrokerUserSecretF9B1E562Ref' },
           WARREN_AMQP_VHOST: '/',
         },
@@ -209,10 +224,11 @@ describe('WarrenStack: database and broker', () => {
     template.hasResourceProperties('AWS::RDS::DBInstance', { StorageEncrypted: true, EnableIAMDatabaseAuthentication: true, PubliclyAccessible: false });
   });
 
-  it('runs MySQL 8.4 on gp3 without paid Extended Support, exporting error and slow query logs kept 30 days', () => {
+  it('runs MySQL 8.4.9 (a full version cfn-lint knows) on 20 GiB of gp3 without paid Extended Support, exporting error and slow query logs kept 30 days', () => {
     template.hasResourceProperties('AWS::RDS::DBInstance', {
       Engine: 'mysql',
-      EngineVersion: '8.4',
+      EngineVersion: '8.4.9',
+      AllocatedStorage: '20',
       EngineLifecycleSupport: 'open-source-rds-extended-support-disabled',
       StorageType: 'gp3',
       EnableCloudwatchLogsExports: ['error', 'slowquery'],
@@ -290,7 +306,7 @@ describe('WarrenStack: dead-letter queues and grants', () => {
     expect(byAction('logs:PutLogEvents')[0]?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^HandlerordersFunctionLogs/), 'Arn'] });
   });
 
-  it('uses no wildcard action anywhere and a wildcard resource only for the EC2 actions AWS cannot scope', () => {
+  it('uses no wildcard action anywhere and a wildcard resource only for the EC2 and Lambda actions AWS cannot scope', () => {
     // CDK's LogRetention function (retention of the log groups RDS creates) is CDK's own and acknowledged; all others:
     const ours = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => !id.startsWith('LogRetention')).map(([, p]) => p);
     const statements = [...ours, ...Object.values(handlers.findResources('AWS::IAM::Policy'))]
@@ -299,12 +315,12 @@ describe('WarrenStack: dead-letter queues and grants', () => {
     for (const s of statements) {
       for (const action of ([] as string[]).concat(s.Action)) expect(action).not.toMatch(/\*/);
       if (s.Resource === '*') {
-        for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/^ec2:(CreateNetworkInterface|DeleteNetworkInterface|Describe(NetworkInterfaces|Subnets|SecurityGroups|Vpcs)|(Assign|Unassign)PrivateIpAddresses)$/);
+        for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/^(ec2:(CreateNetworkInterface|DeleteNetworkInterface|Describe(NetworkInterfaces|Subnets|SecurityGroups|Vpcs)|(Assign|Unassign)PrivateIpAddresses)|lambda:(ListEventSourceMappings|GetAccountSettings))$/);
       }
     }
-    // only the CDK Provider frameworks' (topology, broker user, migrations) and CDK's LogRetention function
-    // and the trigger-teardown function (outside the VPC)
-    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 6);
+    // only the CDK Provider frameworks' (topology, broker user, migrations, trigger teardown, account concurrency),
+    // CDK's LogRetention function, and the trigger-teardown and account-concurrency functions (outside the VPC)
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 8);
     handlers.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 });
@@ -319,26 +335,56 @@ describe('WarrenStack: alarms', () => {
     }
   });
 
-  it('alarms when the broker has fewer consumers than the 6 triggers, counting missing data as breaching', () => {
+  it('alarms when the broker has fewer consumers than the 6 triggers for 15 minutes, starting OK while a fresh broker reports nothing', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ConsumerCount', Namespace: 'AWS/AmazonMQ', Dimensions: [{ Name: 'Broker', Value: Match.anyValue() }],
-      Threshold: 6, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+      MetricName: 'ConsumerCount', Namespace: 'AWS/AmazonMQ', Dimensions: [{ Name: 'Broker', Value: Match.anyValue() }], Statistic: 'Maximum', Period: 300,
+      Threshold: 6, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 3, TreatMissingData: 'notBreaching',
     });
   });
 
-  it('alarms on dead letters the broker gave up on and on shards without a consumer, from the broker monitor', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'BrokerDeadLetters', Namespace: 'Warren', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShardsWithoutConsumer', Namespace: 'Warren', Threshold: 0, TreatMissingData: 'breaching' });
+  it('alarms on dead letters the broker gave up on, shards without a consumer and a failing monitor, for this stack only', () => {
+    const stack = { Ref: 'AWS::StackName' };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'BrokerDeadLetters', Namespace: 'Warren', Dimensions: [{ Name: 'Stack', Value: stack }], Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShardsWithoutConsumer', Namespace: 'Warren', Dimensions: [{ Name: 'Stack', Value: stack }], Threshold: 0, TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^BrokerMonitorFunction') } }], EvaluationPeriods: 2, TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^Warren broker monitor'), Environment: { Variables: Match.objectLike({ WARREN_STACK_NAME: stack }) } });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
   });
 
-  it('alarms on the proxy borrow latency and on pinned sessions instead of refusing clients beyond database connections', () => {
+  it('no alarm of the stack treats missing data as breaching, so a fresh deploy starts without alarms', () => {
+    for (const t of [template, handlers]) {
+      for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) expect((alarm.Properties as { TreatMissingData: string }).TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  it('alarms on the proxy borrow latency, and on sessions pinned 15 minutes in a row (a migration run pins its session briefly)', () => {
     // clients: orders 4 + 1, audit 2 + 1, relay 1, migrations 1
     expect(stack.budget).toMatchObject({ mode: 'multiplexed', clients: 10, databaseConnections: 90 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnectionsBorrowLatency', Namespace: 'AWS/RDS', Statistic: 'Average', Threshold: 1_000_000, ComparisonOperator: 'GreaterThanThreshold' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnectionsCurrentlySessionPinned', Namespace: 'AWS/RDS', Threshold: 0 });
-    // consumers + borrow latency + pinning + broker dead letters + shards without consumer
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnectionsCurrentlySessionPinned', Namespace: 'AWS/RDS', Threshold: 0, Period: 60, EvaluationPeriods: 15 });
+    // consumers + borrow latency + pinning + broker dead letters + shards without consumer + monitor failing
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  });
+});
+
+describe('WarrenStack: first deploy', () => {
+  it('checks the account\'s Lambda concurrency for 6 triggers + relay + monitor + 10 headroom before the broker and the database', () => {
+    template.hasResourceProperties('Custom::WarrenAccountConcurrency', { Required: '18', Triggers: '6' });
+    const [checkId] = Object.keys(template.findResources('Custom::WarrenAccountConcurrency'));
+    for (const type of ['AWS::AmazonMQ::Broker', 'AWS::RDS::DBInstance', 'AWS::RDS::DBProxy']) {
+      for (const resource of Object.values(template.findResources(type))) expect(resource.DependsOn).toContain(checkId);
+    }
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'lambda:GetAccountSettings', Resource: '*' })]) } });
+  });
+
+  it('prints the concurrency the app needs at synth', () => {
+    const infos = Annotations.fromStack(stack).findInfo('/Warren', Match.stringLikeRegexp('needs 18 concurrent Lambda executions'));
+    expect(infos.map((i) => i.entry.data)).toEqual(['Warren: this app needs 18 concurrent Lambda executions (6 MQ triggers + 1 outbox relay + 1 broker monitor + 10 headroom). Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.']);
+  });
+
+  it('development (the default): the database has no deletion protection and is deleted with the stack, so a failed first deploy rolls back to nothing', () => {
+    template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: Match.objectLike({ DeletionProtection: false }) });
+    for (const [id, group] of Object.entries(template.findResources('AWS::Logs::LogGroup'))) expect([id, group.DeletionPolicy]).toEqual([id, 'Delete']);
   });
 });
 

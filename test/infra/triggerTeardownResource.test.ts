@@ -1,37 +1,70 @@
 /**
- * The trigger-teardown custom resource's code. EC2 cannot exist here, so the interface lister is replaced (the one AWS
- * API this code calls); the waiting, the filter it asks for and the give-up are Warren's.
+ * The trigger-teardown custom resource's code. EC2 cannot exist here, so the interface lister is replaced; the live
+ * triggers come from the real AWS SDK against a local HTTP server speaking Lambda's ListEventSourceMappings
+ * (test/helpers/lambdaApi.ts). The waiting, the filter, telling orphaned interfaces from live pollers' and the give-up
+ * are Warren's.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
-import { createTriggerTeardownHandler, TRIGGER_TEARDOWN_PHYSICAL_ID } from '../../runtime/triggerTeardownResource.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTriggerTeardownHandler, listWithLambda, orphanedInterfaces, TRIGGER_TEARDOWN_PHYSICAL_ID, type PollerInterface } from '../../runtime/triggerTeardownResource.js';
+import { startLambdaApi, useLambdaApi, type LambdaApi } from '../helpers/lambdaApi.js';
+
+const BROKER = 'arn:aws:mq:eu-west-1:111122223333:broker:warren:b-1234abcd-56ef-78ab-90cd-1234567890ab';
+const PREFIX = 'AWS Lambda VPC ENI-armq-111122223333-';
+const KEPT = '11111111-2222-3333-4444-555555555555';
+const GONE = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+const eni = (id: string, uuid: string): PollerInterface => ({ id, description: `${PREFIX}${uuid}` });
 
 function event(requestType: 'Create' | 'Delete', waitSeconds = '1'): CloudFormationCustomResourceEvent {
   return {
     RequestType: requestType,
     ServiceToken: 'x', ResponseURL: 'https://example.invalid', StackId: 's', RequestId: 'r', LogicalResourceId: 'TriggerTeardown',
     ResourceType: 'Custom::WarrenTriggerTeardown',
-    ResourceProperties: { ServiceToken: 'x', VpcId: 'vpc-0abc', AccountId: '111122223333', WaitSeconds: waitSeconds },
+    ResourceProperties: { ServiceToken: 'x', VpcId: 'vpc-0abc', AccountId: '111122223333', BrokerArn: BROKER, WaitSeconds: waitSeconds },
     ...(requestType === 'Delete' ? { PhysicalResourceId: TRIGGER_TEARDOWN_PHYSICAL_ID } : {}),
   } as CloudFormationCustomResourceEvent;
 }
 
+let api: LambdaApi;
+let restore: () => void;
+beforeAll(async () => { api = await startLambdaApi(); });
+afterAll(async () => { await api.close(); });
+beforeEach(() => { restore = useLambdaApi(api); api.requests.length = 0; api.state.mappings = {}; });
+afterEach(() => restore());
+
 describe('Function: createTriggerTeardownHandler()', () => {
-  it('on Delete, waits until the pollers\' interfaces in the VPC are gone', async () => {
+  it('on Delete of one handler, waits for its removed trigger\'s interfaces and not for the pollers of the triggers that stay', async () => {
+    api.state.mappings = { [BROKER]: [KEPT, '22222222-2222-3333-4444-555555555555', '33333333-2222-3333-4444-555555555555'] };
     const asked: [string, string][] = [];
-    const answers = [['eni-1', 'eni-2'], ['eni-2'], []];
+    const answers = [[eni('eni-kept', KEPT), eni('eni-gone-1', GONE), eni('eni-gone-2', GONE)], [eni('eni-kept', KEPT), eni('eni-gone-2', GONE)], [eni('eni-kept', KEPT)]];
     const onEvent = createTriggerTeardownHandler(async (vpc, prefix) => { asked.push([vpc, prefix]); return answers.shift() ?? []; }, 10);
     await expect(onEvent(event('Delete', '60'))).resolves.toEqual({ PhysicalResourceId: 'warren-trigger-teardown', Data: { Left: '' } });
-    expect(asked).toEqual([['vpc-0abc', 'AWS Lambda VPC ENI-armq-111122223333-'], ['vpc-0abc', 'AWS Lambda VPC ENI-armq-111122223333-'], ['vpc-0abc', 'AWS Lambda VPC ENI-armq-111122223333-']]);
+    expect(asked).toEqual([['vpc-0abc', PREFIX], ['vpc-0abc', PREFIX], ['vpc-0abc', PREFIX]]);
+    // the live triggers were read from Lambda for the broker, every page (3 mappings, pages of 2), each time
+    expect(api.requests.map((r) => r.query.EventSourceArn)).toEqual(Array(6).fill(BROKER));
+    expect(api.requests.every((r) => r.signed && /^\/2015-03-31\/event-source-mappings\/?$/.test(r.path))).toBe(true);
   });
 
   it('gives up after WaitSeconds and lets the deletion go on, reporting what is left', async () => {
-    const onEvent = createTriggerTeardownHandler(async () => ['eni-stuck'], 200);
-    await expect(onEvent(event('Delete', '1'))).resolves.toEqual({ PhysicalResourceId: 'warren-trigger-teardown', Data: { Left: 'eni-stuck' } });
+    const onEvent = createTriggerTeardownHandler(async () => [eni('eni-stuck', GONE)], 200);
+    await expect(onEvent(event('Delete', '1'))).resolves.toEqual({ PhysicalResourceId: 'warren-trigger-teardown', Data: { Left: '1: eni-stuck' } });
   });
 
   it('does nothing on Create', async () => {
     const onEvent = createTriggerTeardownHandler(async () => { throw new Error('must not call EC2'); });
     await expect(onEvent(event('Create'))).resolves.toEqual({ PhysicalResourceId: 'warren-trigger-teardown', Data: { Left: '' } });
+    expect(api.requests).toEqual([]);
+  });
+});
+
+describe('Function: orphanedInterfaces()', () => {
+  it('keeps interfaces whose trigger is gone or unnamed, drops those of live triggers (case-insensitive)', () => {
+    const interfaces = [eni('a', KEPT.toUpperCase()), eni('b', GONE), { id: 'c', description: PREFIX }];
+    expect(orphanedInterfaces(interfaces, [KEPT]).map((i) => i.id)).toEqual(['b', 'c']);
+  });
+
+  it('lists the broker\'s live triggers through Lambda ListEventSourceMappings, following NextMarker', async () => {
+    api.state.mappings = { [BROKER]: [KEPT, GONE, '33333333-2222-3333-4444-555555555555'], 'arn:other': ['44444444-2222-3333-4444-555555555555'] };
+    await expect(listWithLambda(BROKER)).resolves.toEqual([KEPT, GONE, '33333333-2222-3333-4444-555555555555']);
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * How many concurrent Lambda executions the app needs, printed at synth, and the deploy-time check
+ * (runtime/accountConcurrencyResource.ts) that fails the deploy early when the account cannot run every trigger.
+ *
+ * Need = one per MQ trigger (each holds one execution environment at all times: Lambda developer guide, "Using Lambda
+ * with Amazon MQ") + the outbox relay (one run a minute) + the broker monitor + headroom for deploy-time custom
+ * resources and overlapping scheduled runs. None of Warren's functions reserves concurrency, so they share the
+ * account's unreserved concurrency in the region (Lambda API GetAccountSettings, UnreservedConcurrentExecutions).
+ */
+import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { warrenBundling } from './functionBundling.js';
+import { warrenProvider } from './warrenProvider.js';
+
+export const WARREN_CONCURRENCY_DEFAULTS = {
+  /** Deploy-time custom resources (a provider function and its onEvent each) and a scheduled run that overlaps. */
+  headroom: 10,
+} as const;
+
+export interface ConcurrencyNeed {
+  readonly triggers: number;
+  readonly relay: number;
+  readonly monitor: number;
+  readonly headroom: number;
+  readonly total: number;
+}
+
+/** What `handlers` need at once: one per shard trigger, the relay when one publishes, the monitor, the headroom. */
+export function concurrencyNeed(handlers: readonly ResolvedHandlerConfig[]): ConcurrencyNeed {
+  const triggers = handlers.reduce((sum, h) => sum + h.concurrency, 0);
+  const relay = handlers.some((h) => h.publishes.length > 0) ? 1 : 0;
+  const monitor = 1;
+  const headroom = WARREN_CONCURRENCY_DEFAULTS.headroom;
+  return { triggers, relay, monitor, headroom, total: triggers + relay + monitor + headroom };
+}
+
+/** The line `cdk synth` prints. */
+export function concurrencyNotice(need: ConcurrencyNeed): string {
+  return `Warren: this app needs ${need.total} concurrent Lambda executions (${need.triggers} MQ triggers + ${need.relay} outbox relay + ${need.monitor} broker monitor + ${need.headroom} headroom). ` +
+    'Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.';
+}
+
+export interface WarrenAccountConcurrencyProps {
+  readonly projectRoot: string;
+  readonly need: ConcurrencyNeed;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class WarrenAccountConcurrency extends Construct {
+  public readonly resource: CustomResource;
+
+  public constructor(scope: Construct, id: string, props: WarrenAccountConcurrencyProps) {
+    super(scope, id);
+    // Outside the VPC: it only calls Lambda's GetAccountSettings, and must run before the network's NAT exists.
+    const fn = new NodejsFunction(this, 'OnEvent', {
+      entry: join(props.projectRoot, 'runtime/accountConcurrencyResource.ts'),
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.minutes(1),
+      memorySize: 256,
+      logGroup: new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      description: 'Warren: fails the deploy when the account\'s Lambda concurrency cannot run every trigger',
+      bundling: warrenBundling(this, props.projectRoot),
+    });
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAccountSettings'], resources: ['*'] }));
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'Writes its own logs only; outside the VPC.' });
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'lambda:GetAccountSettings is account-wide and takes no resource.' });
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: warrenProvider(this, 'Provider', fn, props.logRetention).serviceToken,
+      resourceType: 'Custom::WarrenAccountConcurrency',
+      properties: { Required: String(props.need.total), Triggers: String(props.need.triggers) },
+    });
+  }
+}

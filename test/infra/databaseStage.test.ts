@@ -1,0 +1,47 @@
+/**
+ * What happens to the created database instance when CloudFormation deletes it, per stage, and the storage option:
+ * WarrenDatabase alone in a bare stack (no bundling, fast). The full stack's default (development) is asserted in
+ * stack.test.ts.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { describe, expect, it } from 'vitest';
+import { WARREN_DATABASE_DEFAULTS, WarrenDatabase, type WarrenDatabaseProps } from '../../lib/WarrenDatabase.js';
+
+function synth(props: Partial<WarrenDatabaseProps> = {}): Template {
+  const stack = new Stack(new App(), 'Db');
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  new WarrenDatabase(stack, 'Database', { vpc, subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, maxConnections: 60, maxConnectionsPercent: 90, ...props });
+  return Template.fromStack(stack);
+}
+
+describe('Class: WarrenDatabase', () => {
+  it('pins its defaults: t4g.micro, single-AZ, 20 GiB, development, no deletion protection', () => {
+    expect(WARREN_DATABASE_DEFAULTS).toEqual({
+      user: 'warren', databaseName: 'warren', instanceType: 't4g.micro', multiAz: false, allocatedStorage: 20,
+      stage: 'development', deletionProtection: false, port: 3306, longQueryTimeSeconds: 1,
+    });
+  });
+
+  it('development: no deletion protection, deleted with the stack and on a failed first deploy, no final snapshot', () => {
+    synth().hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: { DeletionProtection: false, AllocatedStorage: '20', EngineVersion: '8.4.9' } });
+  });
+
+  it('production: kept on stack deletion and replacement (RetainExceptOnCreate), still removed when its own first deploy rolls back', () => {
+    synth({ stage: 'production' }).hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain', Properties: { DeletionProtection: false } });
+  });
+
+  it('turns RDS deletion protection on only when asked (for a stack that already exists)', () => {
+    synth({ stage: 'production', deletionProtection: true }).hasResourceProperties('AWS::RDS::DBInstance', { DeletionProtection: true });
+  });
+
+  it('takes the storage size, within RDS MySQL\'s gp3 range, naming the key otherwise', () => {
+    synth({ allocatedStorage: 100 }).hasResourceProperties('AWS::RDS::DBInstance', { AllocatedStorage: '100', StorageType: 'gp3' });
+    expect(() => synth({ allocatedStorage: 10 })).toThrow('Invalid config at "warren:databaseAllocatedStorage": expected a whole number from 20 to 65536, received 10');
+  });
+
+  it('rejects an unknown stage, naming the key and the choices', () => {
+    expect(() => synth({ stage: 'staging' as 'production' })).toThrow('Invalid config at "warren:stage": expected development or production, received "staging"');
+  });
+});
