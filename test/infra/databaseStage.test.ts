@@ -17,9 +17,9 @@ function synth(props: Partial<WarrenDatabaseProps> = {}): Template {
 }
 
 describe('Class: WarrenDatabase', () => {
-  it('pins its defaults: t4g.micro, single-AZ, 20 GiB, development, no deletion protection', () => {
+  it('pins its defaults: master user warren, application user warren_app, t4g.micro, single-AZ, 20 GiB, development, no deletion protection', () => {
     expect(WARREN_DATABASE_DEFAULTS).toEqual({
-      user: 'warren', databaseName: 'warren', instanceType: 't4g.micro', multiAz: false, allocatedStorage: 20,
+      user: 'warren', appUser: 'warren_app', databaseName: 'warren', instanceType: 't4g.micro', multiAz: false, allocatedStorage: 20,
       stage: 'development', deletionProtection: false, port: 3306, longQueryTimeSeconds: 1,
     });
   });
