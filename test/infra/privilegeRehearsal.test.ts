@@ -20,7 +20,7 @@ import { brokerAppPermissions } from '../../runtime/brokerPermissions.js';
 import { resolveConfig } from '../../runtime/config.js';
 import { declareAll } from '../../runtime/topologyResource.js';
 import { createTestDatabase, type TestDatabase, waitFor } from '../helpers/services.js';
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './fixtures/secretsManagerEmulator.js';
+import { startAwsEmulator, type AwsEmulator } from './rehearsal/awsEmulator.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const MANAGEMENT = process.env.WARREN_TEST_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
@@ -38,7 +38,7 @@ const handlers = resolveConfig({
 
 type OnEvent = (event: CloudFormationCustomResourceEvent) => Promise<{ PhysicalResourceId: string; Data: Record<string, string> }>;
 let workDir: string;
-let secrets: SecretsManagerEmulator;
+let secrets: AwsEmulator;
 let brokerUserResource: OnEvent;
 let migrationsResource: OnEvent;
 let db: TestDatabase;
@@ -98,7 +98,7 @@ function connectAs(credentials: { username: string; password: string }): Promise
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'warren-priv-'));
-  secrets = await startSecretsManagerEmulator({ [ARN('admin')]: ADMIN, [ARN('broker-app')]: brokerApp, [ARN('db-app')]: dbApp });
+  secrets = await startAwsEmulator({ [ARN('admin')]: ADMIN, [ARN('broker-app')]: brokerApp, [ARN('db-app')]: dbApp });
   Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url });
   [brokerUserResource, migrationsResource] = await Promise.all([bundle('runtime/brokerUserResource.ts'), bundle('runtime/migrationResource.ts')]);
   // The topology as the topology resource declares it (as the administrator), in a vhost of this file's own.
@@ -133,7 +133,7 @@ describe('Rehearsal: the application broker user (bundled runtime/brokerUserReso
     const permissions = await management('GET', `/api/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(brokerApp.username)}`);
     expect(permissions.body).toMatchObject({ configure: '^$', read: `^(?:priv\\-orders\\-${suffix}\\.0|priv\\-orders\\-${suffix}\\.1)$`, write: `^(?:priv\\-events\\-${suffix})$` });
     // Both secrets were read through the bundle's own Secrets Manager client; the admin one for every request.
-    expect(secrets.reads).toEqual(expect.arrayContaining([ARN('admin'), ARN('broker-app')]));
+    expect(secrets.calls.filter((c) => c.api === 'secretsmanager:GetSecretValue').map((c) => c.input)).toEqual(expect.arrayContaining([ARN('admin'), ARN('broker-app')]));
   });
 
   it('lets the user consume a shard queue (as a trigger does) and publish to its publishes exchange', async () => {
@@ -226,7 +226,7 @@ describe('Rehearsal: the application broker user (bundled runtime/brokerUserReso
   it('refuses to take over an existing user that carries tags (not Warren\'s application user)', async () => {
     const taken = { username: `warren_admin_${suffix}`, password: 'x' };
     await management('PUT', `/api/users/${taken.username}`, ADMIN, { password: 'p', tags: 'administrator' });
-    const other = await startSecretsManagerEmulator({ [ARN('admin')]: ADMIN, [ARN('broker-app')]: taken });
+    const other = await startAwsEmulator({ [ARN('admin')]: ADMIN, [ARN('broker-app')]: taken });
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = other.url;
     try {
       await expect(brokerUserResource(event('Create', 'Custom::WarrenBrokerUser', userProps()))).rejects.toThrow(
