@@ -1,4 +1,4 @@
-import { defineConfig } from './runtime/config.js';
+import { defineConfig } from './config/config.js';
 import { ENV } from './runtime/env.js';
 
 export default defineConfig({

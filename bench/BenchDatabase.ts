@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import mysql from 'mysql2/promise';
 import { expectedTotals, PHASE_PREFIX, type Phase } from './orders.js';
-import { WARREN_TABLES_SQL } from '../runtime/warrenTables.js';
+import { WARREN_TABLES_SQL } from '../runtime/db/warrenTables.js';
 
 export const ADMIN_URL = process.env.WARREN_BENCH_ADMIN_URL ?? 'mysql://root@127.0.0.1:3306';
 const SCHEMA = new URL('../functions/schema.sql', import.meta.url);

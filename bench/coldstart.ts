@@ -41,11 +41,11 @@ const ADMIN_URL = process.env.WARREN_BENCH_ADMIN_URL ?? 'mysql://root@127.0.0.1:
 /** The stack's functions: how to recognise each in the templates (logical id) and its entry. */
 const FUNCTIONS = [
   { name: 'handler orders', id: /^HandlerordersFunction/, entry: 'functions/orders.ts', handler: true },
-  { name: 'outbox relay', id: /^OutboxRelayFunction/, entry: 'runtime/relayFunction.ts', handler: false },
-  { name: 'migrations', id: /^MigrationsOnEvent/, entry: 'runtime/migrationResource.ts', handler: false },
-  { name: 'topology', id: /^TopologyOnEvent/, entry: 'runtime/topologyResource.ts', handler: false },
-  { name: 'broker monitor', id: /^BrokerMonitorFunction/, entry: 'runtime/brokerMonitor.ts', handler: false },
-  { name: 'trigger teardown', id: /^TriggerTeardownOnEvent/, entry: 'runtime/triggerTeardownResource.ts', handler: false },
+  { name: 'outbox relay', id: /^OutboxRelayFunction/, entry: 'lib/functions/relayFunction.ts', handler: false },
+  { name: 'migrations', id: /^MigrationsOnEvent/, entry: 'lib/functions/migrationResource.ts', handler: false },
+  { name: 'topology', id: /^TopologyOnEvent/, entry: 'lib/functions/topologyResource.ts', handler: false },
+  { name: 'broker monitor', id: /^BrokerMonitorFunction/, entry: 'lib/functions/brokerMonitor.ts', handler: false },
+  { name: 'trigger teardown', id: /^TriggerTeardownOnEvent/, entry: 'lib/functions/triggerTeardownResource.ts', handler: false },
 ] as const;
 
 export interface Spread { readonly median: number; readonly max: number; readonly runs: readonly number[] }

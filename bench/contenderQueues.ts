@@ -4,7 +4,7 @@
  * afterwards, and their deletion.
  */
 import type amqp from 'amqplib';
-import { declareTopology } from '../runtime/topology.js';
+import { declareTopology } from '../topology/topology.js';
 import { shardQueues } from './protocol.js';
 import type { Destination } from './publisher.js';
 

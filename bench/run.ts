@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../local/loadConfig.js';
-import { resolveConfig } from '../runtime/config.js';
+import { loadConfig } from '../config/loadConfig.js';
+import { resolveConfig } from '../config/config.js';
 import { ADMIN_URL, BenchDatabase } from './BenchDatabase.js';
 import { CONTENDERS, PROFILES, RATIOS, type Profile } from './contenders.js';
 import { COLDSTART_DEFAULTS, formatColdstartTable, runColdstart } from './coldstart.js';
@@ -116,7 +116,7 @@ function parseOptions(): Options {
 function codeVersion(): { commit: string; uncommitted: string[] } {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   try {
-    const status = git('status', '--porcelain', '--', 'runtime', 'local', 'functions', 'bench/*.ts', 'bench/consumers', 'bench/handlers', 'warren.config.ts');
+    const status = git('status', '--porcelain', '--', 'runtime', 'config', 'topology', 'local', 'functions', 'bench/*.ts', 'bench/consumers', 'bench/handlers', 'warren.config.ts');
     return { commit: git('rev-parse', '--short', 'HEAD').trim(), uncommitted: status.split('\n').filter((l) => l.trim() !== '').map((l) => l.slice(3)) };
   } catch {
     return { commit: 'unknown', uncommitted: [] };

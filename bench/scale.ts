@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
-import { declareTopology } from '../runtime/topology.js';
+import { declareTopology } from '../topology/topology.js';
 import { percentile } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

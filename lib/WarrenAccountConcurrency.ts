@@ -1,6 +1,6 @@
 /**
  * How many concurrent Lambda executions the app needs, printed at synth, and the deploy-time check
- * (runtime/accountConcurrencyResource.ts) that fails the deploy early when the account cannot run every trigger.
+ * (lib/functions/accountConcurrencyResource.ts) that fails the deploy early when the account cannot run every trigger.
  *
  * Need = one per MQ trigger (each holds one execution environment at all times: Lambda developer guide, "Using Lambda
  * with Amazon MQ") + the outbox relay (one run a minute) + the broker monitor + headroom for deploy-time custom
@@ -14,7 +14,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
 import { warrenBundling } from './functionBundling.js';
 import { warrenProvider } from './warrenProvider.js';
 
@@ -60,7 +60,7 @@ export class WarrenAccountConcurrency extends Construct {
     super(scope, id);
     // Outside the VPC: it only calls Lambda's GetAccountSettings, and must run before the network's NAT exists.
     const fn = new NodejsFunction(this, 'OnEvent', {
-      entry: join(props.projectRoot, 'runtime/accountConcurrencyResource.ts'),
+      entry: join(props.projectRoot, 'lib/functions/accountConcurrencyResource.ts'),
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,

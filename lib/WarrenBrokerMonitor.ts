@@ -1,5 +1,5 @@
 /**
- * The broker monitor: one scheduled function for the whole stack (runtime/brokerMonitor.ts) that reads each handler's
+ * The broker monitor: one scheduled function for the whole stack (lib/functions/brokerMonitor.ts) that reads each handler's
  * `<queue>.dlq` depth and each shard's consumers from the broker every 5 minutes and writes them as EMF metrics
  * (namespace `Warren`, dimension `Stack`: two stacks in one region keep apart), with three alarms: the broker
  * dead-lettered a message, a shard has no consumer, and the monitor itself fails. The first two treat missing data as
@@ -13,8 +13,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BROKER_MONITOR_NAMESPACE, MONITOR_QUEUES_ENV, type MonitoredHandler } from '../runtime/brokerMonitor.js';
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { BROKER_MONITOR_NAMESPACE, MONITOR_QUEUES_ENV, type MonitoredHandler } from './functions/brokerMonitor.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
 import { ENV } from '../runtime/env.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import { WarrenFunction } from './WarrenFunction.js';
@@ -41,7 +41,7 @@ export class WarrenBrokerMonitor extends Construct {
     const queues: MonitoredHandler[] = props.handlers.map((h) => ({ handler: h.name, vhost: h.vhost, queue: h.queue, shards: h.concurrency }));
     this.function = new WarrenFunction(this, 'Function', {
       projectRoot: props.projectRoot,
-      entry: 'runtime/brokerMonitor.ts',
+      entry: 'lib/functions/brokerMonitor.ts',
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],

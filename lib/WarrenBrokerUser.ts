@@ -1,8 +1,8 @@
 /**
  * The application broker user: the MQ triggers (`BASIC_AUTH`), the handlers' `ctx.publish` and the outbox relay log
  * in as it, so none of them holds the administrator's password. Its password is generated into a secret of its own;
- * a custom resource (runtime/brokerUserResource.ts) creates the user through the management API as the administrator
- * and sets its permissions per vhost (runtime/brokerPermissions.ts): read on the shard queues, write on the
+ * a custom resource (lib/functions/brokerUserResource.ts) creates the user through the management API as the administrator
+ * and sets its permissions per vhost (topology/brokerPermissions.ts): read on the shard queues, write on the
  * `publishes` exchanges, configure on nothing. It runs after the topology resource (the vhosts and queues exist) and
  * the triggers run after it.
  */
@@ -11,8 +11,8 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IDependable } from 'constructs';
-import { brokerAppPermissions } from '../runtime/brokerPermissions.js';
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import { brokerAppPermissions } from '../topology/brokerPermissions.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
 import { ConfigError } from './errors.js';
 import { WARREN_BROKER_DEFAULTS, type WarrenBroker } from './WarrenBroker.js';
 import { WarrenFunction } from './WarrenFunction.js';
@@ -69,7 +69,7 @@ export class WarrenBrokerUser extends Construct {
     // The onEvent function: in the VPC (the management API is private), reads both secrets.
     this.function = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      entry: 'runtime/brokerUserResource.ts',
+      entry: 'lib/functions/brokerUserResource.ts',
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],

@@ -40,7 +40,7 @@ export interface WarrenDatabaseProps {
   /**
    * The application user handlers and the outbox relay connect as: DML on `databaseName` only. Its password is
    * generated into a secret of its own, which the proxy holds beside the master secret; the migrations custom
-   * resource creates the user (runtime/appDatabaseUser.ts).
+   * resource creates the user (runtime/db/appDatabaseUser.ts).
    * @default 'warren_app'
    */
   readonly appUser?: string;
@@ -253,7 +253,7 @@ export class WarrenDatabase extends Construct {
   }
 
   /**
-   * The WARREN_DB_* variables a function needs to reach the proxy with IAM auth over TLS (see runtime/rdsIam.ts), as
+   * The WARREN_DB_* variables a function needs to reach the proxy with IAM auth over TLS (see runtime/db/rdsIam.ts), as
    * `user` (the application user unless said otherwise).
    */
   public environment(user: string = this.appUser): Record<string, string> {

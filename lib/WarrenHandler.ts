@@ -17,7 +17,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
-import { shardQueues, type ResolvedHandlerConfig } from '../runtime/config.js';
+import { shardQueues, type ResolvedHandlerConfig } from '../config/config.js';
 import { ENV } from '../runtime/env.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
@@ -80,7 +80,7 @@ export class WarrenHandler extends Construct {
       reason: 'This queue is itself the dead-letter queue: the runtime sends permanent failures to it directly, since MQ triggers have no on-failure destination.',
     });
 
-    // Function: in the VPC, configured for RDS Proxy through WARREN_DB_* (see runtime/rdsIam.ts).
+    // Function: in the VPC, configured for RDS Proxy through WARREN_DB_* (see runtime/db/rdsIam.ts).
     this.function = new WarrenFunction(this, 'Function', {
       projectRoot: props.projectRoot,
       entry: h.entry,

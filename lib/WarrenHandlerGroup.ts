@@ -10,7 +10,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IDependable } from 'constructs';
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
 import { WarrenHandler } from './WarrenHandler.js';

@@ -1,6 +1,6 @@
 /**
  * Custom resource that runs the config's `migrations` (SQL files) on deploy, through RDS Proxy with IAM auth over TLS,
- * exactly as the handlers connect (runtime/migrationResource.ts reads the same WARREN_DB_* variables). The SQL files are
+ * exactly as the handlers connect (lib/functions/migrationResource.ts reads the same WARREN_DB_* variables). The SQL files are
  * copied into the function's bundle; their SHA-256 is a resource property, so the resource is updated (and the files
  * run again, in order) whenever the SQL changed. Triggers depend on it, so no message is handled before the tables
  * exist; a failing statement fails the deploy with MySQL's error as the reason.
@@ -58,14 +58,14 @@ export class WarrenMigrations extends Construct {
     const sha256 = migrationsHash(props.projectRoot, props.files);
     this.function = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      entry: 'runtime/migrationResource.ts',
+      entry: 'lib/functions/migrationResource.ts',
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],
       timeout: Duration.minutes(10),
       memorySize: 256,
       description: 'Runs Warren migrations through RDS Proxy',
-      // The master user: it creates tables and the application user (runtime/appDatabaseUser.ts).
+      // The master user: it creates tables and the application user (runtime/db/appDatabaseUser.ts).
       environment: props.database.environment(props.database.user),
       commandHooks: {
         beforeBundling: () => [],

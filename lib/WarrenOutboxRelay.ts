@@ -1,5 +1,5 @@
 /**
- * The scheduled outbox relay: a function (`runtime/relayFunction.ts`) that an EventBridge rule runs every minute. It
+ * The scheduled outbox relay: a function (`lib/functions/relayFunction.ts`) that an EventBridge rule runs every minute. It
  * publishes outbox rows their handler's environments left behind, for handlers whose queues went quiet since.
  * Created only when a handler declares `publishes`.
  *
@@ -16,7 +16,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
 import { ENV } from '../runtime/env.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
@@ -68,7 +68,7 @@ export class WarrenOutboxRelay extends Construct {
     super(scope, id);
     this.function = new WarrenFunction(this, 'Function', {
       projectRoot: props.projectRoot,
-      entry: 'runtime/relayFunction.ts',
+      entry: 'lib/functions/relayFunction.ts',
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],
@@ -81,7 +81,7 @@ export class WarrenOutboxRelay extends Construct {
         ...props.database.environment(),
       },
       // The handler list is compiled into the bundle: 200 publishing handlers would exceed Lambda's 4 KB of
-      // environment variables (runtime/relayFunction.ts reads process.env.WARREN_RELAY_HANDLERS literally).
+      // environment variables (lib/functions/relayFunction.ts reads process.env.WARREN_RELAY_HANDLERS literally).
       define: { [`process.env.${ENV.relayHandlers}`]: JSON.stringify(JSON.stringify(relayTargets(props.handlers))) },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });

@@ -1,5 +1,5 @@
 /**
- * One `Custom::WarrenShardDrain` per shard queue (runtime/shardDrainResource.ts, served by the topology function), and
+ * One `Custom::WarrenShardDrain` per shard queue (lib/functions/shardDrainResource.ts, served by the topology function), and
  * the shard's trigger depends on it. Lowering `concurrency` removes both from the template; CloudFormation deletes the
  * trigger first and the drain resource after it (a resource is deleted before the one it depends on: "DependsOn
  * attribute", CloudFormation Template Reference), in the update's cleanup phase, after the topology resource unbound the
@@ -8,8 +8,8 @@
 import { CustomResource } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
-import { SHARD_DRAIN_RESOURCE_TYPE } from '../runtime/shardDrainResource.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
+import { SHARD_DRAIN_RESOURCE_TYPE } from './functions/shardDrainResource.js';
 
 /** Adds a drain resource for each of `triggers` (one per shard queue, in shard order) and makes the trigger depend on it. */
 export function placeShardDrains(scope: Construct, handler: ResolvedHandlerConfig, serviceToken: string, triggers: readonly lambda.CfnEventSourceMapping[]): CustomResource[] {

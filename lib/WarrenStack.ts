@@ -11,7 +11,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { ResolvedConfig } from '../runtime/config.js';
+import type { ResolvedConfig } from '../config/config.js';
 import { checkConnectionBudget, type ConnectionBudget, type ConnectionBudgetMode } from './connectionBudget.js';
 import { wholeNumber } from './errors.js';
 import { concurrencyNeed, concurrencyNotice, WarrenAccountConcurrency } from './WarrenAccountConcurrency.js';

@@ -1,17 +1,17 @@
 /**
  * Custom resource that declares the shard topology of every handler on the broker, by running
- * `runtime/topologyResource.ts` (which calls `declareTopology`, the code the local runner uses). Triggers depend on it,
+ * `lib/functions/topologyResource.ts` (which calls `declareTopology`, the code the local runner uses). Triggers depend on it,
  * so their queues exist before Lambda starts polling. Deleting the stack leaves the queues on the broker.
  */
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ResolvedHandlerConfig } from '../runtime/config.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import { WarrenFunction } from './WarrenFunction.js';
 import { warrenProvider } from './warrenProvider.js';
-import { SHARD_DRAIN_ENV } from '../runtime/shardDrainResource.js';
+import { SHARD_DRAIN_ENV } from './functions/shardDrainResource.js';
 
 export interface WarrenTopologyProps {
   readonly projectRoot: string;
@@ -37,18 +37,18 @@ export class WarrenTopology extends Construct {
     // The onEvent function: in the VPC (the broker is private), reads the broker secret.
     this.function = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      entry: 'runtime/brokerResources.ts', // topology, and shard drains (runtime/shardDrainResource.ts)
+      entry: 'lib/functions/brokerResources.ts', // topology, and shard drains (lib/functions/shardDrainResource.ts)
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],
-      // Connect retries with backoff right after the broker turns RUNNING take up to ~2 minutes (runtime/topologyResource.ts).
+      // Connect retries with backoff right after the broker turns RUNNING take up to ~2 minutes (lib/functions/topologyResource.ts).
       timeout: Duration.minutes(5),
       memorySize: 256,
       description: 'Declares Warren shard topology on the broker',
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
     props.broker.secret.grantRead(this.function);
-    // The shard drain resources live in nested stacks; they read the broker settings from here (runtime/shardDrainResource.ts).
+    // The shard drain resources live in nested stacks; they read the broker settings from here (lib/functions/shardDrainResource.ts).
     this.function.addEnvironment(SHARD_DRAIN_ENV.BrokerEndpoint, props.broker.amqpsEndpoint);
     this.function.addEnvironment(SHARD_DRAIN_ENV.ConsoleUrl, props.broker.consoleUrl);
     this.function.addEnvironment(SHARD_DRAIN_ENV.SecretArn, props.broker.secret.secretArn);

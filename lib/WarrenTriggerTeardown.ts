@@ -1,5 +1,5 @@
 /**
- * The provider of the trigger-teardown custom resource (runtime/triggerTeardownResource.ts): one function for the
+ * The provider of the trigger-teardown custom resource (lib/functions/triggerTeardownResource.ts): one function for the
  * stack, outside the VPC (it only calls EC2's DescribeNetworkInterfaces and Lambda's ListEventSourceMappings). Each
  * handler places one resource between its role and its triggers with `place()`, so removing one handler in an update
  * waits for its pollers' interfaces as deleting the stack does.
@@ -32,7 +32,7 @@ export class WarrenTriggerTeardown extends Construct {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const fn = new NodejsFunction(this, 'OnEvent', {
-      entry: join(props.projectRoot, 'runtime/triggerTeardownResource.ts'),
+      entry: join(props.projectRoot, 'lib/functions/triggerTeardownResource.ts'),
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,

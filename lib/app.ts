@@ -5,8 +5,8 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolve } from 'node:path';
-import { loadConfig } from '../local/loadConfig.js';
-import type { ResolvedConfig } from '../runtime/config.js';
+import { loadConfig } from '../config/loadConfig.js';
+import type { ResolvedConfig } from '../config/config.js';
 import { contextOptions } from './contextProps.js';
 import { WarrenStack } from './WarrenStack.js';
 

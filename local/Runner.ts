@@ -4,27 +4,27 @@
  * connection per distinct database) runs the batches of every handler, plus workers of their own for the handlers in
  * `runner.dedicated`.
  */
-import type { ResolvedConfig, ResolvedHandlerConfig } from '../runtime/config.js';
+import type { ResolvedConfig, ResolvedHandlerConfig } from '../config/config.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
-import { urlForVhost } from '../runtime/amqpUrl.js';
-import { deadLetterQueueName, declareTopology, topologyPlan } from '../runtime/topology.js';
-import { AmqpSession, DEFAULT_AMQP_URL } from './AmqpSession.js';
-import { ShardConsumer } from './ShardConsumer.js';
-import { SurplusShardDrain } from './shardDrain.js';
+import { urlForVhost } from '../runtime/amqp/amqpUrl.js';
+import { deadLetterQueueName, declareTopology, topologyPlan } from '../topology/topology.js';
+import { AmqpSession, DEFAULT_AMQP_URL } from './broker/AmqpSession.js';
+import { ShardConsumer } from './broker/ShardConsumer.js';
+import { SurplusShardDrain } from './broker/shardDrain.js';
 import type { WorkerHandle } from './pool/WorkerHandle.js';
 import { WorkerPool, type PoolGroup } from './pool/WorkerPool.js';
 import type { HandlerTable } from './pool/protocol.js';
-import { runnablePath } from './pool/build.js';
+import { runnablePath } from '../config/build.js';
 import { checkImports } from './pool/checkImports.js';
-import { checkConnectionBudget } from './pool/connectionBudget.js';
-import { checkPrivileges } from './checkPrivileges.js';
-import { OperationsServer } from './httpServer.js';
-import type { ShardView } from './metrics.js';
-import { checkReadiness, type Readiness } from './metricsStatus.js';
-import { ensureSqsDeadLetterQueue } from './sqsDeadLetterQueue.js';
-import { OutboxRelay, RELAY_DEFAULTS } from './OutboxRelay.js';
-import { OversizeSinks } from './setAsideOversize.js';
-import { DEFAULT_DATABASE_URL } from '../runtime/ConnectionManager.js';
+import { checkConnectionBudget } from './checks/connectionBudget.js';
+import { checkPrivileges } from './checks/checkPrivileges.js';
+import { OperationsServer } from './ops/httpServer.js';
+import type { ShardView } from './ops/metrics.js';
+import { checkReadiness, type Readiness } from './ops/metricsStatus.js';
+import { ensureSqsDeadLetterQueue } from './broker/sqsDeadLetterQueue.js';
+import { OutboxRelay, RELAY_DEFAULTS } from './broker/OutboxRelay.js';
+import { OversizeSinks } from './broker/setAsideOversize.js';
+import { DEFAULT_DATABASE_URL } from '../runtime/db/ConnectionManager.js';
 
 export interface RunnerOptions {
   /** @default process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672' */

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { backoffDelay, sleep as realSleep } from './backoff.js';
 import { batchContext, processAsBatch } from './batchMode.js';
 import { classifyError } from './classify.js';
-import type { Database } from './ConnectionManager.js';
+import type { Database } from './db/ConnectionManager.js';
 import { deadLetterMessage, type DeadLetterStep } from './deadLetter/deadLetterMessage.js';
 import { isReplayed, type DeadLetterSink } from './deadLetter/types.js';
 import { setBody, type WarrenMessage } from './decode.js';

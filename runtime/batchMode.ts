@@ -5,7 +5,7 @@
  * Warren rolls it back and processes the batch again message by message (`handleBatch([message])` each in its own
  * transaction), where a poison message is dead-lettered alone and transient errors are retried per message.
  */
-import type { Database, QueryFn } from './ConnectionManager.js';
+import type { Database, QueryFn } from './db/ConnectionManager.js';
 import { isReplayed } from './deadLetter/types.js';
 import type { WarrenMessage } from './decode.js';
 import { WarrenError } from './errors.js';

@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { WarrenMessage } from './decode.js';
-import type { Database } from './ConnectionManager.js';
+import type { Database } from './db/ConnectionManager.js';
 
 export interface CrashSuspect<TBody> {
   readonly message: WarrenMessage<TBody>;

@@ -20,7 +20,7 @@
  * `maxDeliveries` deliveries is dead-lettered so it cannot block its queue. The steps live in `MessageProcessor.ts`,
  * the outbox flush in `outbox/OutboxFlusher.ts`; this file only wires them per handler name.
  */
-import type { ConnectionManager } from './ConnectionManager.js';
+import type { ConnectionManager } from './db/ConnectionManager.js';
 import { deadLetterSinkFromEnv } from './deadLetter/fromEnv.js';
 import { decodeEvent, type WarrenMessage } from './decode.js';
 import { markInvocationEnd, markInvocationStart } from './crashGuard.js';
@@ -33,8 +33,8 @@ import { MessageProcessor, newCounts, type InvocationCounts } from './MessagePro
 import { OutboxFlusher } from './outbox/OutboxFlusher.js';
 import { processPublisher } from './outbox/Publisher.js';
 import { sentMarksFor } from './outbox/SentMarks.js';
-import { processConnection } from './processConnection.js';
-import { ensureWarrenTables } from './warrenTables.js';
+import { processConnection } from './db/processConnection.js';
+import { ensureWarrenTables } from './db/warrenTables.js';
 
 export { HANDLER_RUNTIME_DEFAULTS } from './handlerOptions.js';
 export type { BatchSummary, HandlerContext, HandlerFunctions, HandlerOptions, HandlerSettings, RmqHandler } from './handlerOptions.js';

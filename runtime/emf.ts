@@ -14,7 +14,7 @@ import { ENV, envValue } from './env.js';
 import type { BatchSummary, RmqHandler } from './handlerOptions.js';
 import type { RmqEvent } from './event.js';
 import type { LogSink } from './logger.js';
-import { peekProcessConnection } from './processConnection.js';
+import { peekProcessConnection } from './db/processConnection.js';
 
 export const EMF_DEFAULTS = { namespace: 'Warren' } as const;
 

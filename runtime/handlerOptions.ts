@@ -5,7 +5,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { BatchContext } from './batchMode.js';
 import type { ErrorClassifier } from './classify.js';
-import type { ConnectionManagerOptions, QueryFn } from './ConnectionManager.js';
+import type { ConnectionManagerOptions, QueryFn } from './db/ConnectionManager.js';
 import type { DeadLetterSink } from './deadLetter/types.js';
 import type { WarrenMessage } from './decode.js';
 import type { InvocationContext, RmqEvent } from './event.js';

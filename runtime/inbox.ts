@@ -3,7 +3,7 @@
  * handler's writes and the claim commit (or roll back) together. A second delivery finds the claim and does nothing.
  */
 import { createHash } from 'node:crypto';
-import type { Database, QueryFn } from './ConnectionManager.js';
+import type { Database, QueryFn } from './db/ConnectionManager.js';
 import type { WarrenMessage } from './decode.js';
 import { MissingMessageKeyError } from './errors.js';
 

@@ -14,7 +14,7 @@
  *
  * The `aws:rmq` event carries each body base64-encoded (4 bytes per 3, rounded up) inside JSON with the message's
  * properties, so a body's share of the 6 MB is 4/3 of its size plus a few hundred bytes. The local runner measures the
- * event exactly (local/payloadBudget.ts); publishers, which cannot know the event's envelope, use
+ * event exactly (local/broker/payloadBudget.ts); publishers, which cannot know the event's envelope, use
  * `LAMBDA_MAX_BODY_BYTES`, which leaves `EVENT_OVERHEAD_ALLOWANCE_BYTES` for the envelope and the properties.
  */
 import { PayloadTooLargeError } from './errors.js';

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Runner } from '../../local/Runner.js';
-import { resolveConfig } from '../../runtime/config.js';
+import { resolveConfig } from '../../config/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { LATENCY_LINE_PREFIX } from '../handlers/noop.js';
 import type { ConsumerFactory } from './Consumer.js';

@@ -6,14 +6,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ConnectionStats } from '../../runtime/ConnectionManager.js';
+import type { ConnectionStats } from '../../runtime/db/ConnectionManager.js';
 import type { RmqEvent } from '../../runtime/event.js';
 import type { Logger } from '../../runtime/logger.js';
 import { WorkerExitedError, WorkerStartError } from '../errors.js';
 import { NO_DB, type FromWorker, type HandlerTable, type Pong, type SerializedError, type ToWorker } from './protocol.js';
 import type { BatchSummary } from '../../runtime/defineHandler.js';
 
-import { BUILT } from './build.js';
+import { BUILT } from '../../config/build.js';
 import { ENV } from '../../runtime/env.js';
 import { SENT_MARKS_DEFAULTS, type UnmarkedRows } from '../../runtime/outbox/SentMarks.js';
 

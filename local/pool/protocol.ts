@@ -1,5 +1,5 @@
 /** Messages between the runner (pool side) and a worker process (worker side), over the fork IPC channel. */
-import type { ConnectionStats } from '../../runtime/ConnectionManager.js';
+import type { ConnectionStats } from '../../runtime/db/ConnectionManager.js';
 import type { BatchSummary } from '../../runtime/defineHandler.js';
 import type { RmqEvent } from '../../runtime/event.js';
 import type { UnmarkedRows } from '../../runtime/outbox/SentMarks.js';

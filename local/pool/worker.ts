@@ -9,11 +9,11 @@ import { pathToFileURL } from 'node:url';
 import type { RmqHandler } from '../../runtime/defineHandler.js';
 import type { InvocationContext } from '../../runtime/event.js';
 import { runInHandlerScope } from '../../runtime/env.js';
-import { closeProcessConnection, processConnections } from '../../runtime/processConnection.js';
+import { closeProcessConnection, processConnections } from '../../runtime/db/processConnection.js';
 import { closeDeadLetterSink } from '../../runtime/deadLetter/fromEnv.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
 import { adoptUnmarked, flushAllSentMarks, unmarkedOf } from '../../runtime/outbox/SentMarks.js';
-import type { ConnectionStats } from '../../runtime/ConnectionManager.js';
+import type { ConnectionStats } from '../../runtime/db/ConnectionManager.js';
 import { NO_DB, serializeError, type FromWorker, type HandlerEntry, type HandlerTable, type ImportFailure, type ToWorker } from './protocol.js';
 
 const EMPTY_SUMMARY = { messages: 0, committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 };

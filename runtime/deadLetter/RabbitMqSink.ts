@@ -6,7 +6,7 @@ import type amqp from 'amqplib';
 import { AmqpPublisher } from '../outbox/Publisher.js';
 import { decodeHeaderValue } from '../decode.js';
 import { redactUrl } from '../logger.js';
-import { DEAD_LETTER_QUEUE_OPTIONS } from '../queueArguments.js';
+import { DEAD_LETTER_QUEUE_OPTIONS } from '../amqp/queueArguments.js';
 import { DEAD_LETTER_HEADERS as H, keptProperties, type DeadLetter, type DeadLetterSink } from './types.js';
 
 export class RabbitMqSink implements DeadLetterSink {

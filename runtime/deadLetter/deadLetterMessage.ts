@@ -7,7 +7,7 @@
  * back, and nothing is lost.
  */
 import { classifyError, type ErrorClassifier } from '../classify.js';
-import type { Database } from '../ConnectionManager.js';
+import type { Database } from '../db/ConnectionManager.js';
 import type { WarrenMessage } from '../decode.js';
 import { DeadLetterError } from '../errors.js';
 import { inboxOutcome, markDeadLettered } from '../inbox.js';

@@ -6,7 +6,7 @@
  * published and waiting for its mark in some worker (`SentMarks`), so only older rows count as left behind. A row
  * left behind younger than that is found by the next look (or the relay's pass).
  */
-import type { Database } from '../ConnectionManager.js';
+import type { Database } from '../db/ConnectionManager.js';
 
 export class LeftoverWatch {
   private lastLook: number;

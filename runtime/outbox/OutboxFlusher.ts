@@ -11,7 +11,7 @@
  * A failure is logged, never thrown: the rows stay for a later flush or the relay, and the queues go back to the
  * ordered path.
  */
-import type { Database } from '../ConnectionManager.js';
+import type { Database } from '../db/ConnectionManager.js';
 import { errorFields, type Logger } from '../logger.js';
 import { flushOutbox, publishCommitted, type CommittedRows } from './outbox.js';
 import type { Publisher } from './Publisher.js';

@@ -1,10 +1,10 @@
 /**
- * The relay core both outbox relays share (the local runner's `local/OutboxRelay.ts`, every second; the scheduled AWS
- * function `runtime/relayFunction.ts`, every minute): one pass publishes, per handler and shard queue, the rows left
+ * The relay core both outbox relays share (the local runner's `local/broker/OutboxRelay.ts`, every second; the scheduled AWS
+ * function `lib/functions/relayFunction.ts`, every minute): one pass publishes, per handler and shard queue, the rows left
  * behind (the rule is in `leftBehind.ts`), oldest first, under lock (`flushOutbox`). One publishing connection per
  * vhost, kept across passes.
  */
-import type { Database } from '../ConnectionManager.js';
+import type { Database } from '../db/ConnectionManager.js';
 import { errorFields, type Logger } from '../logger.js';
 import { LEFT_BEHIND_REASON, shardIsLive, unsentShards, type LeftBehindRule } from './leftBehind.js';
 import { flushOutbox } from './outbox.js';

@@ -8,7 +8,7 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { WarrenError } from '../errors.js';
 import { redactUrl } from '../logger.js';
-import { urlForVhost } from '../amqpUrl.js';
+import { urlForVhost } from '../amqp/amqpUrl.js';
 import { ENV, envValue, scopedEnv } from '../env.js';
 
 export interface OutgoingMessage {
@@ -81,7 +81,7 @@ export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = scopedEnv()): P
   const endpoint = envValue(ENV.amqpEndpoint, env);
   const secretArn = envValue(ENV.amqpSecretArn, env);
   if (endpoint !== undefined && secretArn !== undefined) {
-    const { readSecretsManagerCredentials } = await import('../topologyResource.js');
+    const { readSecretsManagerCredentials } = await import('../../lib/functions/topologyResource.js');
     const { username, password } = await readSecretsManagerCredentials(secretArn);
     const url = new URL(endpoint);
     url.username = encodeURIComponent(username);

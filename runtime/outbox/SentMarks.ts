@@ -20,7 +20,7 @@
  * one UPDATE right after the publish.
  */
 import { createHash } from 'node:crypto';
-import type { ConnectionManager, QueryFn } from '../ConnectionManager.js';
+import type { ConnectionManager, QueryFn } from '../db/ConnectionManager.js';
 import { ENV } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { errorFields, type Logger } from '../logger.js';

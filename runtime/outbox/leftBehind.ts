@@ -12,7 +12,7 @@
  * relays log them as a warning. A change to when rows are marked sent (for example marking them in the next
  * transaction) changes this rule: adapt it here, where both relays read it.
  */
-import type { Database } from '../ConnectionManager.js';
+import type { Database } from '../db/ConnectionManager.js';
 
 export interface LeftBehindRule {
   /** Rows younger than this belong to the invocation that wrote them. */

@@ -4,7 +4,7 @@
  * back; a publish after it could be lost if the process died in between. The row closes both gaps, and the message id
  * (the incoming message's key + the publish's position) is deterministic, so a consumer's inbox drops any repeat.
  */
-import type { Database, QueryFn } from '../ConnectionManager.js';
+import type { Database, QueryFn } from '../db/ConnectionManager.js';
 import type { OutgoingMessage, Publisher } from './Publisher.js';
 import type { SentMarks } from './SentMarks.js';
 import { checkLambdaBodySize } from '../payloadLimit.js';

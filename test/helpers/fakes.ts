@@ -3,12 +3,12 @@
  * the statements Warren's own steps send (inbox, deliveries, outbox) and accepts any other as a write, a dead-letter
  * sink and a publisher that record what they get, and a message factory.
  */
-import type { Database, QueryFn, QueryResult } from '../../runtime/ConnectionManager.js';
+import type { Database, QueryFn, QueryResult } from '../../runtime/db/ConnectionManager.js';
 import type { DeadLetter, DeadLetterSink } from '../../runtime/deadLetter/types.js';
 import { decodeEvent, type WarrenMessage } from '../../runtime/decode.js';
 import { createLogger, type Logger } from '../../runtime/logger.js';
 import type { OutgoingMessage, Publisher } from '../../runtime/outbox/Publisher.js';
-import { toRmqEvent } from '../../local/toRmqEvent.js';
+import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
 
 const result = (partial: Partial<QueryResult<never>> = {}): QueryResult<never> => ({ rows: [], affectedRows: 0, insertId: 0, changedRows: 0, ...partial });
 

@@ -1,7 +1,7 @@
 /** Starts a Runner against a unique database and unique queues, capturing its log lines. */
-import { resolveConfig, type HandlerConfig, type ResolvedConfig } from '../../runtime/config.js';
+import { resolveConfig, type HandlerConfig, type ResolvedConfig } from '../../config/config.js';
 import { createLogger } from '../../runtime/logger.js';
-import { publish } from '../../local/publish.js';
+import { publish } from '../../local/commands/publish.js';
 import { Runner } from '../../local/Runner.js';
 import type { WorkerHandle } from '../../local/pool/WorkerHandle.js';
 import { AMQP_URL, deleteTopology, uniqueName, waitFor, type TestDatabase } from './services.js';

@@ -5,7 +5,7 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAccountConcurrencyHandler } from '../../runtime/accountConcurrencyResource.js';
+import { createAccountConcurrencyHandler } from '../../lib/functions/accountConcurrencyResource.js';
 import { AccountConcurrencyError } from '../../runtime/errors.js';
 import { startLambdaApi, useLambdaApi, type LambdaApi } from '../helpers/lambdaApi.js';
 

@@ -5,7 +5,7 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBrokerMonitor, emfLines, monitoredHandlers, readBroker } from '../../runtime/brokerMonitor.js';
+import { createBrokerMonitor, emfLines, monitoredHandlers, readBroker } from '../../lib/functions/brokerMonitor.js';
 import { AMQP_URL } from '../helpers/services.js';
 
 const suffix = randomBytes(4).toString('hex');

@@ -4,7 +4,7 @@ import { checkConnectionBudget, connectionBudget } from '../../lib/connectionBud
 import { ConnectionBudgetError } from '../../lib/errors.js';
 import { WarrenError } from '../../runtime/errors.js';
 import { WarrenStack, WARREN_STACK_DEFAULTS } from '../../lib/WarrenStack.js';
-import { resolveConfig } from '../../runtime/config.js';
+import { resolveConfig } from '../../config/config.js';
 
 const tooMany = resolveConfig({
   handlers: [

@@ -35,7 +35,7 @@ import { DelayLine } from '../../bench/proxy/DelayLine.js';
 import { startProxy } from '../../bench/proxy/mysqlTlsProxy.js';
 import { createWarrenApp } from '../../lib/app.js';
 import type { WarrenStack } from '../../lib/WarrenStack.js';
-import { resolveConfig } from '../../runtime/config.js';
+import { resolveConfig } from '../../config/config.js';
 import { CFN_RESPONSE_LIMIT_BYTES, responseProblems, type CfnResponseBody } from '../helpers/cfnResponse.js';
 import { ADMIN_DB_URL, AMQP_URL, waitFor } from '../helpers/services.js';
 import { startAwsEmulator, type AwsEmulator } from './rehearsal/awsEmulator.js';
@@ -284,7 +284,7 @@ describe('Deploy rehearsal: the migrations custom resource', () => {
     expect(proxyConnections).toBeGreaterThan(0);
     const [tables] = await admin.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [database]);
     expect((tables as { t: string }[]).map((r) => r.t)).toEqual(expect.arrayContaining(['orders', 'sku_totals']));
-    // and the application user, from its secret (runtime/appDatabaseUser.ts)
+    // and the application user, from its secret (runtime/db/appDatabaseUser.ts)
     const [users] = await admin.query('SELECT COUNT(*) AS n FROM mysql.user WHERE User = ?', [appUser.username]);
     expect(Number((users as { n: number }[])[0]?.n)).toBe(1);
 

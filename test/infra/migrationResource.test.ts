@@ -7,7 +7,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMigrationHandler, MIGRATION_CONNECT_DEFAULTS, MIGRATIONS_PHYSICAL_ID, MigrationConnectError, MigrationError } from '../../runtime/migrationResource.js';
+import { createMigrationHandler, MIGRATION_CONNECT_DEFAULTS, MIGRATIONS_PHYSICAL_ID, MigrationConnectError, MigrationError } from '../../lib/functions/migrationResource.js';
 import net from 'node:net';
 import { WarrenError } from '../../runtime/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';

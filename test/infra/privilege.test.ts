@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWarrenApp } from '../../lib/app.js';
 import type { WarrenStack } from '../../lib/WarrenStack.js';
-import { resolveConfig } from '../../runtime/config.js';
+import { resolveConfig } from '../../config/config.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const config = resolveConfig({

@@ -16,9 +16,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerAppPermissions } from '../../runtime/brokerPermissions.js';
-import { resolveConfig } from '../../runtime/config.js';
-import { declareAll } from '../../runtime/topologyResource.js';
+import { brokerAppPermissions } from '../../topology/brokerPermissions.js';
+import { resolveConfig } from '../../config/config.js';
+import { declareAll } from '../../lib/functions/topologyResource.js';
 import { createTestDatabase, type TestDatabase, waitFor } from '../helpers/services.js';
 import { startAwsEmulator, type AwsEmulator } from './rehearsal/awsEmulator.js';
 
@@ -100,7 +100,7 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'warren-priv-'));
   secrets = await startAwsEmulator({ [ARN('admin')]: ADMIN, [ARN('broker-app')]: brokerApp, [ARN('db-app')]: dbApp });
   Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url });
-  [brokerUserResource, migrationsResource] = await Promise.all([bundle('runtime/brokerUserResource.ts'), bundle('runtime/migrationResource.ts')]);
+  [brokerUserResource, migrationsResource] = await Promise.all([bundle('lib/functions/brokerUserResource.ts'), bundle('lib/functions/migrationResource.ts')]);
   // The topology as the topology resource declares it (as the administrator), in a vhost of this file's own.
   await declareAll('amqp://127.0.0.1:5672', ADMIN, handlers, { consoleUrl: MANAGEMENT });
   db = await createTestDatabase({ schema: false });
@@ -120,7 +120,7 @@ afterAll(async () => {
   Object.assign(process.env, savedEnv);
 });
 
-describe('Rehearsal: the application broker user (bundled runtime/brokerUserResource.ts)', () => {
+describe('Rehearsal: the application broker user (bundled lib/functions/brokerUserResource.ts)', () => {
   it('creates a user without tags holding exactly the computed permissions; a second Create changes nothing', async () => {
     const first = await brokerUserResource(event('Create', 'Custom::WarrenBrokerUser', userProps()));
     expect(first).toEqual({ PhysicalResourceId: `warren-broker-user:${brokerApp.username}`, Data: { Username: brokerApp.username } });
@@ -240,7 +240,7 @@ describe('Rehearsal: the application broker user (bundled runtime/brokerUserReso
   });
 });
 
-describe('Rehearsal: the application database user (bundled runtime/migrationResource.ts)', () => {
+describe('Rehearsal: the application database user (bundled lib/functions/migrationResource.ts)', () => {
   const migrationProps = () => ({ Files: JSON.stringify(['functions/schema.sql']), Sha256: '0'.repeat(64), AppSecretArn: ARN('db-app') });
 
   beforeAll(() => {

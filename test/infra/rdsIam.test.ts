@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectionOptionsFromEnv } from '../../runtime/processConnection.js';
-import { databaseSettingsFromEnv, IAM_TOKEN_LIFETIME_MS, PROXY_TLS, rdsIamConnectionOptions, type TokenSigner } from '../../runtime/rdsIam.js';
+import { connectionOptionsFromEnv } from '../../runtime/db/processConnection.js';
+import { databaseSettingsFromEnv, IAM_TOKEN_LIFETIME_MS, PROXY_TLS, rdsIamConnectionOptions, type TokenSigner } from '../../runtime/db/rdsIam.js';
 
 type ClearPassword = { mysql_clear_password: () => () => Buffer };
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarrenApp } from '../../lib/app.js';
-import { resolveConfig } from '../../runtime/config.js';
+import { resolveConfig } from '../../config/config.js';
 import { cfnLintAssembly, describeFindings } from '../helpers/cfnLint.js';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -9,10 +9,10 @@ import amqp, { type ChannelModel } from 'amqplib';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../runtime/config.js';
-import { createShardDrainHandler, SHARD_DRAIN_RESOURCE_TYPE } from '../../runtime/shardDrainResource.js';
-import { queueState } from '../../runtime/surplusShards.js';
-import { createTopologyHandler, type SecretReader } from '../../runtime/topologyResource.js';
+import { resolveConfig } from '../../config/config.js';
+import { createShardDrainHandler, SHARD_DRAIN_RESOURCE_TYPE } from '../../lib/functions/shardDrainResource.js';
+import { queueState } from '../../topology/surplusShards.js';
+import { createTopologyHandler, type SecretReader } from '../../lib/functions/topologyResource.js';
 import { waitFor } from '../helpers/services.js';
 
 const AMQP_URL = process.env.WARREN_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';

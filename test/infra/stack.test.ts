@@ -3,7 +3,7 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig, type ResolvedConfig } from '../../runtime/config.js';
+import { resolveConfig, type ResolvedConfig } from '../../config/config.js';
 import { createWarrenApp } from '../../lib/app.js';
 import type { WarrenStack } from '../../lib/WarrenStack.js';
 import { relayTargets } from '../../lib/WarrenOutboxRelay.js';
@@ -266,7 +266,7 @@ describe('WarrenStack: database and broker', () => {
     const [migrations] = Object.values(template.findResources('Custom::WarrenMigrations'));
     expect(migrations?.DependsOn).toEqual(expect.arrayContaining([targetGroupId]));
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: 'Runs Warren migrations through RDS Proxy' } }));
-    // 5 minutes of connect retries (runtime/migrationResource.ts) plus the last 10-second attempt, and time for the SQL.
+    // 5 minutes of connect retries (lib/functions/migrationResource.ts) plus the last 10-second attempt, and time for the SQL.
     expect((fn?.Properties as { Timeout: number }).Timeout).toBeGreaterThanOrEqual(300 + 10 + 240);
   });
 

@@ -6,7 +6,7 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTriggerTeardownHandler, listWithLambda, orphanedInterfaces, TRIGGER_TEARDOWN_PHYSICAL_ID, type PollerInterface } from '../../runtime/triggerTeardownResource.js';
+import { createTriggerTeardownHandler, listWithLambda, orphanedInterfaces, TRIGGER_TEARDOWN_PHYSICAL_ID, type PollerInterface } from '../../lib/functions/triggerTeardownResource.js';
 import { startLambdaApi, useLambdaApi, type LambdaApi } from '../helpers/lambdaApi.js';
 
 const BROKER = 'arn:aws:mq:eu-west-1:111122223333:broker:warren:b-1234abcd-56ef-78ab-90cd-1234567890ab';

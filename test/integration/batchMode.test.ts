@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listDeadLetters } from '../../local/deadLetters.js';
+import { listDeadLetters } from '../../local/commands/deadLetters.js';
 import { publishRaw } from '../helpers/amqp.js';
 import { sendOrders, startTestRunner, type TestRunner } from '../helpers/runner.js';
 import { AMQP_URL, createTestDatabase, orderInvariant, waitFor, type TestDatabase } from '../helpers/services.js';

@@ -5,8 +5,8 @@
  * messages that were queued on the old shard at the change). The numbers measured are printed for the README.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { queueState } from '../../runtime/surplusShards.js';
-import { declareTopology } from '../../runtime/topology.js';
+import { queueState } from '../../topology/surplusShards.js';
+import { declareTopology } from '../../topology/topology.js';
 import { COUNTER_ENTRY, counterState, createCounterTables } from '../helpers/counter.js';
 import { appliedRows, keyedPublisher, queuesByKey, reorderings, type AppliedRow } from '../helpers/keyedLoad.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { ConnectionManager } from '../../runtime/ConnectionManager.js';
+import { ConnectionManager } from '../../runtime/db/ConnectionManager.js';
 import { ConnectionLostError, DatabaseUnavailableError, TransactionClosedError } from '../../runtime/errors.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { defineHandler } from '../../runtime/defineHandler.js';
 import { setEmfSink, type EmfDocument } from '../../runtime/emf.js';
 import type { RmqEvent, RmqMessage } from '../../runtime/event.js';
-import { closeProcessConnection } from '../../runtime/processConnection.js';
+import { closeProcessConnection } from '../../runtime/db/processConnection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

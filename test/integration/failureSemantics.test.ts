@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { listDeadLetters, replayDeadLetters } from '../../local/deadLetters.js';
+import { listDeadLetters, replayDeadLetters } from '../../local/commands/deadLetters.js';
 import { invalidSamples, samples } from '../../functions/samples.js';
-import { ConnectionManager } from '../../runtime/ConnectionManager.js';
+import { ConnectionManager } from '../../runtime/db/ConnectionManager.js';
 import { pruneInbox } from '../../runtime/inbox.js';
 import { pruneOutbox } from '../../runtime/outbox/outbox.js';
 import { createLogger } from '../../runtime/logger.js';
-import { ensureWarrenTables } from '../../runtime/warrenTables.js';
+import { ensureWarrenTables } from '../../runtime/db/warrenTables.js';
 import { drainQueue, headerText, publishRaw } from '../helpers/amqp.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
 import { AMQP_URL, createTestDatabase, queueDepths, waitFor, type TestDatabase } from '../helpers/services.js';

@@ -8,7 +8,7 @@ import { defineHandler } from '../../runtime/defineHandler.js';
 import type { DeadLetter, DeadLetterSink } from '../../runtime/deadLetter/types.js';
 import { DeadLetterError } from '../../runtime/errors.js';
 import type { OutgoingMessage, Publisher } from '../../runtime/outbox/Publisher.js';
-import { closeProcessConnection } from '../../runtime/processConnection.js';
+import { closeProcessConnection } from '../../runtime/db/processConnection.js';
 import { rmqEvent } from '../helpers/rmqEvent.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 

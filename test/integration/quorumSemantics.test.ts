@@ -3,7 +3,7 @@
  * failed batches come back in order, and what keeps failing where Warren cannot count it ends in <queue>.dlq.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listDeadLetters, replayDeadLetters } from '../../local/deadLetters.js';
+import { listDeadLetters, replayDeadLetters } from '../../local/commands/deadLetters.js';
 import { publishRaw } from '../helpers/amqp.js';
 import { createAppliedLog, readAppliedLog } from '../helpers/appliedLog.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';

@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeProcessConnection } from '../../runtime/processConnection.js';
+import { closeProcessConnection } from '../../runtime/db/processConnection.js';
 import { drainQueue } from '../helpers/amqp.js';
 import { AMQP_URL, createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
 
@@ -34,9 +34,9 @@ afterAll(async () => {
   await db.drop();
 });
 
-describe('Function: the scheduled outbox relay (runtime/relayFunction.ts)', () => {
+describe('Function: the scheduled outbox relay (lib/functions/relayFunction.ts)', () => {
   it('publishes old unsent rows of its handlers in order, leaves young ones to their invocation, and marks them sent', async () => {
-    const { handler } = await import('../../runtime/relayFunction.js');
+    const { handler } = await import('../../lib/functions/relayFunction.js');
     expect(await handler()).toEqual({ published: 0 }); // creates the tables, nothing to do
     const insert = "INSERT INTO $db.warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties, created_at) VALUES (?, 'orders.0', ?, ?, ?, ?, ?, ?)";
     const old = new Date(Date.now() - 60_000);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, orderInvariant, queueDepths, waitFor, watchConnections, type TestDatabase } from '../helpers/services.js';
 import { sendOrders, startTestRunner, workerServed, type TestRunner } from '../helpers/runner.js';
-import { shardQueues } from '../../runtime/config.js';
+import { shardQueues } from '../../config/config.js';
 import { counterState, COUNTER_ENTRY, createCounterTables, sendCounted } from '../helpers/counter.js';
 
 let db: TestDatabase;

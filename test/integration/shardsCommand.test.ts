@@ -1,9 +1,9 @@
-/** `npm run shards -- status|drain` (local/shardsCommand.ts) against the real broker. */
+/** `npm run shards -- status|drain` (local/commands/shardsCommand.ts) against the real broker. */
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardsCommand } from '../../local/shardsCommand.js';
-import { resolveConfig } from '../../runtime/config.js';
-import { declareTopology } from '../../runtime/topology.js';
+import { shardsCommand } from '../../local/commands/shardsCommand.js';
+import { resolveConfig } from '../../config/config.js';
+import { declareTopology } from '../../topology/topology.js';
 import { AMQP_URL, deleteTopology, queueDepths, uniqueName } from '../helpers/services.js';
 
 let connection: ChannelModel;

@@ -7,9 +7,9 @@ import amqp from 'amqplib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_EVENTS, orderSchema, recordOrder } from '../../functions/orders.js';
-import { toRmqEvent } from '../../local/toRmqEvent.js';
+import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
 import { defineHandler } from '../../runtime/defineHandler.js';
-import { closeProcessConnection, processConnection } from '../../runtime/processConnection.js';
+import { closeProcessConnection, processConnection } from '../../runtime/db/processConnection.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
 import { AMQP_URL, createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
 

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publishRaw } from '../helpers/amqp.js';
 import { pngColours } from '../helpers/operations.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
-import { publish } from '../../local/publish.js';
+import { publish } from '../../local/commands/publish.js';
 import { AMQP_URL, createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
 
 /** Debian's chromium package; CI installs it (`.ci/run`). Nothing is downloaded by the test; a fresh profile each run. */

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listDeadLetters, replayDeadLetters } from '../../local/deadLetters.js';
-import { shardQueues } from '../../runtime/config.js';
+import { listDeadLetters, replayDeadLetters } from '../../local/commands/deadLetters.js';
+import { shardQueues } from '../../config/config.js';
 import { QueueArgumentsMismatchError } from '../../runtime/errors.js';
-import { declareTopology } from '../../runtime/topology.js';
+import { declareTopology } from '../../topology/topology.js';
 import { AMQP_URL, deleteTopology, queueDepths, uniqueName, waitFor } from '../helpers/services.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RELAY_DEFAULTS } from '../../local/OutboxRelay.js';
+import { RELAY_DEFAULTS } from '../../local/broker/OutboxRelay.js';
 import { databaseKey, markDelayMsFromEnv, SENT_MARKS_DEFAULTS } from '../../runtime/outbox/SentMarks.js';
 
 describe('Function: markDelayMsFromEnv()', () => {

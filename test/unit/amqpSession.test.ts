@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AMQP_SESSION_DEFAULTS, AmqpSession } from '../../local/AmqpSession.js';
+import { AMQP_SESSION_DEFAULTS, AmqpSession } from '../../local/broker/AmqpSession.js';
 import { BrokerUnavailableError } from '../../local/errors.js';
 import { createLogger } from '../../runtime/logger.js';
 

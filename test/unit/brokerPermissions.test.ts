@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { brokerAppPermissions, escapeRegex, exactly } from '../../runtime/brokerPermissions.js';
-import { appGrantStatement, grantDatabasePattern } from '../../runtime/appDatabaseUser.js';
-import { resolveConfig } from '../../runtime/config.js';
+import { brokerAppPermissions, escapeRegex, exactly } from '../../topology/brokerPermissions.js';
+import { appGrantStatement, grantDatabasePattern } from '../../runtime/db/appDatabaseUser.js';
+import { resolveConfig } from '../../config/config.js';
 
 describe('Function: brokerAppPermissions()', () => {
   const handlers = resolveConfig({

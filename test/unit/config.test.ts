@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { HANDLER_DEFAULTS, resolveConfig, RUNNER_DEFAULTS, shardQueues } from '../../runtime/config.js';
-import { CONNECTION_DEFAULTS } from '../../runtime/ConnectionManager.js';
+import { HANDLER_DEFAULTS, resolveConfig, RUNNER_DEFAULTS, shardQueues } from '../../config/config.js';
+import { CONNECTION_DEFAULTS } from '../../runtime/db/ConnectionManager.js';
 import { ConfigError } from '../../runtime/errors.js';
-import { SHARD_DEFAULTS } from '../../local/ShardConsumer.js';
+import { SHARD_DEFAULTS } from '../../local/broker/ShardConsumer.js';
 
 const minimal = { handlers: [{ name: 'orders', entry: 'functions/orders.ts' }] };
 

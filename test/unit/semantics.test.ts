@@ -7,7 +7,7 @@ import { toSqsMessage } from '../../runtime/deadLetter/SqsSink.js';
 import { ConnectionLostError, DecodeError, MissingMessageKeyError, PermanentError, PermanentInputError, SchemaValidationError } from '../../runtime/errors.js';
 import { messageKey } from '../../runtime/inbox.js';
 import { validateBody } from '../../runtime/validate.js';
-import { toRmqEvent } from '../../local/toRmqEvent.js';
+import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
 
 function message(body: string, messageId?: string) {
   const [m] = decodeEvent(toRmqEvent('q.0', '/', [{ content: Buffer.from(body), fields: { redelivered: false } as never, properties: { headers: {}, ...(messageId === undefined ? {} : { messageId }) } as never }]));
@@ -99,7 +99,7 @@ describe('Constant: HANDLER_RUNTIME_DEFAULTS', () => {
 
 describe('Constant: RELAY_DEFAULTS', () => {
   it('pins the local outbox relay defaults', async () => {
-    const { RELAY_DEFAULTS } = await import('../../local/OutboxRelay.js');
+    const { RELAY_DEFAULTS } = await import('../../local/broker/OutboxRelay.js');
     expect(RELAY_DEFAULTS).toEqual({ intervalMs: 1_000, minAgeMs: 2_000, afterBatchMs: 1_500 });
   });
 });

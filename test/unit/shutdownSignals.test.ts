@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/logger.js';
-import { onShutdownSignals, SHUTDOWN_SIGNAL_DEFAULTS, type StopSignal } from '../../local/shutdownSignals.js';
+import { onShutdownSignals, SHUTDOWN_SIGNAL_DEFAULTS, type StopSignal } from '../../local/ops/shutdownSignals.js';
 
 describe('Function: onShutdownSignals()', () => {
   it('takes stop signals within 1 s of the first as the same keypress, and a later one as a second Ctrl-C', () => {

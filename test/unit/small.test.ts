@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../runtime/backoff.js';
 import { createLogger, redactUrl } from '../../runtime/logger.js';
-import { isConnectionError, isTooManyConnections } from '../../runtime/mysqlErrors.js';
-import { prettyLine } from '../../local/Console.js';
+import { isConnectionError, isTooManyConnections } from '../../runtime/db/mysqlErrors.js';
+import { prettyLine } from '../../local/ops/Console.js';
 import { urlForVhost } from '../../local/Runner.js';
 
 describe('Function: backoffDelay()', () => {

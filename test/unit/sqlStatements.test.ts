@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitSqlStatements, statementExcerpt } from '../../runtime/sqlStatements.js';
+import { splitSqlStatements, statementExcerpt } from '../../lib/functions/sqlStatements.js';
 
 describe('Function: splitSqlStatements()', () => {
   it('splits at semicolons outside quotes and comments, dropping comment-only pieces', () => {

@@ -1,0 +1,294 @@
+/**
+ * The one config file's types, defaults and validation. Read by the local runner and by the CDK stack alike, so it
+ * must not import anything heavy (no mysql2, no amqplib, no aws-cdk-lib).
+ */
+import { ConfigError } from '../runtime/errors.js';
+
+/** One handler: a queue, its shards and the module that handles its messages. */
+export interface HandlerConfig {
+  /** Unique name, `[a-z][a-z0-9-]*`. Used in logs, the Lambda function name and the inbox. */
+  readonly name: string;
+  /** Handler module, relative to the project root, e.g. `functions/orders.ts`. */
+  readonly entry: string;
+  /**
+   * Exported handler function in `entry`.
+   * @default 'handler'
+   */
+  readonly export?: string;
+  /**
+   * Name of the consistent-hash exchange publishers send to; shard queues are `<queue>.0` .. `<queue>.<N-1>`.
+   * @default name
+   */
+  readonly queue?: string;
+  /**
+   * RabbitMQ virtual host.
+   * @default '/'
+   */
+  readonly vhost?: string;
+  /**
+   * Most messages in one invocation (Lambda allows 1-10,000).
+   * @default 100
+   */
+  readonly batchSize?: number;
+  /**
+   * Longest wait to fill a batch, in whole seconds (Lambda allows 0-300). Left out, it is Lambda's default for Amazon
+   * MQ triggers, 500 ms, which the local runner uses too.
+   * @default 0.5
+   */
+  readonly batchingWindowSeconds?: number;
+  /**
+   * Number of shards: shard queues, workers (locally), triggers (AWS) and so MySQL connections for this handler.
+   * @default 1
+   */
+  readonly concurrency?: number;
+  /**
+   * Longest an invocation may take, in seconds (Lambda allows at most 840 for MQ triggers).
+   * @default 60
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * The broker's backstop for failures Warren cannot count (a worker that crashes, a database it cannot reach, a
+   * Lambda timeout): the shard queues' `x-delivery-limit`. A message returned to its shard queue more often than this
+   * is dead-lettered by RabbitMQ into `<queue>.dlq` (never dropped); `npm run dlq` lists and replays it. Keep it well
+   * above the handler's `maxDeliveries` (default 5): on RabbitMQ 3.x and 4.0-4.2 every requeue of a failed batch also
+   * counts for the messages buffered behind it (up to 2 x batchSize), and so do shutdowns and failovers. It is a queue
+   * argument: changing it for an existing queue means draining and deleting that queue first.
+   * @default 50
+   */
+  readonly deliveryLimit?: number;
+  /**
+   * Exchanges this handler publishes to with `ctx.publish()`; declared (durable) with the rest of the topology.
+   * @default []
+   */
+  readonly publishes?: readonly PublishedExchange[];
+}
+
+/** An exchange a handler publishes follow-up messages to. */
+export interface PublishedExchange {
+  readonly exchange: string;
+  /** @default 'topic' */
+  readonly type?: 'topic' | 'direct' | 'fanout' | 'headers';
+}
+
+/** Settings of the local runner only. */
+export interface RunnerConfig {
+  /**
+   * How long a stop waits for in-flight batches before requeueing them and killing their workers, in seconds.
+   * @default 30
+   */
+  readonly shutdownTimeoutSeconds?: number;
+  /**
+   * Where workers dead-letter locally: the RabbitMQ queue `<queue>.dlq`, or an SQS queue `<queue>-dlq` created at
+   * AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL (any SQS-compatible server), as on AWS.
+   * @default 'rabbitmq'
+   */
+  readonly deadLetter?: 'rabbitmq' | 'sqs';
+  /**
+   * Inbox rows older than this are pruned when the runner starts (`npm run prune` does it on demand). Deduplication
+   * holds for redeliveries and replays within this window.
+   * @default 7
+   */
+  readonly inboxRetentionDays?: number;
+  /**
+   * Port of the runner's operations endpoint on 127.0.0.1 (`WARREN_METRICS_HOST` to change the address): `/metrics`
+   * (Prometheus), `/healthz`, `/readyz` and the status page at `/`. 0 picks a free port.
+   * @default 9464
+   */
+  readonly metricsPort?: number;
+  /**
+   * Worker processes of the shared pool: they run every handler's batches (except dedicated handlers'), each with one
+   * MySQL connection per distinct database. 4 on a 2-core machine keeps both cores busy while some workers wait on
+   * MySQL, and keeps the runner tree small (see README, "The worker pool").
+   * @default 4
+   */
+  readonly workers?: number;
+  /**
+   * Handlers that get workers of their own, e.g. `{ 'image-resize': 2 }`: those workers run only that handler and the
+   * shared pool never runs it (isolation for a CPU-heavy or untrusted handler).
+   * @default {}
+   */
+  readonly dedicated?: Readonly<Record<string, number>>;
+}
+
+/** The whole of `warren.config.ts`. */
+export interface WarrenConfig {
+  readonly handlers: readonly HandlerConfig[];
+  /**
+   * SQL files (relative to the project root) run in order at `npm start`; they must be idempotent.
+   * @default []
+   */
+  readonly migrations?: readonly string[];
+  readonly runner?: RunnerConfig;
+}
+
+export type ResolvedHandlerConfig = Required<Omit<HandlerConfig, 'publishes'>> & { readonly publishes: readonly Required<PublishedExchange>[] };
+export interface ResolvedConfig {
+  readonly handlers: readonly ResolvedHandlerConfig[];
+  readonly migrations: readonly string[];
+  readonly runner: Required<RunnerConfig>;
+}
+
+/** Every default of the config, in one place. */
+export const HANDLER_DEFAULTS = {
+  export: 'handler',
+  vhost: '/',
+  batchSize: 100,
+  batchingWindowSeconds: 0.5,
+  concurrency: 1,
+  timeoutSeconds: 60,
+  deliveryLimit: 50,
+  publishes: [],
+} as const;
+
+export const RUNNER_DEFAULTS = {
+  shutdownTimeoutSeconds: 30,
+  deadLetter: 'rabbitmq',
+  inboxRetentionDays: 7,
+  metricsPort: 9464,
+  workers: 4,
+  dedicated: {},
+} as const;
+
+/** Identity function that gives `warren.config.ts` its types. */
+export function defineConfig(config: WarrenConfig): WarrenConfig {
+  return config;
+}
+
+const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes'];
+const TOP_KEYS = ['handlers', 'migrations', 'runner'];
+const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort', 'workers', 'dedicated'];
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
+const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+function rejectUnknownKeys(value: Record<string, unknown>, allowed: readonly string[], at: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new ConfigError(`${at}.${key}`, `unknown option; allowed options are ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function integer(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(field, `expected a whole number from ${min} to ${max}, received ${describe(value)}`);
+  }
+  return value;
+}
+
+function seconds(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(field, `expected a number of seconds from ${min} to ${max}, received ${describe(value)}`);
+  }
+  return value;
+}
+
+function text(value: unknown, field: string, pattern: RegExp, hint: string, fallback?: string): string {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw new ConfigError(field, `expected ${hint}, received ${describe(value)}`);
+  }
+  return value;
+}
+
+function resolveHandler(raw: unknown, at: string): ResolvedHandlerConfig {
+  if (!isRecord(raw)) throw new ConfigError(at, `expected an object, received ${describe(raw)}`);
+  rejectUnknownKeys(raw, HANDLER_KEYS, at);
+  const name = text(raw.name, `${at}.name`, NAME_PATTERN, 'a lower-case name such as "orders" (letters, digits, "-")');
+  return {
+    name,
+    entry: text(raw.entry, `${at}.entry`, /^[^\0]+\.(ts|mts|js|mjs)$/, 'a path to a .ts or .js module such as "functions/orders.ts"'),
+    export: text(raw.export, `${at}.export`, /^[A-Za-z_$][\w$]*$/, 'an exported function name', HANDLER_DEFAULTS.export),
+    queue: text(raw.queue, `${at}.queue`, QUEUE_PATTERN, 'a queue name of letters, digits, "_", ".", ":" or "-"', name),
+    vhost: text(raw.vhost, `${at}.vhost`, /^[^\0]{1,200}$/, 'a virtual host such as "/"', HANDLER_DEFAULTS.vhost),
+    batchSize: integer(raw.batchSize, `${at}.batchSize`, 1, 10_000, HANDLER_DEFAULTS.batchSize),
+    batchingWindowSeconds: raw.batchingWindowSeconds === HANDLER_DEFAULTS.batchingWindowSeconds
+      ? HANDLER_DEFAULTS.batchingWindowSeconds // Lambda's own default; the only fraction it has
+      : integer(raw.batchingWindowSeconds, `${at}.batchingWindowSeconds`, 0, 300, HANDLER_DEFAULTS.batchingWindowSeconds),
+    concurrency: integer(raw.concurrency, `${at}.concurrency`, 1, 1_000, HANDLER_DEFAULTS.concurrency),
+    timeoutSeconds: seconds(raw.timeoutSeconds, `${at}.timeoutSeconds`, 1, 840, HANDLER_DEFAULTS.timeoutSeconds),
+    deliveryLimit: integer(raw.deliveryLimit, `${at}.deliveryLimit`, 1, 1_000_000, HANDLER_DEFAULTS.deliveryLimit),
+    publishes: resolvePublishes(raw.publishes, `${at}.publishes`),
+  };
+}
+
+function resolvePublishes(raw: unknown, at: string): Required<PublishedExchange>[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(at, `expected an array of { exchange, type }, received ${describe(raw)}`);
+  return raw.map((entry: unknown, i: number) => {
+    if (!isRecord(entry)) throw new ConfigError(`${at}[${i}]`, `expected an object, received ${describe(entry)}`);
+    rejectUnknownKeys(entry, ['exchange', 'type'], `${at}[${i}]`);
+    return {
+      exchange: text(entry.exchange, `${at}[${i}].exchange`, QUEUE_PATTERN, 'an exchange name of letters, digits, "_", ".", ":" or "-"'),
+      type: text(entry.type, `${at}[${i}].type`, /^(topic|direct|fanout|headers)$/, '"topic", "direct", "fanout" or "headers"', 'topic') as Required<PublishedExchange>['type'],
+    };
+  });
+}
+
+/** Validates a config object, applies the defaults and throws a `ConfigError` naming the first bad field. */
+export function resolveConfig(raw: unknown): ResolvedConfig {
+  if (!isRecord(raw)) throw new ConfigError('config', `expected the default export of warren.config.ts to be an object, received ${describe(raw)}`);
+  rejectUnknownKeys(raw, TOP_KEYS, 'config');
+  if (!Array.isArray(raw.handlers) || raw.handlers.length === 0) {
+    throw new ConfigError('handlers', `expected a non-empty array of handlers, received ${describe(raw.handlers)}`);
+  }
+  const handlers = raw.handlers.map((h: unknown, i: number) => resolveHandler(h, `handlers[${i}]`));
+  const seen = new Map<string, string>();
+  handlers.forEach((h, i) => {
+    for (const [kind, value] of [['name', h.name], ['queue', `${h.vhost}|${h.queue}`]] as const) {
+      const key = `${kind}:${value}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        throw new ConfigError(`handlers[${i}].${kind}`, `${describe(kind === 'name' ? h.name : h.queue)} is already used by ${first}; each handler needs its own ${kind}`);
+      }
+      seen.set(key, `handlers[${i}]`);
+    }
+  });
+  const migrationsRaw = raw.migrations ?? [];
+  if (!Array.isArray(migrationsRaw)) throw new ConfigError('migrations', `expected an array of .sql file paths, received ${describe(migrationsRaw)}`);
+  const migrations = migrationsRaw.map((m: unknown, i: number) => text(m, `migrations[${i}]`, /^[^\0]+\.sql$/, 'a path to a .sql file'));
+  const runnerRaw = raw.runner ?? {};
+  if (!isRecord(runnerRaw)) throw new ConfigError('runner', `expected an object, received ${describe(runnerRaw)}`);
+  rejectUnknownKeys(runnerRaw, RUNNER_KEYS, 'runner');
+  return {
+    handlers,
+    migrations,
+    runner: {
+      shutdownTimeoutSeconds: seconds(runnerRaw.shutdownTimeoutSeconds, 'runner.shutdownTimeoutSeconds', 0, 3_600, RUNNER_DEFAULTS.shutdownTimeoutSeconds),
+      deadLetter: text(runnerRaw.deadLetter, 'runner.deadLetter', /^(rabbitmq|sqs)$/, '"rabbitmq" or "sqs"', RUNNER_DEFAULTS.deadLetter) as 'rabbitmq' | 'sqs',
+      inboxRetentionDays: seconds(runnerRaw.inboxRetentionDays, 'runner.inboxRetentionDays', 0.001, 3_650, RUNNER_DEFAULTS.inboxRetentionDays),
+      metricsPort: integer(runnerRaw.metricsPort, 'runner.metricsPort', 0, 65_535, RUNNER_DEFAULTS.metricsPort),
+      workers: integer(runnerRaw.workers, 'runner.workers', 1, 256, RUNNER_DEFAULTS.workers),
+      dedicated: resolveDedicated(runnerRaw.dedicated, handlers),
+    },
+  };
+}
+
+function resolveDedicated(raw: unknown, handlers: readonly ResolvedHandlerConfig[]): Readonly<Record<string, number>> {
+  if (raw === undefined) return RUNNER_DEFAULTS.dedicated;
+  if (!isRecord(raw)) throw new ConfigError('runner.dedicated', `expected an object of handler name to worker count, such as { orders: 2 }, received ${describe(raw)}`);
+  const names = handlers.map((h) => h.name);
+  const out: Record<string, number> = {};
+  for (const [name, count] of Object.entries(raw)) {
+    if (!names.includes(name)) throw new ConfigError(`runner.dedicated.${name}`, `no handler is called ${JSON.stringify(name)}; use one of ${names.join(', ')}`);
+    out[name] = integer(count, `runner.dedicated.${name}`, 1, 64, 1);
+  }
+  return out;
+}
+
+/** Shard queue names of a handler: `<queue>.0` .. `<queue>.<concurrency-1>`. */
+export function shardQueues(handler: Pick<ResolvedHandlerConfig, 'queue' | 'concurrency'>): string[] {
+  return Array.from({ length: handler.concurrency }, (_, i) => `${handler.queue}.${i}`);
+}

@@ -1,0 +1,391 @@
+/**
+ * Exactly one MySQL connection per process, opened lazily and reused across invocations.
+ *
+ * Built on mysql2 directly (not serverless-mysql, whose query() re-runs a failed statement on a fresh connection even
+ * inside a transaction): every statement of a transaction runs on the one connection that ran its BEGIN, and when that
+ * connection dies the transaction fails loudly with `ConnectionLostError`; the message is retried whole.
+ */
+import mysql from 'mysql2/promise';
+import { backoffDelay, sleep } from '../backoff.js';
+import {
+  ConnectionLostError,
+  ConnectionManagerClosedError,
+  DatabaseUnavailableError,
+  TimeoutError,
+  TransactionClosedError,
+} from '../errors.js';
+import { ENV, envValue } from '../env.js';
+import { createLogger, errorFields, redactUrl, type Logger } from '../logger.js';
+import { isConnectionError, isRetryableConnectError } from './mysqlErrors.js';
+
+export const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/test';
+
+export interface ConnectionManagerOptions {
+  /**
+   * Connection string.
+   * @default DATABASE_URL (the current handler's, see `env.ts`) ?? 'mysql://root@127.0.0.1:3306/test'
+   */
+  readonly url?: string;
+  /**
+   * Extra mysql2 options, resolved before every connect (TLS, an IAM auth token that must be fresh, ...).
+   * @default none
+   */
+  readonly connectionOptions?: () => mysql.ConnectionOptions | Promise<mysql.ConnectionOptions>;
+  /**
+   * Ping the connection before use when it has been idle longer than this (wall clock, so a frozen Lambda counts).
+   * @default 30_000
+   */
+  readonly pingAfterIdleMs?: number;
+  /**
+   * Connect attempts before giving up with `DatabaseUnavailableError` ("too many connections", refused, reset).
+   * @default 8
+   */
+  readonly connectAttempts?: number;
+  /** @default 100 */
+  readonly connectBackoffBaseMs?: number;
+  /** @default 3_000 */
+  readonly connectBackoffMaxMs?: number;
+  /** @default 10_000 */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Longest wait for one statement's answer; past it the connection counts as dead (a half-open link never answers)
+   * and the transaction fails with `ConnectionLostError`. Keep it above innodb_lock_wait_timeout.
+   * @default 60_000
+   */
+  readonly statementTimeoutMs?: number;
+  /**
+   * Use the binary protocol (server-side prepared statements). Off by default: they pin sessions behind RDS Proxy.
+   * @default false
+   */
+  readonly preparedStatements?: boolean;
+  /** @default a JSON logger */
+  readonly logger?: Logger;
+}
+
+export const CONNECTION_DEFAULTS = {
+  pingAfterIdleMs: 30_000,
+  connectAttempts: 8,
+  connectBackoffBaseMs: 100,
+  connectBackoffMaxMs: 3_000,
+  connectTimeoutMs: 10_000,
+  statementTimeoutMs: 60_000,
+  preparedStatements: false,
+} as const;
+
+/** What a statement returned: rows for a SELECT, counts for a write. */
+export interface QueryResult<Row = Record<string, unknown>> {
+  readonly rows: Row[];
+  readonly affectedRows: number;
+  readonly insertId: number;
+  readonly changedRows: number;
+}
+
+/** Runs one statement with `?` placeholders inside the current transaction. */
+export type QueryFn = <Row = Record<string, unknown>>(sql: string, values?: readonly unknown[]) => Promise<QueryResult<Row>>;
+
+/**
+ * What the message path needs of a database: a transaction and an autocommit statement. `ConnectionManager` is the real
+ * one; unit tests hand in a fake, so the steps of `MessageProcessor` run without MySQL.
+ */
+export interface Database {
+  transaction<T>(fn: (query: QueryFn) => Promise<T>): Promise<T>;
+  autocommit<Row = Record<string, unknown>>(sql: string, values?: readonly unknown[]): Promise<QueryResult<Row>>;
+}
+
+/**
+ * Work that rides along in the next transaction of a connection, right after its BEGIN (the outbox's deferred "sent"
+ * marks, `outbox/SentMarks.ts`). `board` runs its statements (or none) and returns what to call once the transaction
+ * ended: `settle(true)` after its COMMIT succeeded, `settle(false)` otherwise. When `board` throws, the transaction is
+ * rolled back and begun again without it, so the caller's work never fails because of the rider.
+ */
+export interface TransactionRider {
+  board(query: QueryFn): Promise<((committed: boolean) => void) | undefined>;
+}
+
+export interface ConnectionStats {
+  /** Connections opened by this process so far. */
+  readonly connects: number;
+  readonly connected: boolean;
+  /** Server thread id of the current connection (what `KILL` takes), or null. */
+  readonly threadId: number | null;
+  /** Transactions the current connection has served. */
+  readonly served: number;
+  /** When the current connection was opened (ms since epoch), or null. */
+  readonly connectedAt: number | null;
+}
+
+interface Live {
+  readonly conn: mysql.Connection;
+  readonly threadId: number;
+  readonly openedAt: number;
+  alive: boolean;
+  lastUsedAt: number;
+  served: number;
+}
+
+function toResult<Row>(raw: unknown): QueryResult<Row> {
+  if (Array.isArray(raw)) return { rows: raw as Row[], affectedRows: 0, insertId: 0, changedRows: 0 };
+  const header = (raw ?? {}) as { affectedRows?: number; insertId?: number; changedRows?: number };
+  return { rows: [], affectedRows: header.affectedRows ?? 0, insertId: header.insertId ?? 0, changedRows: header.changedRows ?? 0 };
+}
+
+export class ConnectionManager implements Database {
+  private readonly options: Required<Omit<ConnectionManagerOptions, 'connectionOptions'>> & Pick<ConnectionManagerOptions, 'connectionOptions'>;
+  private live: Live | undefined;
+  private connecting: Promise<Live> | undefined;
+  private connects = 0;
+  private closed = false;
+  private openTransactions = 0;
+  /** Rides along in every transaction of this connection (see `TransactionRider`). */
+  public rider: TransactionRider | undefined;
+
+  public constructor(options: ConnectionManagerOptions = {}) {
+    this.options = {
+      url: options.url ?? envValue(ENV.databaseUrl) ?? DEFAULT_DATABASE_URL,
+      connectionOptions: options.connectionOptions,
+      pingAfterIdleMs: options.pingAfterIdleMs ?? CONNECTION_DEFAULTS.pingAfterIdleMs,
+      connectAttempts: options.connectAttempts ?? CONNECTION_DEFAULTS.connectAttempts,
+      connectBackoffBaseMs: options.connectBackoffBaseMs ?? CONNECTION_DEFAULTS.connectBackoffBaseMs,
+      connectBackoffMaxMs: options.connectBackoffMaxMs ?? CONNECTION_DEFAULTS.connectBackoffMaxMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+      statementTimeoutMs: options.statementTimeoutMs ?? CONNECTION_DEFAULTS.statementTimeoutMs,
+      preparedStatements: options.preparedStatements ?? CONNECTION_DEFAULTS.preparedStatements,
+      logger: options.logger ?? createLogger({ component: 'mysql' }),
+    };
+  }
+
+  public get stats(): ConnectionStats {
+    const live = this.live?.alive === true ? this.live : undefined;
+    return {
+      connects: this.connects,
+      connected: live !== undefined,
+      threadId: live?.threadId ?? null,
+      served: live?.served ?? 0,
+      connectedAt: live?.openedAt ?? null,
+    };
+  }
+
+  /**
+   * Runs `fn` inside BEGIN ... COMMIT on the process's one connection; ROLLBACK when it throws.
+   * Only BEGIN may be retried on a fresh connection (nothing of the transaction has run yet).
+   */
+  public async transaction<T>(fn: (query: QueryFn) => Promise<T>): Promise<T> {
+    this.openTransactions += 1;
+    let settle: ((committed: boolean) => void) | undefined;
+    let committed = false;
+    try {
+      const begun = await this.begin();
+      settle = begun.settle;
+      const result = await this.run(begun.live, fn);
+      committed = true;
+      return result;
+    } finally {
+      this.openTransactions -= 1;
+      settle?.(committed);
+    }
+  }
+
+  /** The connection string (it may hold a password: never log it; `redactUrl()` does that). */
+  public get url(): string { return this.options.url; }
+
+  /** True while a transaction of this manager is open (its statements own the connection). */
+  public get inTransaction(): boolean { return this.openTransactions > 0; }
+
+  /** BEGIN on a live connection (retried once on a fresh one), then the rider's statements, if any. */
+  private async begin(): Promise<{ live: Live; settle: ((committed: boolean) => void) | undefined }> {
+    let live = await this.acquire();
+    try {
+      await live.conn.query('BEGIN');
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.discard(live, 'connection found dead at BEGIN; opening a new one', error);
+      live = await this.acquire();
+      await live.conn.query('BEGIN');
+    }
+    const rider = this.rider;
+    if (rider === undefined) return { live, settle: undefined };
+    const tx = this.openTransaction(live);
+    try {
+      const settle = await rider.board(tx.query);
+      tx.end();
+      return { live, settle };
+    } catch (error) {
+      // Nothing of the caller's has run yet: roll the rider's part back and begin again without it.
+      tx.end();
+      this.options.logger.warn('mysql statement riding along a transaction failed; beginning again without it', errorFields(error));
+      await this.rollback(live);
+      live = await this.acquire();
+      await live.conn.query('BEGIN');
+      return { live, settle: undefined };
+    }
+  }
+
+  private async run<T>(live: Live, fn: (query: QueryFn) => Promise<T>): Promise<T> {
+    const tx = this.openTransaction(live);
+    let result: T;
+    try {
+      result = await fn(tx.query);
+    } catch (error) {
+      tx.end();
+      await this.rollback(live);
+      if (tx.lostWith !== undefined) {
+        throw new ConnectionLostError('The MySQL connection died inside the transaction; it was rolled back and nothing was re-run', { cause: tx.lostWith });
+      }
+      throw error;
+    }
+    tx.end();
+    if (tx.lostWith !== undefined) {
+      // The handler swallowed a connection error: never commit a transaction that lost statements.
+      await this.rollback(live);
+      throw new ConnectionLostError('The MySQL connection died inside the transaction (the handler caught the error); nothing was committed', { cause: tx.lostWith });
+    }
+    try {
+      await live.conn.query('COMMIT');
+    } catch (error) {
+      if (isConnectionError(error)) {
+        this.discard(live, 'connection died during COMMIT', error);
+        throw new ConnectionLostError('The MySQL connection died during COMMIT; the outcome is unknown and the message will be retried', { cause: error, commitOutcomeUnknown: true });
+      }
+      await this.rollback(live);
+      throw error;
+    }
+    live.served += 1;
+    live.lastUsedAt = Date.now();
+    return result;
+  }
+
+  /**
+   * Runs one statement outside any transaction (autocommit), for bookkeeping that must survive a rollback, such as
+   * delivery counters. Like BEGIN, it is retried once on a fresh connection when the connection was found dead, so use it
+   * only for statements that are harmless to repeat.
+   */
+  public async autocommit<Row = Record<string, unknown>>(sql: string, values: readonly unknown[] = []): Promise<QueryResult<Row>> {
+    let live = await this.acquire();
+    const run = async (l: Live) => {
+      const [raw] = await l.conn.query({ sql, timeout: this.options.statementTimeoutMs }, values as mysql.ExecuteValues[]);
+      l.lastUsedAt = Date.now();
+      return toResult<Row>(raw);
+    };
+    try {
+      return await run(live);
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.discard(live, 'connection found dead before an autocommit statement; opening a new one', error);
+      live = await this.acquire();
+      return run(live);
+    }
+  }
+
+  /** Closes the connection. Safe to call more than once; no transaction can start afterwards. */
+  public async close(): Promise<void> {
+    this.closed = true;
+    const live = this.live ?? (await this.connecting?.catch(() => undefined));
+    this.live = undefined;
+    if (live === undefined || !live.alive) return;
+    live.alive = false;
+    try {
+      await Promise.race([live.conn.end(), sleep(2_000).then(() => { throw new TimeoutError('closing the MySQL connection (end())', 2_000); })]);
+    } catch {
+      live.conn.destroy();
+    }
+  }
+
+  private openTransaction(live: Live): { query: QueryFn; end(): void; lostWith: unknown } {
+    const state = { open: true, lostWith: undefined as unknown };
+    const usePrepared = this.options.preparedStatements;
+    const query: QueryFn = async <Row>(sql: string, values: readonly unknown[] = []) => {
+      if (!state.open) throw new TransactionClosedError();
+      if (state.lostWith !== undefined) throw new ConnectionLostError('The MySQL connection of this transaction is gone', { cause: state.lostWith });
+      try {
+        const params = values as mysql.ExecuteValues[];
+        const statement = { sql, timeout: this.options.statementTimeoutMs };
+        const [raw] = usePrepared ? await live.conn.execute(statement, params) : await live.conn.query(statement, params);
+        return toResult<Row>(raw);
+      } catch (error) {
+        if (isConnectionError(error)) {
+          state.lostWith = error;
+          this.discard(live, 'connection died inside a transaction', error);
+        }
+        throw error;
+      }
+    };
+    return {
+      query,
+      end: () => { state.open = false; },
+      get lostWith() { return state.lostWith; },
+    };
+  }
+
+  private async rollback(live: Live): Promise<void> {
+    if (!live.alive) return; // the server rolls back a transaction whose connection is gone
+    try {
+      await live.conn.query('ROLLBACK');
+      live.lastUsedAt = Date.now();
+    } catch (error) {
+      this.discard(live, 'ROLLBACK failed; dropping the connection (the server rolls back on disconnect)', error);
+    }
+  }
+
+  /** The live connection, opened if needed and pinged first when it has been idle too long. */
+  private async acquire(): Promise<Live> {
+    if (this.closed) throw new ConnectionManagerClosedError();
+    const live = this.live;
+    if (live?.alive === true) {
+      if (Date.now() - live.lastUsedAt <= this.options.pingAfterIdleMs) return live;
+      try {
+        await Promise.race([live.conn.ping(), sleep(this.options.connectTimeoutMs).then(() => { throw new TimeoutError('the MySQL ping of an idle connection', this.options.connectTimeoutMs); })]);
+        live.lastUsedAt = Date.now();
+        return live;
+      } catch (error) {
+        this.discard(live, 'idle connection failed its ping; replacing it', error);
+      }
+    }
+    this.connecting ??= this.connect().finally(() => { this.connecting = undefined; });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Live> {
+    const { connectAttempts, connectBackoffBaseMs, connectBackoffMaxMs, logger } = this.options;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const extra = (await this.options.connectionOptions?.()) ?? {};
+        // trace: false: mysql2 would capture a stack trace on every query (about 3% of a worker's CPU).
+        const conn = await mysql.createConnection({ uri: this.options.url, connectTimeout: this.options.connectTimeoutMs, trace: false, ...extra });
+        const live: Live = { conn, threadId: conn.threadId, openedAt: Date.now(), alive: true, lastUsedAt: Date.now(), served: 0 };
+        // The socket is already gone: mark the connection dead but leave mysql2 to fail the command in flight (a
+        // destroy() here would drop that command's callback and hang the transaction).
+        conn.on('error', (error: unknown) => this.discard(live, 'connection error', error, false));
+        conn.on('end', () => { if (live.alive) this.discard(live, 'connection closed by the server', undefined, false); });
+        if (this.closed) {
+          conn.destroy();
+          throw new ConnectionManagerClosedError();
+        }
+        this.connects += 1;
+        this.live = live;
+        logger.info('mysql connected', { threadId: live.threadId, connects: this.connects, url: redactUrl(this.options.url) });
+        return live;
+      } catch (error) {
+        if (error instanceof ConnectionManagerClosedError) throw error;
+        if (!isRetryableConnectError(error) || attempt >= connectAttempts) {
+          throw new DatabaseUnavailableError(attempt, { cause: error });
+        }
+        const delay = backoffDelay(attempt - 1, connectBackoffBaseMs, connectBackoffMaxMs);
+        logger.warn('mysql connect failed; retrying', { attempt, delayMs: delay, ...errorFields(error) });
+        await sleep(delay);
+      }
+    }
+  }
+
+  private discard(live: Live, reason: string, error: unknown, destroy = true): void {
+    if (!live.alive) return;
+    live.alive = false;
+    if (this.live === live) this.live = undefined;
+    this.options.logger.warn(`mysql ${reason}`, { threadId: live.threadId, served: live.served, ...(error === undefined ? {} : errorFields(error)) });
+    if (!destroy) return;
+    try {
+      live.conn.destroy();
+    } catch {
+      // already gone
+    }
+  }
+}

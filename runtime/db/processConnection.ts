@@ -1,0 +1,63 @@
+/**
+ * The process's MySQL connections: one `ConnectionManager` per distinct database, kept on `globalThis` under a
+ * registered symbol so that every copy of this module (a bundle, a second import path) shares them. Module scope
+ * survives between invocations of a Lambda environment, where one function means one database and so exactly one
+ * connection. In the local runner's shared pool, handlers on the same database share their worker's connection.
+ */
+import { ConnectionManager, DEFAULT_DATABASE_URL, type ConnectionManagerOptions } from './ConnectionManager.js';
+import { ENV, envValue, scopedEnv } from '../env.js';
+import { databaseSettingsFromEnv } from './rdsIam.js';
+
+const KEY = Symbol.for('warren.processConnections');
+type Holder = { [KEY]?: Map<string, ConnectionManager> };
+
+function managers(): Map<string, ConnectionManager> {
+  const holder = globalThis as Holder;
+  holder[KEY] ??= new Map();
+  return holder[KEY];
+}
+
+/**
+ * Options taken from the environment (the current handler's, see `env.ts`): the WARREN_DB_* variables the CDK stack
+ * sets (RDS Proxy, IAM auth, TLS; see `rdsIam.ts`) when WARREN_DB_HOST is set, otherwise DATABASE_URL.
+ */
+export function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = scopedEnv()): ConnectionManagerOptions {
+  const settings = databaseSettingsFromEnv(env);
+  if (settings !== undefined) return { url: settings.url, connectionOptions: settings.connectionOptions };
+  const url = envValue(ENV.databaseUrl, env);
+  return url === undefined ? {} : { url };
+}
+
+/**
+ * The process's connection manager for the current handler's database, created on first call for that database
+ * (later options for it are ignored). Options given here win over those from the environment.
+ */
+export function processConnection(options: ConnectionManagerOptions = {}): ConnectionManager {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ConnectionManagerOptions;
+  const fromEnv = connectionOptionsFromEnv();
+  const key = given.url ?? fromEnv.url ?? DEFAULT_DATABASE_URL;
+  const all = managers();
+  let manager = all.get(key);
+  if (manager === undefined) {
+    manager = new ConnectionManager({ ...fromEnv, ...given, url: key });
+    all.set(key, manager);
+  }
+  return manager;
+}
+
+/** Every connection manager this process created (one per database), without creating any. */
+export function processConnections(): readonly ConnectionManager[] {
+  return [...managers().values()];
+}
+
+/** The process's first connection manager if one was created (on Lambda: its only one), without creating it. */
+export function peekProcessConnection(): ConnectionManager | undefined {
+  return managers().values().next().value;
+}
+
+/** Closes every connection of the process (idempotent); the next `processConnection()` creates a fresh manager. */
+export async function closeProcessConnection(): Promise<void> {
+  const all = [...managers().values()];
+  managers().clear();
+  await Promise.all(all.map((m) => m.close()));
+}
