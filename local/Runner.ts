@@ -25,6 +25,7 @@ import { ensureSqsDeadLetterQueue } from './broker/sqsDeadLetterQueue.js';
 import { OutboxRelay, RELAY_DEFAULTS } from './broker/OutboxRelay.js';
 import { OversizeSinks } from './broker/setAsideOversize.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/db/ConnectionManager.js';
+import type { RunnerSnapshot, RunnerSummary } from './runnerSnapshot.js';
 
 export interface RunnerOptions {
   /** @default process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672' */
@@ -52,39 +53,6 @@ export interface RunnerOptions {
    */
   readonly privilegeCheckTables?: readonly string[];
 }
-
-export interface RunnerSnapshot {
-  readonly received: number;
-  readonly acked: number;
-  /** Messages whose handler committed. */
-  readonly committed: number;
-  /** Messages found in the inbox already (a redelivery or duplicate publish): acked without running the handler. */
-  readonly deduplicated: number;
-  readonly deadLettered: number;
-  readonly failedBatches: number;
-  readonly requeued: number;
-  readonly inFlight: number;
-  readonly buffered: number;
-  /** Worker processes (shared pool plus dedicated). */
-  readonly workers: number;
-  readonly workersAlive: number;
-  /** Workers running a batch now. */
-  readonly workersBusy: number;
-  readonly workerRestarts: number;
-  /** Open DB connections, as the workers report them. */
-  readonly dbConnections: number;
-  /** DB connections opened over the run, across all workers (replaced ones included). */
-  readonly dbConnects: number;
-  readonly brokerConnected: boolean;
-  readonly brokerReconnects: number;
-}
-
-export interface RunnerSummary extends RunnerSnapshot {
-  readonly uptimeMs: number;
-  readonly shutdownTimedOut: boolean;
-}
-
-export { urlForVhost };
 
 export class Runner {
   private readonly log: Logger;

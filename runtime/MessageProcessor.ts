@@ -17,28 +17,13 @@ import { deadLetterMessage, type DeadLetterStep } from './deadLetter/deadLetterM
 import { isReplayed, type DeadLetterSink } from './deadLetter/types.js';
 import { setBody, type WarrenMessage } from './decode.js';
 import type { ResolvedHandlerOptions } from './handlerOptions.js';
+import type { BatchPreparer, InvocationCounts, Keyed, Outcome } from './invocation.js';
 import { bodyHashKey, claim, clearFailures, messageKey, recordFailure } from './inbox.js';
 import { errorFields, type Logger } from './logger.js';
 import { OutboxBuffer, type CommittedRows } from './outbox/outbox.js';
 import { traceFields } from './traceparent.js';
 import { validateBody } from './validate.js';
 import { CrashedInvocationError } from './errors.js';
-
-export type Outcome = 'committed' | 'deduplicated' | 'dead-lettered';
-
-/** What an invocation did so far (the `BatchSummary` figures, plus the outbox rows its commits wrote). */
-export interface InvocationCounts {
-  committed: number;
-  deduplicated: number;
-  deadLettered: number;
-  retries: number;
-  unkeyed: number;
-  readonly outbox: CommittedRows[];
-}
-
-export function newCounts(): InvocationCounts {
-  return { committed: 0, deduplicated: 0, deadLettered: 0, retries: 0, unkeyed: 0, outbox: [] };
-}
 
 export interface ProcessorSetup<TBody> {
   readonly handler: string;
@@ -51,13 +36,7 @@ export interface ProcessorSetup<TBody> {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** A message with its inbox key (null: no claim, at-least-once). */
-export interface Keyed<TBody> {
-  readonly message: WarrenMessage<TBody>;
-  readonly key: string | null;
-}
-
-export class MessageProcessor<TBody> {
+export class MessageProcessor<TBody> implements BatchPreparer<TBody> {
   public readonly handler: string;
   private readonly o: ResolvedHandlerOptions<TBody>;
   private readonly log: Logger;

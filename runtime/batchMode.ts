@@ -10,18 +10,8 @@ import { isReplayed } from './deadLetter/types.js';
 import type { WarrenMessage } from './decode.js';
 import { WarrenError } from './errors.js';
 import { errorFields, type Logger } from './logger.js';
-import type { InvocationCounts, Keyed, MessageProcessor } from './MessageProcessor.js';
-import { OutboxBuffer, type CommittedRows, type PublishFn, type PublishProperties } from './outbox/outbox.js';
-
-export interface BatchContext {
-  /** Runs a statement (`?` placeholders) inside the batch's transaction. */
-  readonly query: QueryFn;
-  readonly log: Logger;
-  /** 1 for the batch transaction; per-message fallback calls get 1, 2, ... like `handle`. */
-  readonly attempt: number;
-  /** Publishes a follow-up for `source` through the outbox; its message_id is `<source's key>/<n>`. */
-  publish(source: WarrenMessage, exchange: string, routingKey: string, body: unknown, properties?: PublishProperties): Promise<void>;
-}
+import type { BatchContext, BatchPreparer, InvocationCounts, Keyed } from './invocation.js';
+import { OutboxBuffer, type CommittedRows, type PublishFn } from './outbox/outbox.js';
 
 export type BatchFunction<TBody> = (messages: WarrenMessage<TBody>[], ctx: BatchContext) => Promise<void>;
 
@@ -116,7 +106,7 @@ export async function runBatchTransaction<TBody>(db: Database, handler: string, 
  * one transaction. Returns the messages still to process one by one: none when the batch committed, all the prepared
  * ones when its transaction failed and was rolled back (or when a replayed dead letter is among them).
  */
-export async function processAsBatch<TBody>(processor: MessageProcessor<TBody>, db: Database, messages: readonly WarrenMessage<TBody>[], fn: BatchFunction<TBody>, counts: InvocationCounts, log: Logger): Promise<WarrenMessage<TBody>[]> {
+export async function processAsBatch<TBody>(processor: BatchPreparer<TBody>, db: Database, messages: readonly WarrenMessage<TBody>[], fn: BatchFunction<TBody>, counts: InvocationCounts, log: Logger): Promise<WarrenMessage<TBody>[]> {
   const prepared: Prepared<TBody>[] = [];
   for (const message of messages) {
     const p = await processor.prepare(db, message, processor.messageLog(message));

@@ -3,7 +3,7 @@
  * one constant, the context a handler gets, and what an invocation returns.
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { BatchContext } from './batchMode.js';
+import type { BatchContext } from './invocation.js';
 import type { ErrorClassifier } from './classify.js';
 import type { ConnectionManagerOptions, QueryFn } from './db/ConnectionManager.js';
 import type { DeadLetterSink } from './deadLetter/types.js';

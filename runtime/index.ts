@@ -4,7 +4,7 @@
  */
 export { defineHandler, HANDLER_RUNTIME_DEFAULTS } from './defineHandler.js';
 export type { BatchSummary, HandlerContext, HandlerFunctions, HandlerOptions, HandlerSettings, RmqHandler } from './defineHandler.js';
-export type { BatchContext } from './batchMode.js';
+export type { BatchContext } from './invocation.js';
 export type { ConnectionManagerOptions, QueryFn, QueryResult } from './db/ConnectionManager.js';
 export type { HeaderValue, WarrenMessage } from './decode.js';
 export type { InvocationContext, RmqBasicProperties, RmqEvent } from './event.js';

@@ -12,7 +12,7 @@ import { DEAD_LETTER_HEADERS, keptProperties } from '../../runtime/deadLetter/ty
 import { decodeHeaderValue } from '../../runtime/decode.js';
 import type { RmqHeaderValue } from '../../runtime/event.js';
 import type { DeadLetterEntry } from './deadLetters.js';
-import { urlForVhost } from '../Runner.js';
+import { urlForVhost } from '../../runtime/amqp/amqpUrl.js';
 
 function attr(message: Message, name: string): string {
   return message.MessageAttributes?.[name]?.StringValue ?? '';

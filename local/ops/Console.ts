@@ -3,7 +3,7 @@
  * Otherwise: JSON lines, with a progress entry every few seconds.
  */
 import type { LogSink } from '../../runtime/logger.js';
-import type { RunnerSnapshot } from '../Runner.js';
+import type { RunnerSnapshot } from '../runnerSnapshot.js';
 
 const COLORS: Record<string, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
 

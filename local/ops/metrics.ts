@@ -9,7 +9,7 @@
  * only the duration histogram and the failed-messages counter are fed by batch events.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunnerSnapshot } from '../Runner.js';
+import type { RunnerSnapshot } from '../runnerSnapshot.js';
 import type { ShardCounters } from '../broker/ShardConsumer.js';
 import type { BatchReport, WorkerHandle } from '../pool/WorkerHandle.js';
 

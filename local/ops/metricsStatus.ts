@@ -3,7 +3,7 @@
  * including a per-second throughput history of the last minutes.
  */
 import type { MetricsSource, ShardView } from './metrics.js';
-import type { RunnerSnapshot } from '../Runner.js';
+import type { RunnerSnapshot } from '../runnerSnapshot.js';
 
 /** The runner as readiness sees it. */
 export interface ReadinessSource extends MetricsSource {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DeadLetterError, PermanentError } from '../../runtime/errors.js';
 import { resolveHandlerOptions, type HandlerOptions } from '../../runtime/handlerOptions.js';
-import { MessageProcessor, newCounts } from '../../runtime/MessageProcessor.js';
+import { newCounts } from '../../runtime/invocation.js';
+import { MessageProcessor } from '../../runtime/MessageProcessor.js';
 import { FakeDatabase, RecordingSink, recordingLogger, testMessage } from '../helpers/fakes.js';
 
 const deadlock = () => Object.assign(new Error('Deadlock found when trying to get lock'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });

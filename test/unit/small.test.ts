@@ -3,7 +3,7 @@ import { backoffDelay } from '../../runtime/backoff.js';
 import { createLogger, redactUrl } from '../../runtime/logger.js';
 import { isConnectionError, isTooManyConnections } from '../../runtime/db/mysqlErrors.js';
 import { prettyLine } from '../../local/ops/Console.js';
-import { urlForVhost } from '../../local/Runner.js';
+import { urlForVhost } from '../../runtime/amqp/amqpUrl.js';
 
 describe('Function: backoffDelay()', () => {
   it('grows exponentially up to the cap, with full jitter', () => {
