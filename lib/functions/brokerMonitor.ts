@@ -21,7 +21,7 @@ one account and region keep apart and each stack's alarms watch only their own m
  * into the bundle (esbuild `define`) because 200 handlers exceed Lambda's 4 KB of environment variables.
  */
 import amqp, { type ChannelModel } from 'amqplib';
-import { readSecretsManagerCredentials, type SecretReader } from './topologyResource.js';
+import { readSecretsManagerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
 import { ENV } from '../../runtime/env.js';

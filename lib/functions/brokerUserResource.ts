@@ -26,7 +26,8 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { VhostPermissions } from '../../topology/brokerPermissions.js';
 import { ConfigError, WarrenError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
-import { connectWithRetry, readSecretsManagerCredentials, type BrokerCredentials, type ConnectRetryOptions, type SecretReader } from './topologyResource.js';
+import { readSecretsManagerCredentials, type BrokerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
+import { connectWithRetry, type ConnectRetryOptions } from './brokerConnect.js';
 
 export interface BrokerUserResult {
   readonly PhysicalResourceId: string;

@@ -34,7 +34,7 @@ import { ConfigError, WarrenError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
 import { databaseSettingsFromEnv } from '../../runtime/db/rdsIam.js';
 import { setUpAppDatabaseUser } from '../../runtime/db/appDatabaseUser.js';
-import { readSecretsManagerCredentials, type SecretReader } from './topologyResource.js';
+import { readSecretsManagerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
 import { splitSqlStatements, statementExcerpt } from './sqlStatements.js';
 
 export const MIGRATIONS_PHYSICAL_ID = 'warren-migrations';

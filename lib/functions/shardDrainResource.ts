@@ -19,7 +19,8 @@ import amqp from 'amqplib';
 import { ConfigError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
 import { deleteIfDrained, moveShardMessages, queueState } from '../../topology/surplusShards.js';
-import { connectWithRetry, readSecretsManagerCredentials, type BrokerCredentials, type ConnectRetryOptions, type SecretReader } from './topologyResource.js';
+import { readSecretsManagerCredentials, type BrokerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
+import { connectWithRetry, type ConnectRetryOptions } from './brokerConnect.js';
 
 export const SHARD_DRAIN_RESOURCE_TYPE = 'Custom::WarrenShardDrain';
 

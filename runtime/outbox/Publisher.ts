@@ -81,7 +81,7 @@ export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = scopedEnv()): P
   const endpoint = envValue(ENV.amqpEndpoint, env);
   const secretArn = envValue(ENV.amqpSecretArn, env);
   if (endpoint !== undefined && secretArn !== undefined) {
-    const { readSecretsManagerCredentials } = await import('../../lib/functions/topologyResource.js');
+    const { readSecretsManagerCredentials } = await import('../amqp/brokerSecret.js');
     const { username, password } = await readSecretsManagerCredentials(secretArn);
     const url = new URL(endpoint);
     url.username = encodeURIComponent(username);

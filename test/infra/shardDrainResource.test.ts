@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../config/config.js';
 import { createShardDrainHandler, SHARD_DRAIN_RESOURCE_TYPE } from '../../lib/functions/shardDrainResource.js';
 import { queueState } from '../../topology/surplusShards.js';
-import { createTopologyHandler, type SecretReader } from '../../lib/functions/topologyResource.js';
+import type { SecretReader } from '../../runtime/amqp/brokerSecret.js';
+import { createTopologyHandler } from '../../lib/functions/topologyResource.js';
 import { waitFor } from '../helpers/services.js';
 
 const AMQP_URL = process.env.WARREN_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
