@@ -15,7 +15,7 @@
  * stack alarms on borrow latency and on pinned sessions instead. `strict` keeps the old rule (clients <= database
  * connections: nobody ever waits) and fails synth otherwise.
  */
-import { ConnectionBudgetError } from './errors.js';
+import { ConnectionBudgetError } from '../runtime/errors.js';
 
 export const CONNECTION_BUDGET_MODES = ['multiplexed', 'strict'] as const;
 export type ConnectionBudgetMode = (typeof CONNECTION_BUDGET_MODES)[number];
@@ -72,10 +72,29 @@ export function connectionBudget(handlers: readonly { readonly name: string; rea
   };
 }
 
-/** Returns the budget; in `strict` mode throws `ConnectionBudgetError` when clients exceed database connections. */
+/** Returns the budget; in `strict` mode throws `ProxyConnectionBudgetError` when clients exceed database connections. */
 export function checkConnectionBudget(handlers: readonly { readonly name: string; readonly concurrency: number }[], options: ConnectionBudgetOptions): ConnectionBudget {
   const budget = connectionBudget(handlers, options);
-  if (budget.mode === 'strict' && budget.clients > budget.databaseConnections) throw new ConnectionBudgetError(budget, options);
-  if (budget.databaseConnections < 1) throw new ConnectionBudgetError(budget, options);
+  if (budget.mode === 'strict' && budget.clients > budget.databaseConnections) throw new ProxyConnectionBudgetError(budget, options);
+  if (budget.databaseConnections < 1) throw new ProxyConnectionBudgetError(budget, options);
   return budget;
+}
+
+/** Thrown at synth when the proxy cannot serve the handlers: in strict mode, more clients than database connections. */
+export class ProxyConnectionBudgetError extends ConnectionBudgetError {
+  public readonly budget: ConnectionBudget;
+  public constructor(budget: ConnectionBudget, options: ConnectionBudgetOptions, errorOptions?: ErrorOptions) {
+    const shares = budget.shares.map((s) => (s.fixed === true ? `${s.handler} ${s.connections}` : `${s.handler} ${s.connections} (${s.shards} shards + ${s.allowance} reclaim allowance)`)).join(', ');
+    super(
+      `Connection budget exceeded (warren:connectionBudget=${budget.mode}): the functions may open ${budget.clients} client connections [${shares}] ` +
+        `but the proxy may open only ${budget.databaseConnections} database connections (${options.maxConnectionsPercent}% of max_connections ${options.maxConnections}). ` +
+        'Lower a handler\'s concurrency, raise warren:maxConnections (after raising max_connections on the database) or warren:maxConnectionsPercent, ' +
+        'or drop -c warren:connectionBudget=strict so the proxy multiplexes clients onto fewer database connections.',
+      budget.clients,
+      budget.databaseConnections,
+      errorOptions,
+    );
+    this.name = 'ProxyConnectionBudgetError';
+    this.budget = budget;
+  }
 }

@@ -1,4 +1,4 @@
-import { WarrenError } from '../runtime/errors.js';
+import { ConnectionBudgetError, WarrenError } from '../runtime/errors.js';
 
 /** Thrown when a worker process could not start (it crashed or never said ready). */
 export class WorkerStartError extends WarrenError {
@@ -54,15 +54,11 @@ export class HandlerImportError extends WarrenError {
 }
 
 /** Thrown at start when the database server would refuse the connections the worker pool needs. */
-export class ConnectionBudgetError extends WarrenError {
-  public readonly needed: number;
-  public readonly available: number;
+export class ServerConnectionBudgetError extends ConnectionBudgetError {
   public constructor(needed: number, available: number, detail: string) {
     super(`The runner needs ${needed} MySQL connection(s) but the server allows only ${available} more (${detail}); ` +
-      'lower runner.workers (or runner.dedicated), or raise max_connections / the user\'s MAX_USER_CONNECTIONS');
-    this.name = 'ConnectionBudgetError';
-    this.needed = needed;
-    this.available = available;
+      'lower runner.workers (or runner.dedicated), or raise max_connections / the user\'s MAX_USER_CONNECTIONS', needed, available);
+    this.name = 'ServerConnectionBudgetError';
   }
 }
 

@@ -233,3 +233,20 @@ export class AccountConcurrencyError extends WarrenError {
     this.unreserved = unreserved;
   }
 }
+
+/**
+ * More connections are needed than the database side allows. One family, two places it is checked:
+ * `ProxyConnectionBudgetError` at synth (lib/connectionBudget.ts: the functions' client connections against what the
+ * proxy may open) and `ServerConnectionBudgetError` at the runner's start (local/errors.ts: the pool's connections
+ * against what the server accepts now).
+ */
+export class ConnectionBudgetError extends WarrenError {
+  /**
+   * @param needed connections that would be opened
+   * @param available connections the database side allows
+   */
+  public constructor(message: string, public readonly needed: number, public readonly available: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConnectionBudgetError';
+  }
+}

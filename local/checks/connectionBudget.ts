@@ -4,7 +4,7 @@
  * one, the runner asks the server first and stops with both numbers.
  */
 import mysql from 'mysql2/promise';
-import { ConnectionBudgetError } from '../errors.js';
+import { ServerConnectionBudgetError } from '../errors.js';
 
 export interface ConnectionBudget {
   /** Connections the runner will hold. */
@@ -43,7 +43,7 @@ export async function checkConnectionBudget(url: string, needed: number): Promis
     const detail = budget.available === budget.maxUserConnections - budget.userConnections + 1
       ? `the user's MAX_USER_CONNECTIONS is ${budget.maxUserConnections} and it has ${budget.userConnections - 1} open`
       : `max_connections is ${budget.maxConnections} and ${budget.threadsConnected - 1} are open`;
-    throw new ConnectionBudgetError(needed, budget.available, detail);
+    throw new ServerConnectionBudgetError(needed, budget.available, detail);
   }
   return budget;
 }

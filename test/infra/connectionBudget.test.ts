@@ -1,8 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { checkConnectionBudget, connectionBudget } from '../../lib/connectionBudget.js';
-import { ConnectionBudgetError } from '../../lib/errors.js';
-import { WarrenError } from '../../runtime/errors.js';
+import { checkConnectionBudget, connectionBudget, ProxyConnectionBudgetError } from '../../lib/connectionBudget.js';
+import { ConnectionBudgetError, WarrenError } from '../../runtime/errors.js';
 import { WarrenStack, WARREN_STACK_DEFAULTS } from '../../lib/WarrenStack.js';
 import { resolveConfig } from '../../config/config.js';
 
@@ -39,8 +38,14 @@ describe('Function: connectionBudget()', () => {
   it('refuses the same 200 handlers in strict mode, naming the mode and how to fix it', () => {
     const many = Array.from({ length: 3 }, (_, i) => ({ name: `h${i}`, concurrency: 20 }));
     const act = () => checkConnectionBudget(many, { maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1, mode: 'strict', extra: [{ name: 'outbox relay', connections: 1 }] });
+    expect(act).toThrow(ProxyConnectionBudgetError);
     expect(act).toThrow(ConnectionBudgetError);
     expect(act).toThrow(WarrenError);
+    try {
+      act();
+    } catch (error) {
+      expect(error).toMatchObject({ name: 'ProxyConnectionBudgetError', needed: 64, available: 54 });
+    }
     expect(act).toThrow(
       'Connection budget exceeded (warren:connectionBudget=strict): the functions may open 64 client connections [h0 21 (20 shards + 1 reclaim allowance), h1 21 (20 shards + 1 reclaim allowance), h2 21 (20 shards + 1 reclaim allowance), outbox relay 1] ' +
         'but the proxy may open only 54 database connections (90% of max_connections 60). ' +

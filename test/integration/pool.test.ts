@@ -3,6 +3,7 @@ import { createTestDatabase, orderInvariant, waitFor, type TestDatabase } from '
 import { sendOrders, startTestRunner, workerRunning, type TestRunner } from '../helpers/runner.js';
 import type { BatchReport } from '../../local/pool/WorkerHandle.js';
 import type { Runner } from '../../local/Runner.js';
+import { ConnectionBudgetError } from '../../runtime/errors.js';
 import { appliedOrder, counterState, COUNTER_ENTRY, createCounterTables, sendCounted } from '../helpers/counter.js';
 import { publishRaw } from '../helpers/amqp.js';
 
@@ -131,6 +132,8 @@ describe('Bad input at start', () => {
       const url = db.url.replace('mysql://root@', `mysql://${user}:pw@`);
       const start = startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'functions/orders.ts' }], { workers: 4 });
       // 4 workers + the outbox relay's one (the example app publishes)
+      await expect(start).rejects.toMatchObject({ name: 'ServerConnectionBudgetError', needed: 5, available: 3 });
+      await expect(start).rejects.toBeInstanceOf(ConnectionBudgetError);
       await expect(start).rejects.toThrow("The runner needs 5 MySQL connection(s) but the server allows only 3 more (the user's MAX_USER_CONNECTIONS is 3 and it has 0 open); lower runner.workers (or runner.dedicated), or raise max_connections / the user's MAX_USER_CONNECTIONS");
       const fits = await startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'functions/orders.ts', batchingWindowSeconds: 0 }], { workers: 2 });
       await fits.cleanup();
