@@ -7,15 +7,12 @@
  * resources and overlapping scheduled runs. None of Warren's functions reserves concurrency, so they share the
  * account's unreserved concurrency in the region (Lambda API GetAccountSettings, UnreservedConcurrentExecutions).
  */
-import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import type { ResolvedHandlerConfig } from '../config/config.js';
-import { warrenBundling } from './functionBundling.js';
+import { WarrenFunction } from './WarrenFunction.js';
 import { warrenProvider } from './warrenProvider.js';
 
 export const WARREN_CONCURRENCY_DEFAULTS = {
@@ -59,22 +56,16 @@ export class WarrenAccountConcurrency extends Construct {
   public constructor(scope: Construct, id: string, props: WarrenAccountConcurrencyProps) {
     super(scope, id);
     // Outside the VPC: it only calls Lambda's GetAccountSettings, and must run before the network's NAT exists.
-    const fn = new NodejsFunction(this, 'OnEvent', {
-      entry: join(props.projectRoot, 'lib/functions/accountConcurrencyResource.ts'),
+    const fn = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      entry: 'lib/functions/accountConcurrencyResource.ts',
       timeout: Duration.minutes(1),
       memorySize: 256,
-      logGroup: new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       description: 'Warren: fails the deploy when the account\'s Lambda concurrency cannot run every trigger',
-      bundling: warrenBundling(this, props.projectRoot),
     });
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAccountSettings'], resources: ['*'] }));
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'Writes its own logs only; outside the VPC.' });
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'lambda:GetAccountSettings is account-wide and takes no resource.' });
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:GetAccountSettings'], resources: ['*'] }));
+    Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'lambda:GetAccountSettings is account-wide and takes no resource.' });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: warrenProvider(this, 'Provider', fn, props.logRetention).serviceToken,
       resourceType: 'Custom::WarrenAccountConcurrency',

@@ -1,7 +1,8 @@
 /**
  * Warren's house `NodejsFunction`: Node.js 22 on arm64, esbuild bundling on this machine (no Docker), minified with
  * source maps and the rarely needed modules beside the bundle (lib/functionBundling.ts), an explicit log group with
- * retention, and a role of its own that holds only what the function needs (log writing, the VPC network-interface actions Lambda requires, and grants added later).
+ * retention, and a role of its own that holds only what the function needs (log writing, the VPC network-interface
+ * actions Lambda requires when it runs in a VPC, and grants added later). Every function of the stack is one.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -23,9 +24,12 @@ export interface WarrenFunctionProps {
    * @default 'handler'
    */
   readonly handler?: string;
-  readonly vpc: ec2.IVpc;
-  readonly vpcSubnets: ec2.SubnetSelection;
-  readonly securityGroups: ec2.ISecurityGroup[];
+  /** The VPC to run in; without one the function runs outside any VPC (it then needs no network-interface actions). @default none */
+  readonly vpc?: ec2.IVpc;
+  /** @default none (only with `vpc`) */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default none (only with `vpc`) */
+  readonly securityGroups?: ec2.ISecurityGroup[];
   /** @default Duration.seconds(60) */
   readonly timeout?: Duration;
   /** @default 512 */
@@ -87,9 +91,7 @@ export class WarrenFunction extends NodejsFunction {
       memorySize: props.memorySize ?? WARREN_FUNCTION_DEFAULTS.memorySize,
       logGroup,
       role,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
-      securityGroups: props.securityGroups,
+      ...(props.vpc === undefined ? {} : { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups }),
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       description: props.description,
       bundling: warrenBundling(scope, props.projectRoot, { commandHooks: props.commandHooks, define: props.define }),
@@ -98,15 +100,17 @@ export class WarrenFunction extends NodejsFunction {
 
     // Logs: only this function's log group.
     logGroup.grantWrite(role);
-    // VPC attachment: the actions Lambda requires, which take no resource scoping.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...VPC_ENI_ACTIONS], resources: ['*'] }));
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'Warren pins Node.js 22 (the runtime its code and tests target); move to a newer runtime deliberately, not by a linter.',
     });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'The EC2 network-interface actions Lambda needs to run a function in a VPC do not support resource-level permissions.',
-    });
+    if (props.vpc !== undefined) {
+      // VPC attachment: the actions Lambda requires, which take no resource scoping.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...VPC_ENI_ACTIONS], resources: ['*'] }));
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'The EC2 network-interface actions Lambda needs to run a function in a VPC do not support resource-level permissions.',
+      });
+    }
   }
 }

@@ -4,15 +4,12 @@
  * handler places one resource between its role and its triggers with `place()`, so removing one handler in an update
  * waits for its pollers' interfaces as deleting the stack does.
  */
-import { Aws, CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
-import { join } from 'node:path';
-import { warrenBundling } from './functionBundling.js';
+import { WarrenFunction } from './WarrenFunction.js';
 import { warrenProvider } from './warrenProvider.js';
 
 export interface WarrenTriggerTeardownProps {
@@ -30,23 +27,16 @@ export class WarrenTriggerTeardown extends Construct {
 
   public constructor(scope: Construct, id: string, props: WarrenTriggerTeardownProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'OnEventLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    const fn = new NodejsFunction(this, 'OnEvent', {
-      entry: join(props.projectRoot, 'lib/functions/triggerTeardownResource.ts'),
+    const fn = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      entry: 'lib/functions/triggerTeardownResource.ts',
       timeout: Duration.minutes(14),
       memorySize: 256,
-      logGroup,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       description: 'Warren: waits, when triggers are deleted, until their MQ pollers released their network interfaces',
-      bundling: warrenBundling(this, props.projectRoot),
     });
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], resources: ['*'] }));
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'Warren pins Node.js 22 (the runtime its code and tests target).' });
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'Writes its own logs only; outside the VPC.' });
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings do not support resource-level permissions.' });
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], resources: ['*'] }));
+    Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings do not support resource-level permissions.' });
     this.serviceToken = warrenProvider(this, 'Provider', fn, props.logRetention).serviceToken;
     this.vpcId = props.vpc.vpcId;
   }

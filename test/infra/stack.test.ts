@@ -318,10 +318,24 @@ describe('WarrenStack: dead-letter queues and grants', () => {
         for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/^(ec2:(CreateNetworkInterface|DeleteNetworkInterface|Describe(NetworkInterfaces|Subnets|SecurityGroups|Vpcs)|(Assign|Unassign)PrivateIpAddresses)|lambda:(ListEventSourceMappings|GetAccountSettings))$/);
       }
     }
-    // only the CDK Provider frameworks' (topology, broker user, migrations, trigger teardown, account concurrency),
-    // CDK's LogRetention function, and the trigger-teardown and account-concurrency functions (outside the VPC)
-    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 8);
+    // only the CDK Provider frameworks' (topology, broker user, migrations, trigger teardown, account concurrency) and
+    // CDK's LogRetention function: Warren's own functions, the two outside the VPC included, are WarrenFunctions whose
+    // roles write only to their own log group
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 6);
     handlers.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
+  });
+
+  it('runs the trigger-teardown and account-concurrency functions outside the VPC, each with a role of its own', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    for (const prefix of ['TriggerTeardownOnEvent', 'AccountConcurrencyOnEvent']) {
+      const [id, fn] = Object.entries(functions).find(([logicalId]) => logicalId.startsWith(prefix)) ?? [];
+      expect(id, prefix).toBeDefined();
+      const props = fn!.Properties as { VpcConfig?: unknown; Role: { 'Fn::GetAtt': [string, string] }; Runtime: string; Architectures: string[] };
+      expect(props.VpcConfig).toBeUndefined();
+      expect(props.Runtime).toBe('nodejs22.x');
+      expect(props.Architectures).toEqual(['arm64']);
+      expect(props.Role['Fn::GetAtt'][0]).toMatch(new RegExp(`^${prefix}Role`));
+    }
   });
 });
 
