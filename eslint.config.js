@@ -1,6 +1,43 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+/**
+ * The rooms of the tree and what each may import (README, "Where things live"): imports go down this list only.
+ *   functions/ (the example app)  -> runtime/
+ *   runtime/ (inside a handler)   -> runtime/ only: it is what a handler's Lambda bundle holds
+ *   config/                       -> runtime/
+ *   topology/                     -> config/, runtime/
+ *   lib/functions/ (stack's Lambda functions) -> topology/, config/, runtime/ (never the CDK constructs)
+ *   lib/ (CDK constructs), local/ (the runner) -> the rooms above, never each other (local/ reads functions/samples.ts)
+ * Each entry names the folders a room must not reach, as the first folder after the `../`s of a relative import.
+ * `import-x/no-cycle` skips `import type`; test/unit/importGraph.test.ts checks loops through types too.
+ */
+const FORBIDDEN = [
+  { room: 'functions', folders: ['local', 'lib', 'config', 'topology', 'bench', 'test'] },
+  { room: 'runtime', folders: ['local', 'lib', 'config', 'topology', 'functions', 'bench', 'test'] },
+  { room: 'config', folders: ['local', 'lib', 'topology', 'functions', 'bench', 'test'] },
+  { room: 'topology', folders: ['local', 'lib', 'functions', 'bench', 'test'] },
+  { room: 'local', folders: ['lib', 'bench', 'test'] },
+  { room: 'lib', folders: ['local', 'bench', 'test'] },
+];
+const CDK = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'];
+
+function roomRule(/** @type {string} */ room, /** @type {string[]} */ folders, extra = /** @type {string[]} */ ([])) {
+  return {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        {
+          regex: `^(\\.\\./)+(${folders.join('|')})/`,
+          message: `${room}/ may not import from ${folders.join(', ')} (README, "Where things live": imports only go down the rooms).`,
+        },
+        ...(extra.length === 0 ? [] : [{ group: extra, message: `${room}/ is bundled into Lambda functions: no CDK here.` }]),
+      ],
+    }],
+  };
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', '.warren/**'] },
@@ -11,6 +48,35 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+    },
+  },
+  {
+    // No import loop anywhere, type-only imports included: a type two files share gets a file of its own.
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  ...FORBIDDEN.map(({ room, folders }) => ({
+    files: [`${room}/**/*.ts`],
+    ignores: room === 'lib' ? ['lib/functions/**'] : [],
+    rules: roomRule(room, folders, room === 'runtime' ? CDK : []),
+  })),
+  {
+    // The stack's own functions: never the constructs beside them (one `../` from lib/functions/), never the runner.
+    files: ['lib/functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '^\\.\\./[^./][^/]*$', message: 'lib/functions/ may not import the CDK constructs in lib/ (their code would ride in the Lambda bundle).' },
+          { regex: '^(\\.\\./)+(local|functions|bench|test)/', message: 'lib/functions/ may not import from local, functions, bench, test (README, "Where things live").' },
+          { group: CDK, message: 'lib/functions/ is bundled into Lambda functions: no CDK here.' },
+        ],
+      }],
     },
   },
 );
