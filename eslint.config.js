@@ -6,7 +6,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 /**
  * The rooms of the tree and what each may import (README, "Where things live"): imports go down this list only.
- *   functions/ (the example app)  -> runtime/
+ *   functions/ (the example app)  -> runtime/index.ts only
  *   runtime/ (inside a handler)   -> runtime/ only: it is what a handler's Lambda bundle holds
  *   config/                       -> runtime/
  *   topology/                     -> config/, runtime/
@@ -16,7 +16,6 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * `import-x/no-cycle` skips `import type`; test/unit/importGraph.test.ts checks loops through types too.
  */
 const FORBIDDEN = [
-  { room: 'functions', folders: ['local', 'lib', 'config', 'topology', 'bench', 'test'] },
   { room: 'runtime', folders: ['local', 'lib', 'config', 'topology', 'functions', 'bench', 'test'] },
   { room: 'config', folders: ['local', 'lib', 'topology', 'functions', 'bench', 'test'] },
   { room: 'topology', folders: ['local', 'lib', 'functions', 'bench', 'test'] },
@@ -66,6 +65,15 @@ export default tseslint.config(
     ignores: room === 'lib' ? ['lib/functions/**'] : [],
     rules: roomRule(room, folders, room === 'runtime' ? CDK : []),
   })),
+  {
+    // The example app is what a user writes: the handler API (runtime/index.ts) and nothing else of Warren's.
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^\\.\\./(?!runtime/index\\.js$)', message: 'functions/ imports Warren through runtime/index.ts only (the handler author\'s API).' }],
+      }],
+    },
+  },
   {
     // The stack's own functions: never the constructs beside them (one `../` from lib/functions/), never the runner.
     files: ['lib/functions/**/*.ts'],

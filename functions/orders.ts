@@ -10,8 +10,7 @@
  */
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { defineHandler, PermanentInputError, type QueryFn } from '../runtime/index.js';
-import { ENV, envValue } from '../runtime/env.js';
+import { defineHandler, ENV, envValue, PermanentInputError, type QueryFn } from '../runtime/index.js';
 
 z.config(en());
 

@@ -16,3 +16,5 @@ export type { DeadLetter, DeadLetterSink } from './deadLetter/types.js';
 export type { PublishFn, PublishProperties } from './outbox/outbox.js';
 export type { OutgoingMessage, Publisher } from './outbox/Publisher.js';
 export type { Logger, LogFields } from './logger.js';
+/** Reading a variable of the handler's environment: `envValue` sees the handler's own `env` in a shared worker. */
+export { ENV, envValue } from './env.js';
