@@ -7,13 +7,11 @@
  * resources and overlapping scheduled runs. None of Warren's functions reserves concurrency, so they share the
  * account's unreserved concurrency in the region (Lambda API GetAccountSettings, UnreservedConcurrentExecutions).
  */
-import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ResolvedHandlerConfig } from '../config/config.js';
-import { WarrenFunction } from './WarrenFunction.js';
-import { warrenProvider } from './warrenProvider.js';
+import { accountApiProvider } from './warrenProvider.js';
 
 export const WARREN_CONCURRENCY_DEFAULTS = {
   /** Deploy-time custom resources (a provider function and its onEvent each) and a scheduled run that overlaps. */
@@ -56,18 +54,14 @@ export class WarrenAccountConcurrency extends Construct {
   public constructor(scope: Construct, id: string, props: WarrenAccountConcurrencyProps) {
     super(scope, id);
     // Outside the VPC: it only calls Lambda's GetAccountSettings, and must run before the network's NAT exists.
-    const fn = new WarrenFunction(this, 'OnEvent', {
-      projectRoot: props.projectRoot,
-      entry: 'lib/functions/accountConcurrencyResource.ts',
-      timeout: Duration.minutes(1),
-      memorySize: 256,
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    const { projectRoot, logRetention } = props;
+    const provider = accountApiProvider(this, {
+      projectRoot, logRetention, entry: 'lib/functions/accountConcurrencyResource.ts', timeout: Duration.minutes(1),
       description: 'Warren: fails the deploy when the account\'s Lambda concurrency cannot run every trigger',
+      unscopedActions: { actions: ['lambda:GetAccountSettings'], reason: 'lambda:GetAccountSettings is account-wide and takes no resource.' },
     });
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:GetAccountSettings'], resources: ['*'] }));
-    Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'lambda:GetAccountSettings is account-wide and takes no resource.' });
     this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: warrenProvider(this, 'Provider', fn, props.logRetention).serviceToken,
+      serviceToken: provider.serviceToken,
       resourceType: 'Custom::WarrenAccountConcurrency',
       properties: { Required: String(props.need.total), Triggers: String(props.need.triggers) },
     });

@@ -44,6 +44,11 @@ export interface WarrenFunctionProps {
   readonly commandHooks?: ICommandHooks;
   /** Replace identifiers at bundle time (esbuild `define`), for data too large for environment variables. @default none */
   readonly define?: Record<string, string>;
+  /**
+   * Actions AWS does not scope to a resource, granted on `*` with the reason (also the cdk-nag acknowledgement).
+   * @default none
+   */
+  readonly unscopedActions?: { readonly actions: readonly string[]; readonly reason: string };
 }
 
 export const WARREN_FUNCTION_DEFAULTS = {
@@ -104,13 +109,12 @@ export class WarrenFunction extends NodejsFunction {
       id: 'AwsSolutions-L1',
       reason: 'Warren pins Node.js 22 (the runtime its code and tests target); move to a newer runtime deliberately, not by a linter.',
     });
-    if (props.vpc !== undefined) {
+    const unscoped = [
       // VPC attachment: the actions Lambda requires, which take no resource scoping.
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...VPC_ENI_ACTIONS], resources: ['*'] }));
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'The EC2 network-interface actions Lambda needs to run a function in a VPC do not support resource-level permissions.',
-      });
-    }
+      ...(props.vpc === undefined ? [] : [{ actions: VPC_ENI_ACTIONS, reason: 'The EC2 network-interface actions Lambda needs to run a function in a VPC do not support resource-level permissions.' }]),
+      ...(props.unscopedActions === undefined ? [] : [props.unscopedActions]),
+    ];
+    for (const { actions } of unscoped) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources: ['*'] }));
+    if (unscoped.length > 0) Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: unscoped.map((u) => u.reason).join(' ') });
   }
 }

@@ -4,13 +4,11 @@
  * handler places one resource between its role and its triggers with `place()`, so removing one handler in an update
  * waits for its pollers' interfaces as deleting the stack does.
  */
-import { Aws, CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
-import { WarrenFunction } from './WarrenFunction.js';
-import { warrenProvider } from './warrenProvider.js';
+import { accountApiProvider } from './warrenProvider.js';
 
 export interface WarrenTriggerTeardownProps {
   readonly projectRoot: string;
@@ -27,17 +25,12 @@ export class WarrenTriggerTeardown extends Construct {
 
   public constructor(scope: Construct, id: string, props: WarrenTriggerTeardownProps) {
     super(scope, id);
-    const fn = new WarrenFunction(this, 'OnEvent', {
-      projectRoot: props.projectRoot,
-      entry: 'lib/functions/triggerTeardownResource.ts',
-      timeout: Duration.minutes(14),
-      memorySize: 256,
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    const { projectRoot, logRetention } = props;
+    this.serviceToken = accountApiProvider(this, {
+      projectRoot, logRetention, entry: 'lib/functions/triggerTeardownResource.ts', timeout: Duration.minutes(14),
       description: 'Warren: waits, when triggers are deleted, until their MQ pollers released their network interfaces',
-    });
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], resources: ['*'] }));
-    Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings do not support resource-level permissions.' });
-    this.serviceToken = warrenProvider(this, 'Provider', fn, props.logRetention).serviceToken;
+      unscopedActions: { actions: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], reason: 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings do not support resource-level permissions.' },
+    }).serviceToken;
     this.vpcId = props.vpc.vpcId;
   }
 

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { WarrenFunction, type WarrenFunctionProps } from './WarrenFunction.js';
 
 export function warrenProvider(scope: Construct, id: string, onEvent: lambda.Function, logRetention?: logs.RetentionDays): cr.Provider {
   const provider = new cr.Provider(scope, id, {
@@ -28,4 +29,17 @@ export function warrenProvider(scope: Construct, id: string, onEvent: lambda.Fun
     reason: 'The Provider framework invokes any version of the onEvent function (CDK generates this grant).',
   });
   return provider;
+}
+
+/** What an `onEvent` function outside the VPC needs: it calls account-wide AWS APIs only, never the broker or database. */
+export type AccountApiFunctionProps = Pick<WarrenFunctionProps, 'projectRoot' | 'entry' | 'timeout' | 'logRetention' | 'description'> &
+  Required<Pick<WarrenFunctionProps, 'unscopedActions'>>;
+
+/**
+ * A WarrenFunction `OnEvent` (256 MB, outside the VPC, so it can run before the network's NAT exists) behind the
+ * Provider framework `Provider`, both in `scope`: the trigger-teardown and account-concurrency resources.
+ */
+export function accountApiProvider(scope: Construct, props: AccountApiFunctionProps): cr.Provider {
+  const onEvent = new WarrenFunction(scope, 'OnEvent', { ...props, memorySize: 256 });
+  return warrenProvider(scope, 'Provider', onEvent, props.logRetention);
 }
