@@ -8,27 +8,15 @@
  */
 import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BROKER_MONITOR_NAMESPACE, MONITOR_QUEUES_ENV, type MonitoredHandler } from './functions/brokerMonitor.js';
-import type { ResolvedHandlerConfig } from '../config/config.js';
 import { ENV } from '../runtime/env.js';
-import type { WarrenBroker } from './WarrenBroker.js';
-import { WarrenFunction } from './WarrenFunction.js';
+import { brokerAdminFunction, type BrokerAdminFunctionProps } from './brokerAdminFunction.js';
+import type { WarrenFunction } from './WarrenFunction.js';
 
-export interface WarrenBrokerMonitorProps {
-  readonly projectRoot: string;
-  readonly handlers: readonly ResolvedHandlerConfig[];
-  readonly broker: WarrenBroker;
-  readonly vpc: ec2.IVpc;
-  readonly subnets: ec2.SubnetSelection;
-  readonly securityGroup: ec2.ISecurityGroup;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-}
+export type WarrenBrokerMonitorProps = BrokerAdminFunctionProps;
 
 export const WARREN_BROKER_MONITOR_DEFAULTS = { schedule: Duration.minutes(5), timeout: Duration.minutes(2) } as const;
 
@@ -39,20 +27,13 @@ export class WarrenBrokerMonitor extends Construct {
   public constructor(scope: Construct, id: string, props: WarrenBrokerMonitorProps) {
     super(scope, id);
     const queues: MonitoredHandler[] = props.handlers.map((h) => ({ handler: h.name, vhost: h.vhost, queue: h.queue, shards: h.concurrency }));
-    this.function = new WarrenFunction(this, 'Function', {
-      projectRoot: props.projectRoot,
+    this.function = brokerAdminFunction(this, 'Function', props, {
       entry: 'lib/functions/brokerMonitor.ts',
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [props.securityGroup],
       timeout: WARREN_BROKER_MONITOR_DEFAULTS.timeout,
-      memorySize: 256,
       description: 'Warren broker monitor: dead letters the broker gave up on, shards without a consumer',
       environment: { [ENV.amqpEndpoint]: props.broker.amqpsEndpoint, [ENV.amqpSecretArn]: props.broker.secret.secretArn, [ENV.stackName]: Aws.STACK_NAME },
       define: { [`process.env.${MONITOR_QUEUES_ENV}`]: JSON.stringify(JSON.stringify(queues)) },
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
-    props.broker.secret.grantRead(this.function);
     new events.Rule(this, 'Schedule', {
       description: 'Runs the Warren broker monitor',
       schedule: events.Schedule.rate(WARREN_BROKER_MONITOR_DEFAULTS.schedule),

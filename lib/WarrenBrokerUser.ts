@@ -7,31 +7,20 @@
  * the triggers run after it.
  */
 import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IDependable } from 'constructs';
 import { brokerAppPermissions } from '../topology/brokerPermissions.js';
-import type { ResolvedHandlerConfig } from '../config/config.js';
 import { ConfigError } from './errors.js';
-import { WARREN_BROKER_DEFAULTS, type WarrenBroker } from './WarrenBroker.js';
-import { WarrenFunction } from './WarrenFunction.js';
+import { WARREN_BROKER_DEFAULTS } from './WarrenBroker.js';
+import { brokerAdminFunction, type BrokerAdminFunctionProps } from './brokerAdminFunction.js';
+import type { WarrenFunction } from './WarrenFunction.js';
 import { warrenProvider } from './warrenProvider.js';
 
-export interface WarrenBrokerUserProps {
-  readonly projectRoot: string;
-  readonly handlers: readonly ResolvedHandlerConfig[];
-  readonly broker: WarrenBroker;
-  readonly vpc: ec2.IVpc;
-  readonly subnets: ec2.SubnetSelection;
-  /** The security group every Warren function shares (the broker admits it on 443). */
-  readonly securityGroup: ec2.ISecurityGroup;
+export interface WarrenBrokerUserProps extends BrokerAdminFunctionProps {
   /** Created after these (the topology resource: it creates the vhosts). */
   readonly dependsOn: readonly IDependable[];
   /** @default 'warren_app' */
   readonly username?: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 export const WARREN_BROKER_USER_DEFAULTS = { username: 'warren_app' } as const;
@@ -67,18 +56,11 @@ export class WarrenBrokerUser extends Construct {
     });
 
     // The onEvent function: in the VPC (the management API is private), reads both secrets.
-    this.function = new WarrenFunction(this, 'OnEvent', {
-      projectRoot: props.projectRoot,
+    this.function = brokerAdminFunction(this, 'OnEvent', props, {
       entry: 'lib/functions/brokerUserResource.ts',
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [props.securityGroup],
       timeout: Duration.minutes(5),
-      memorySize: 256,
       description: 'Creates the Warren application user on the broker (management API)',
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
-    props.broker.secret.grantRead(this.function);
     this.secret.grantRead(this.function);
 
     const provider = warrenProvider(this, 'Provider', this.function, props.logRetention);

@@ -4,26 +4,13 @@
  * so their queues exist before Lambda starts polling. Deleting the stack leaves the queues on the broker.
  */
 import { CustomResource, Duration } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ResolvedHandlerConfig } from '../config/config.js';
-import type { WarrenBroker } from './WarrenBroker.js';
-import { WarrenFunction } from './WarrenFunction.js';
+import { brokerAdminFunction, type BrokerAdminFunctionProps } from './brokerAdminFunction.js';
+import type { WarrenFunction } from './WarrenFunction.js';
 import { warrenProvider } from './warrenProvider.js';
 import { SHARD_DRAIN_ENV } from './functions/shardDrainResource.js';
 
-export interface WarrenTopologyProps {
-  readonly projectRoot: string;
-  readonly handlers: readonly ResolvedHandlerConfig[];
-  readonly broker: WarrenBroker;
-  readonly vpc: ec2.IVpc;
-  readonly subnets: ec2.SubnetSelection;
-  /** The security group every Warren function shares (the broker admits it on 5671 and 443). */
-  readonly securityGroup: ec2.ISecurityGroup;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-}
+export type WarrenTopologyProps = BrokerAdminFunctionProps;
 
 export class WarrenTopology extends Construct {
   public readonly resource: CustomResource;
@@ -35,19 +22,12 @@ export class WarrenTopology extends Construct {
     super(scope, id);
 
     // The onEvent function: in the VPC (the broker is private), reads the broker secret.
-    this.function = new WarrenFunction(this, 'OnEvent', {
-      projectRoot: props.projectRoot,
+    this.function = brokerAdminFunction(this, 'OnEvent', props, {
       entry: 'lib/functions/brokerResources.ts', // topology, and shard drains (lib/functions/shardDrainResource.ts)
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [props.securityGroup],
       // Connect retries with backoff right after the broker turns RUNNING take up to ~2 minutes (lib/functions/topologyResource.ts).
       timeout: Duration.minutes(5),
-      memorySize: 256,
       description: 'Declares Warren shard topology on the broker',
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
-    props.broker.secret.grantRead(this.function);
     // The shard drain resources live in nested stacks; they read the broker settings from here (lib/functions/shardDrainResource.ts).
     this.function.addEnvironment(SHARD_DRAIN_ENV.BrokerEndpoint, props.broker.amqpsEndpoint);
     this.function.addEnvironment(SHARD_DRAIN_ENV.ConsoleUrl, props.broker.consoleUrl);

@@ -1,10 +1,11 @@
 /**
  * Errors the CDK side throws at synth. Every one is a `WarrenError` (runtime/errors.ts); option errors are
- * `ConfigError`s naming the option (a `warren:*` context key or a construct prop) and the fix.
+ * `ConfigError`s naming the option (a `warren:*` context key or a construct prop) and the fix; the connection budget's
+ * `ProxyConnectionBudgetError` sits beside the budget it reports (connectionBudget.ts).
  */
-import { ConfigError, ConnectionBudgetError, WarrenError } from '../runtime/errors.js';
+import { ConfigError, WarrenError } from '../runtime/errors.js';
 
-export { ConfigError, ConnectionBudgetError, WarrenError };
+export { ConfigError, WarrenError };
 
 /** A whole-number option in a range, or a `ConfigError` naming it. */
 export function wholeNumber(field: string, value: number, min: number, max: number): number {
