@@ -50,3 +50,34 @@ export function headerText(msg: GetMessage, name: string): string {
   const value: unknown = msg.properties.headers?.[name];
   return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
 }
+
+export interface Tap {
+  /** Messages waiting in the tap queue. */
+  count(): Promise<number>;
+  /** Deletes the tap queue and the exchange (both the test's own). */
+  remove(): Promise<void>;
+}
+
+/** Declares a test's own topic exchange and a queue bound to it with `#`, so what is published there can be counted. */
+export async function createTap(exchange: string, queue: string): Promise<Tap> {
+  const onChannel = async <T>(fn: (channel: amqp.Channel) => Promise<T>): Promise<T> => {
+    const connection = await amqp.connect(AMQP_URL);
+    try {
+      return await fn(await connection.createChannel());
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  };
+  await onChannel(async (channel) => {
+    await channel.assertExchange(exchange, 'topic', { durable: false });
+    await channel.assertQueue(queue, { durable: false });
+    await channel.bindQueue(queue, exchange, '#');
+  });
+  return {
+    count: () => onChannel(async (channel) => (await channel.checkQueue(queue)).messageCount),
+    remove: () => onChannel(async (channel) => {
+      await channel.deleteQueue(queue);
+      await channel.deleteExchange(exchange);
+    }),
+  };
+}

@@ -64,7 +64,7 @@ export async function listConsumers(prefix: string): Promise<ConsumerRow[]> {
   return rows.filter((r) => r.queue_name.startsWith(prefix)).map((r) => ({ queue: r.queue_name, tag: r.consumer_tag, active: r.active }));
 }
 
-/** True while a process with this pid exists. */
+/** True while a process with this pid exists (a zombie counts until it is reaped). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

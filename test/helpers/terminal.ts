@@ -60,13 +60,3 @@ export function descendantsOf(root: number): number[] {
   walk(root);
   return out;
 }
-
-/** True while a process with this pid exists (a zombie counts until it is reaped). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendOrders } from '../helpers/runner.js';
 import { writeConfig } from '../helpers/runnerProcess.js';
 import { createTestDatabase, deleteTopology, queueDepths, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
-import { alive, npmStart, type NpmStart, type TerminalMode } from '../helpers/terminal.js';
+import { processAlive } from '../helpers/runnerProcess.js';
+import { npmStart, type NpmStart, type TerminalMode } from '../helpers/terminal.js';
 
 const SHARDS = 2;
 let db: TestDatabase;
@@ -51,7 +52,7 @@ async function runAndCtrlC(mode: TerminalMode, load: 'idle' | 'busy'): Promise<{
   run.ctrlC();
   await run.exited;
   // Graceful: every process below npm is gone when npm has exited (a worker left running would be reparented).
-  const leftPids = pids.filter(alive);
+  const leftPids = pids.filter(processAlive);
   const connections = (await db.threadIds()).length;
   return { output: run.output(), leftPids, connections };
 }

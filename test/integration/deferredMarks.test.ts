@@ -5,7 +5,6 @@
  * deferral (nothing marked before its publish is confirmed; a rolled-back carrier leaves the marks for later; every
  * row ends up marked).
  */
-import amqp from 'amqplib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_EVENTS, orderSchema, recordOrder } from '../../functions/orders.js';
@@ -14,12 +13,16 @@ import { defineHandler } from '../../runtime/defineHandler.js';
 import { closeProcessConnection, processConnection } from '../../runtime/db/processConnection.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
 import { peekSentMarks } from '../../runtime/outbox/SentMarks.js';
+import { createTap, type Tap } from '../helpers/amqp.js';
+import { setEnv } from '../helpers/env.js';
+import { orderDelivery, sessionCounters } from '../helpers/orderDeliveries.js';
 import { AMQP_URL, createTestDatabase, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
 
 let db: TestDatabase;
 const exchange = uniqueName('thin_ev');
 const tapQueue = uniqueName('thin_tap');
-const saved = { DATABASE_URL: process.env.DATABASE_URL, WARREN_PUBLISH_AMQP_URL: process.env.WARREN_PUBLISH_AMQP_URL, WARREN_OUTBOX_MARK_DELAY_MS: process.env.WARREN_OUTBOX_MARK_DELAY_MS };
+let tap: Tap;
+let restoreEnv: () => void;
 let failNext = false;
 
 /** The example handler (functions/orders.ts), publishing to this test's own exchange; `failNext` throws after its writes. */
@@ -34,60 +37,33 @@ const handler = defineHandler({
   },
 });
 
-const order = (i: number) => ({
-  content: Buffer.from(JSON.stringify({ orderId: `o-${i}`, sku: `sku-${i % 7}`, quantity: 1 })),
-  fields: { redelivered: false } as never,
-  properties: { headers: {}, messageId: `m-${i}` } as never,
-});
-
-async function counters(): Promise<Record<string, number>> {
-  const { rows } = await processConnection().autocommit<RowDataPacket>("SHOW SESSION STATUS WHERE Variable_name IN ('Questions', 'Com_show_status', 'Com_begin', 'Com_commit', 'Com_insert', 'Com_update', 'Com_rollback')");
-  return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
-}
+const COUNTERS = ['Questions', 'Com_show_status', 'Com_begin', 'Com_commit', 'Com_insert', 'Com_update', 'Com_rollback'];
+const counters = () => sessionCounters(COUNTERS);
 
 async function unsent(): Promise<number> {
   const rows = await db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM $db.warren_outbox WHERE sent_at IS NULL');
   return Number(rows[0]?.n);
 }
 
-async function tapped(): Promise<number> {
-  const connection = await amqp.connect(AMQP_URL);
-  const { messageCount } = await (await connection.createChannel()).checkQueue(tapQueue);
-  await connection.close();
-  return messageCount;
-}
-
 beforeAll(async () => {
   db = await createTestDatabase();
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: false });
-  await channel.assertQueue(tapQueue, { durable: false });
-  await channel.bindQueue(tapQueue, exchange, '#');
-  await connection.close();
-  Object.assign(process.env, { DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_OUTBOX_MARK_DELAY_MS: '500' });
+  tap = await createTap(exchange, tapQueue);
+  restoreEnv = setEnv({ DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_OUTBOX_MARK_DELAY_MS: '500' });
 });
 afterAll(async () => {
   await closeProcessPublisher();
   await closeProcessConnection();
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.deleteQueue(tapQueue);
-  await channel.deleteExchange(exchange);
-  await connection.close();
+  restoreEnv();
+  await tap.remove();
   await db.drop();
 });
 
 describe('Deferred outbox marks at one message per invocation', () => {
   it('spends at most 6.2 statements and 1.1 commits per message, counted by the server, and marks every event sent soon after the last one (the timer)', async () => {
-    await handler(toRmqEvent('orders.0', '/', [order(-1)])); // creates Warren's tables and flushes the shard once
+    await handler(toRmqEvent('orders.0', '/', [orderDelivery(-1)])); // creates Warren's tables and flushes the shard once
     const before = await counters();
     for (let i = 0; i < 300; i += 1) {
-      const summary = await handler(toRmqEvent('orders.0', '/', [order(i)]));
+      const summary = await handler(toRmqEvent('orders.0', '/', [orderDelivery(i)]));
       expect(summary).toMatchObject({ messages: 1, committed: 1, published: 1 });
     }
     const after = await counters();
@@ -104,39 +80,38 @@ describe('Deferred outbox marks at one message per invocation', () => {
     expect(commits).toBeLessThanOrEqual(1.1);
     expect(per('Com_update')).toBeGreaterThan(0); // the marks were written, carried by later transactions
     await waitFor('every outbox row marked sent (the timer, with no transaction to carry the last marks)', async () => (await unsent()) === 0, 3_000, 20);
-    await waitFor('all 301 events on the tap queue', async () => (await tapped()) === 301);
+    await waitFor('all 301 events on the tap queue', async () => (await tap.count()) === 301);
   });
 
   it('marks nothing whose publish the broker did not confirm: a failed publish leaves its row unsent and not pending', async () => {
     const marks = peekSentMarks(processConnection());
     expect(marks?.deferred).toBe(true);
     await waitFor('no marks pending', () => marks?.size === 0, 3_000, 20);
-    const saved = process.env.WARREN_PUBLISH_AMQP_URL;
     await closeProcessPublisher();
-    process.env.WARREN_PUBLISH_AMQP_URL = 'amqp://guest:guest@127.0.0.1:1'; // nothing listens there
+    const restorePublishUrl = setEnv({ WARREN_PUBLISH_AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' }); // nothing listens there
     try {
-      const summary = await handler(toRmqEvent('orders.0', '/', [order(1_000)]));
+      const summary = await handler(toRmqEvent('orders.0', '/', [orderDelivery(1_000)]));
       expect(summary).toMatchObject({ committed: 1, published: 0 });
     } finally {
-      process.env.WARREN_PUBLISH_AMQP_URL = saved;
+      restorePublishUrl();
       await closeProcessPublisher();
     }
     expect(marks?.size).toBe(0);
     expect(await unsent()).toBe(1);
     // The next invocation takes the ordered path (its last flush failed) and publishes the row left behind first.
-    expect(await handler(toRmqEvent('orders.0', '/', [order(1_001)]))).toMatchObject({ committed: 1, published: 2 });
+    expect(await handler(toRmqEvent('orders.0', '/', [orderDelivery(1_001)]))).toMatchObject({ committed: 1, published: 2 });
     await waitFor('both rows marked sent', async () => (await unsent()) === 0, 3_000, 20);
   });
 
   it('keeps the marks a rolled-back transaction carried, and writes them with a later one', async () => {
     const marks = peekSentMarks(processConnection());
     await waitFor('no marks pending', () => marks?.size === 0, 3_000, 20);
-    await handler(toRmqEvent('orders.0', '/', [order(2_000)]));
+    await handler(toRmqEvent('orders.0', '/', [orderDelivery(2_000)]));
     expect(marks?.size).toBe(1);
     await waitFor('the mark due (past the delay; the timer comes at twice it): the next BEGIN carries it', () => marks?.due === true, 3_000, 10);
     failNext = true;
     try {
-      await expect(handler(toRmqEvent('orders.0', '/', [order(2_001)]))).rejects.toThrow('handler failed after its writes');
+      await expect(handler(toRmqEvent('orders.0', '/', [orderDelivery(2_001)]))).rejects.toThrow('handler failed after its writes');
     } finally {
       failNext = false;
     }

@@ -1,36 +1,25 @@
-import amqp from 'amqplib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeProcessConnection } from '../../runtime/db/processConnection.js';
-import { drainQueue } from '../helpers/amqp.js';
+import { createTap, drainQueue, type Tap } from '../helpers/amqp.js';
+import { setEnv } from '../helpers/env.js';
 import { AMQP_URL, createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
 
 let db: TestDatabase;
 const exchange = uniqueName('relay_ev');
 const tapQueue = uniqueName('relay_tap');
-const saved = { ...process.env };
+let tap: Tap;
+let restoreEnv: () => void;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: false });
-  await channel.assertQueue(tapQueue, { durable: false });
-  await channel.bindQueue(tapQueue, exchange, '#');
-  await connection.close();
-  Object.assign(process.env, { DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_RELAY_HANDLERS: JSON.stringify([{ name: 'orders', vhost: '/' }]), WARREN_RELAY_MIN_AGE_MS: '1000' });
+  tap = await createTap(exchange, tapQueue);
+  restoreEnv = setEnv({ DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_RELAY_HANDLERS: JSON.stringify([{ name: 'orders', vhost: '/' }]), WARREN_RELAY_MIN_AGE_MS: '1000' });
 });
 afterAll(async () => {
   await closeProcessConnection();
-  for (const key of ['DATABASE_URL', 'WARREN_PUBLISH_AMQP_URL', 'WARREN_RELAY_HANDLERS', 'WARREN_RELAY_MIN_AGE_MS']) {
-    if (saved[key] === undefined) delete process.env[key];
-    else process.env[key] = saved[key];
-  }
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.deleteQueue(tapQueue);
-  await channel.deleteExchange(exchange);
-  await connection.close();
+  restoreEnv();
+  await tap.remove();
   await db.drop();
 });
 

@@ -6,26 +6,24 @@ import type { DeadLetter } from '../../runtime/deadLetter/types.js';
 import { sqsDeadLetterQueueName } from '../../local/broker/sqsDeadLetterQueue.js';
 import { listSqsDeadLetters, replaySqsDeadLetters } from '../../local/commands/sqsDeadLetters.js';
 import { publishRaw } from '../helpers/amqp.js';
+import { setEnv } from '../helpers/env.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
 import { AMQP_URL, createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
 
 type Server = Awaited<ReturnType<typeof startFauxqs>>;
 let server: Server;
 let client: SQSClient;
-const saved = { ...process.env };
+let restoreEnv: () => void;
 
 beforeAll(async () => {
   server = await startFauxqs({ port: 0, logger: false });
-  Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_ENDPOINT_URL_SQS: server.address });
+  restoreEnv = setEnv({ AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_ENDPOINT_URL_SQS: server.address });
   client = new SQSClient({ endpoint: server.address });
 });
 afterAll(async () => {
   client.destroy();
   await server.stop();
-  for (const key of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS']) {
-    if (saved[key] === undefined) delete process.env[key];
-    else process.env[key] = saved[key];
-  }
+  restoreEnv();
 });
 
 async function receive(queueUrl: string) {

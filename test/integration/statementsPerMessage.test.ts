@@ -9,13 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_EVENTS, orderSchema, recordOrder } from '../../functions/orders.js';
 import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
 import { defineHandler } from '../../runtime/defineHandler.js';
-import { closeProcessConnection, processConnection } from '../../runtime/db/processConnection.js';
+import { closeProcessConnection } from '../../runtime/db/processConnection.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
+import { setEnv } from '../helpers/env.js';
+import { orderDelivery, sessionCounters } from '../helpers/orderDeliveries.js';
 import { AMQP_URL, createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
 
 let db: TestDatabase;
 const exchange = uniqueName('spm_ev');
-const saved = { DATABASE_URL: process.env.DATABASE_URL, WARREN_PUBLISH_AMQP_URL: process.env.WARREN_PUBLISH_AMQP_URL };
+let restoreEnv: () => void;
 
 /** The example handler (functions/orders.ts), publishing to this test's own exchange. */
 const handler = defineHandler({
@@ -26,31 +28,19 @@ const handler = defineHandler({
   },
 });
 
-const order = (i: number) => ({
-  content: Buffer.from(JSON.stringify({ orderId: `o-${i}`, sku: `sku-${i % 7}`, quantity: 1 })),
-  fields: { redelivered: false } as never,
-  properties: { headers: {}, messageId: `m-${i}` } as never,
-});
-
-async function counters(): Promise<Record<string, number>> {
-  const { rows } = await processConnection().autocommit<RowDataPacket>("SHOW SESSION STATUS WHERE Variable_name IN ('Questions', 'Com_show_status', 'Com_begin', 'Com_commit', 'Com_insert', 'Com_update')");
-  return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
-}
+const counters = () => sessionCounters(['Questions', 'Com_show_status', 'Com_begin', 'Com_commit', 'Com_insert', 'Com_update']);
 
 beforeAll(async () => {
   db = await createTestDatabase();
   const connection = await amqp.connect(AMQP_URL);
   await (await connection.createChannel()).assertExchange(exchange, 'topic', { durable: false });
   await connection.close();
-  Object.assign(process.env, { DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL });
+  restoreEnv = setEnv({ DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL });
 });
 afterAll(async () => {
   await closeProcessPublisher();
   await closeProcessConnection();
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  restoreEnv();
   const connection = await amqp.connect(AMQP_URL);
   await (await connection.createChannel()).deleteExchange(exchange);
   await connection.close();
@@ -59,10 +49,10 @@ afterAll(async () => {
 
 describe('Function: defineHandler(), per-message mode', () => {
   it('spends 6 statements and 1 commit per message (BEGIN, 4 INSERTs, COMMIT) plus ONE UPDATE per invocation marking its events sent: 6.02 and 1.02 at batch 50', async () => {
-    await handler(toRmqEvent('orders.0', '/', [order(-1)])); // creates Warren's tables and flushes the shard once
+    await handler(toRmqEvent('orders.0', '/', [orderDelivery(-1)])); // creates Warren's tables and flushes the shard once
     const before = await counters();
     for (let batch = 0; batch < 4; batch += 1) {
-      const summary = await handler(toRmqEvent('orders.0', '/', Array.from({ length: 50 }, (_, i) => order(batch * 50 + i))));
+      const summary = await handler(toRmqEvent('orders.0', '/', Array.from({ length: 50 }, (_, i) => orderDelivery(batch * 50 + i))));
       expect(summary).toMatchObject({ messages: 50, committed: 50, published: 50 });
     }
     const after = await counters();
