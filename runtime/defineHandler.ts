@@ -20,7 +20,7 @@
  * `maxDeliveries` deliveries is dead-lettered so it cannot block its queue. The steps live in `MessageProcessor.ts`,
  * the outbox flush in `outbox/OutboxFlusher.ts`; this file only wires them per handler name.
  */
-import type { ConnectionManager } from './db/ConnectionManager.js';
+import { withSteps, type ConnectionManager } from './db/ConnectionManager.js';
 import { deadLetterSinkFromEnv } from './deadLetter/fromEnv.js';
 import { decodeEvent, type WarrenMessage } from './decode.js';
 import { markInvocationEnd, markInvocationStart } from './crashGuard.js';
@@ -33,7 +33,7 @@ import { newCounts, type InvocationCounts } from './invocation.js';
 import { MessageProcessor } from './MessageProcessor.js';
 import { OutboxFlusher } from './outbox/OutboxFlusher.js';
 import { processPublisher } from './outbox/Publisher.js';
-import { sentMarksFor } from './outbox/SentMarks.js';
+import { sentMarksFor, type SentMarks } from './outbox/SentMarks.js';
 import { processConnection } from './db/processConnection.js';
 import { ensureWarrenTables } from './db/warrenTables.js';
 
@@ -64,6 +64,8 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
   const flusher = new OutboxFlusher(name, o.outboxLeftoverCheckMs, log);
   const publisher = () => o.publisher ?? processPublisher();
   const guardCrashes = isLambda() && o.inbox && o.handleBatch === undefined;
+  /** An invocation of this handler ended (returned or threw) in this process: it was not reset by a crash since. */
+  let ended = false;
   const keyOf = (m: WarrenMessage<TBody>): string | null => {
     try {
       return messageKey(m, o.key, o.onMissingKey);
@@ -73,31 +75,42 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
   };
 
   /** After the commits: publish their outbox rows (and any left behind), never throwing. */
-  const flush = (db: ConnectionManager, counts: InvocationCounts, messages: readonly WarrenMessage[]) =>
-    flusher.flush(db, publisher, counts.outbox, messages.map((m) => m.queue), sentMarksFor(db, dbLog));
+  const flush = (db: ConnectionManager, counts: InvocationCounts, messages: readonly WarrenMessage[], marks: SentMarks) =>
+    flusher.flush(db, publisher, counts.outbox, messages.map((m) => m.queue), marks);
 
   return withInvocationMetrics(name, async (event, context): Promise<BatchSummary> => {
+    const started = Date.now();
     // The open connection must not keep the invocation waiting for an empty event loop.
     if (context !== undefined) context.callbackWaitsForEmptyEventLoop = false;
     const db = processConnection({ logger: dbLog, ...o.connection });
     await ensureWarrenTables(db);
+    // The outbox's bookkeeping around every transaction of the message path: "sent" marks still pending ride right
+    // after its BEGIN (outbox/SentMarks.ts); a step with nothing due adds no statement.
+    const marks = sentMarksFor(db, dbLog);
+    const tx = withSteps(db, [marks.step]);
     const messages = decodeEvent(event) as WarrenMessage<TBody>[];
     const counts = newCounts();
-    // On Lambda, bound a message that crashes the function before Warren can count it (runtime/crashGuard.ts).
-    const suspect = guardCrashes ? await markInvocationStart(db, name, messages, keyOf) : undefined;
+    // On Lambda, bound a message that crashes the function before Warren can count it (runtime/crashGuard.ts): after a
+    // crash or timeout Lambda resets the environment, so only a fresh process, or a batch the broker redelivers, can
+    // hold a message that crashed an invocation; a warm process running new messages skips the guard's statements.
+    const guard = guardCrashes && (!ended || messages.some((m) => m.redelivered));
+    const suspect = guard ? await markInvocationStart(db, name, messages, keyOf) : undefined;
     try {
       if (suspect !== undefined && suspect.crashes >= o.maxDeliveries) {
-        if ((await processor.deadLetterCrashed(db, suspect.message, suspect.key, suspect.crashes)) !== 'deduplicated') counts.deadLettered += 1;
+        if ((await processor.deadLetterCrashed(tx, suspect.message, suspect.key, suspect.crashes)) !== 'deduplicated') counts.deadLettered += 1;
       }
-      await processor.processAll(db, messages, counts);
+      await processor.processAll(tx, messages, counts);
     } catch (error) {
       // Messages committed before the failure still announce their work now, not at the next flush.
-      if (counts.outbox.length > 0) await flush(db, counts, messages);
+      if (counts.outbox.length > 0) await flush(db, counts, messages, marks);
+      await marks.afterInvocation(started);
       throw error;
     } finally {
+      ended = true;
       if (suspect !== undefined) await markInvocationEnd(db, name, suspect.mark);
     }
-    const published = await flush(db, counts, messages);
+    const published = await flush(db, counts, messages, marks);
+    await marks.afterInvocation(started);
     const { outbox: _outbox, ...summary } = counts;
     return { messages: messages.length, ...summary, published };
   });

@@ -15,7 +15,8 @@ import type { BatchSummary } from '../../runtime/defineHandler.js';
 
 import { BUILT } from '../../config/build.js';
 import { ENV } from '../../runtime/env.js';
-import { SENT_MARKS_DEFAULTS, type UnmarkedRows } from '../../runtime/outbox/SentMarks.js';
+import { SENT_MARKS_DEFAULTS } from '../../runtime/outbox/SentMarks.js';
+import { runnerMarkHandover, type MarkHandover } from './MarkHandover.js';
 
 /** Compiled (`npm run build`), workers run `worker.js` without the tsx loader. */
 const WORKER_FILE = fileURLToPath(new URL(BUILT ? './worker.js' : './worker.ts', import.meta.url));
@@ -42,12 +43,6 @@ export function forkWorker(env: Readonly<Record<string, string>>): ChildProcess 
   });
 }
 
-/**
- * Per shard queue: the outbox rows its last batch's worker published and had not marked sent yet (`SentMarks`), and
- * that worker's process. Shared by every worker of the runner: a shard's next batch may run on any of them.
- */
-const unmarkedByShard = new Map<string, { readonly pid: number | undefined; readonly rows: readonly UnmarkedRows[] }>();
-
 export interface WorkerSpec {
   /** e.g. `w3` (shared pool) or `resize.w0` (dedicated to `resize`). */
   readonly id: string;
@@ -57,6 +52,8 @@ export interface WorkerSpec {
   readonly env: Readonly<Record<string, string>>;
   /** @default 30_000 */
   readonly startTimeoutMs?: number;
+  /** Where a shard's unmarked outbox rows wait for its next batch (`MarkHandover`). @default the runner's one */
+  readonly handover?: MarkHandover;
 }
 
 /** The batch a worker is running now. */
@@ -174,8 +171,7 @@ export class WorkerHandle extends EventEmitter {
     const outcome = new Promise<BatchOutcome>((resolve, reject) => {
       const id = this.nextId++;
       this.pending = { id, resolve, reject, queue };
-      const handed = unmarkedByShard.get(queue);
-      const marks = handed !== undefined && handed.pid !== child.pid ? handed.rows : undefined;
+      const marks = (this.spec.handover ?? runnerMarkHandover).forBatch(queue, child.pid);
       const message: ToWorker = { type: 'batch', id, handler, queue, event, ...(marks === undefined ? {} : { marks }) };
       child.send(message);
     });
@@ -244,8 +240,7 @@ export class WorkerHandle extends EventEmitter {
       if (pending?.id !== message.id) return;
       this.pending = undefined;
       // The shard's rows this worker published but has not marked yet go with the shard's next batch elsewhere.
-      if (message.unmarked === undefined) unmarkedByShard.delete(pending.queue);
-      else unmarkedByShard.set(pending.queue, { pid: this.child?.pid, rows: message.unmarked });
+      (this.spec.handover ?? runnerMarkHandover).afterBatch(pending.queue, this.child?.pid, message.unmarked);
       pending.resolve(message.ok ? { ok: true, summary: message.summary, ms: message.ms } : { ok: false, error: message.error, ms: message.ms });
       this.emit('idle');
     } else if (message.type === 'closed') {

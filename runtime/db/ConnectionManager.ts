@@ -88,18 +88,30 @@ export type QueryFn = <Row = Record<string, unknown>>(sql: string, values?: read
  * one; unit tests hand in a fake, so the steps of `MessageProcessor` run without MySQL.
  */
 export interface Database {
-  transaction<T>(fn: (query: QueryFn) => Promise<T>): Promise<T>;
+  /** `steps` run around the transaction (see `TransactionStep`); `withSteps()` attaches them to every transaction. */
+  transaction<T>(fn: (query: QueryFn) => Promise<T>, steps?: readonly TransactionStep[]): Promise<T>;
   autocommit<Row = Record<string, unknown>>(sql: string, values?: readonly unknown[]): Promise<QueryResult<Row>>;
 }
 
 /**
- * Work that rides along in the next transaction of a connection, right after its BEGIN (the outbox's deferred "sent"
- * marks, `outbox/SentMarks.ts`). `board` runs its statements (or none) and returns what to call once the transaction
- * ended: `settle(true)` after its COMMIT succeeded, `settle(false)` otherwise. When `board` throws, the transaction is
- * rolled back and begun again without it, so the caller's work never fails because of the rider.
+ * A step around a transaction, Middy-like (the outbox's deferred "sent" marks, `outbox/SentMarks.ts`, are one): `before`
+ * runs right after BEGIN, ahead of the caller's statements, and adds its own (or none: a step that has nothing to do
+ * costs no statement); `after` runs once the transaction ended, `committed` true after its COMMIT succeeded. When
+ * `before` throws, the transaction is rolled back and begun again without the steps, and `after(false)` is called: the
+ * caller's work never fails because of a step.
  */
-export interface TransactionRider {
-  board(query: QueryFn): Promise<((committed: boolean) => void) | undefined>;
+export interface TransactionStep {
+  before(query: QueryFn): Promise<void>;
+  after(committed: boolean): void;
+}
+
+/** `db` with `steps` around every transaction: where a reader sees the bookkeeping attached (runtime/defineHandler.ts). */
+export function withSteps(db: Database, steps: readonly TransactionStep[]): Database {
+  if (steps.length === 0) return db;
+  return {
+    transaction: (fn, more = []) => db.transaction(fn, [...steps, ...more]),
+    autocommit: (sql, values) => db.autocommit(sql, values),
+  };
 }
 
 export interface ConnectionStats {
@@ -136,8 +148,6 @@ export class ConnectionManager implements Database {
   private connects = 0;
   private closed = false;
   private openTransactions = 0;
-  /** Rides along in every transaction of this connection (see `TransactionRider`). */
-  public rider: TransactionRider | undefined;
 
   public constructor(options: ConnectionManagerOptions = {}) {
     this.options = {
@@ -169,19 +179,19 @@ export class ConnectionManager implements Database {
    * Runs `fn` inside BEGIN ... COMMIT on the process's one connection; ROLLBACK when it throws.
    * Only BEGIN may be retried on a fresh connection (nothing of the transaction has run yet).
    */
-  public async transaction<T>(fn: (query: QueryFn) => Promise<T>): Promise<T> {
+  public async transaction<T>(fn: (query: QueryFn) => Promise<T>, steps: readonly TransactionStep[] = []): Promise<T> {
     this.openTransactions += 1;
-    let settle: ((committed: boolean) => void) | undefined;
+    let stepped: readonly TransactionStep[] = [];
     let committed = false;
     try {
-      const begun = await this.begin();
-      settle = begun.settle;
+      const begun = await this.begin(steps);
+      stepped = begun.stepped;
       const result = await this.run(begun.live, fn);
       committed = true;
       return result;
     } finally {
       this.openTransactions -= 1;
-      settle?.(committed);
+      for (const step of stepped) step.after(committed);
     }
   }
 
@@ -191,8 +201,8 @@ export class ConnectionManager implements Database {
   /** True while a transaction of this manager is open (its statements own the connection). */
   public get inTransaction(): boolean { return this.openTransactions > 0; }
 
-  /** BEGIN on a live connection (retried once on a fresh one), then the rider's statements, if any. */
-  private async begin(): Promise<{ live: Live; settle: ((committed: boolean) => void) | undefined }> {
+  /** BEGIN on a live connection (retried once on a fresh one), then the steps' `before`, if any. */
+  private async begin(steps: readonly TransactionStep[]): Promise<{ live: Live; stepped: readonly TransactionStep[] }> {
     let live = await this.acquire();
     try {
       await live.conn.query('BEGIN');
@@ -202,21 +212,25 @@ export class ConnectionManager implements Database {
       live = await this.acquire();
       await live.conn.query('BEGIN');
     }
-    const rider = this.rider;
-    if (rider === undefined) return { live, settle: undefined };
+    if (steps.length === 0) return { live, stepped: steps };
     const tx = this.openTransaction(live);
+    const begunSteps: TransactionStep[] = [];
     try {
-      const settle = await rider.board(tx.query);
+      for (const step of steps) {
+        begunSteps.push(step);
+        await step.before(tx.query);
+      }
       tx.end();
-      return { live, settle };
+      return { live, stepped: steps };
     } catch (error) {
-      // Nothing of the caller's has run yet: roll the rider's part back and begin again without it.
+      // Nothing of the caller's has run yet: roll the steps' part back and begin again without them.
       tx.end();
-      this.options.logger.warn('mysql statement riding along a transaction failed; beginning again without it', errorFields(error));
+      for (const step of begunSteps) step.after(false);
+      this.options.logger.warn('mysql statement of a step before the transaction failed; beginning again without it', errorFields(error));
       await this.rollback(live);
       live = await this.acquire();
       await live.conn.query('BEGIN');
-      return { live, settle: undefined };
+      return { live, stepped: [] };
     }
   }
 

@@ -6,7 +6,7 @@
  * - the fast path (`publishCommitted`): straight from memory, no lock, one UPDATE marking them all sent;
  * - the ordered path (`flushOutbox`): every unsent row of the invocation's shard queues in id order under lock, when
  *   this process has not flushed that queue yet (a crashed predecessor may have left rows), its last flush failed, or
- *   the leftover check is due (`leftoverCheckMs`) and finds rows. With deferred marks (`SentMarks`, the local runner)
+ *   the leftover check is due (`leftoverCheckMs`) and finds rows. With deferred marks (`SentMarks`: the local runner, Lambda)
  *   the leftover check is one look per process and database (`LeftoverWatch`) instead of one per handler and queue.
  * A failure is logged, never thrown: the rows stay for a later flush or the relay, and the queues go back to the
  * ordered path.
@@ -18,7 +18,7 @@ import type { Publisher } from './Publisher.js';
 import type { SentMarks } from './SentMarks.js';
 import { leftoverWatchFor } from './LeftoverWatch.js';
 
-/** Beyond twice the mark delay, how old an unsent row must be before another process's leftover look counts it. */
+/** Beyond the longest a mark may wait (`SentMarks.maxUnmarkedMs`), how old an unsent row must be before a leftover look counts it. */
 const LEFTOVER_MARGIN_MS = 1_000;
 
 export class OutboxFlusher {
@@ -46,7 +46,7 @@ export class OutboxFlusher {
       let ordered: boolean;
       if (marks?.deferred === true) {
         // One look per process and database (`LeftoverWatch`), for rows older than any deferred mark can be.
-        const watch = leftoverWatchFor(db, 2 * marks.delayMs + LEFTOVER_MARGIN_MS, now);
+        const watch = leftoverWatchFor(db, marks.maxUnmarkedMs + LEFTOVER_MARGIN_MS, now);
         const unseen = [...new Set(queues)].filter((q) => !this.flushed.has(q));
         let leftBehind = false;
         for (const q of new Set(queues)) if (await watch.leftBehind(db, this.handler, q, this.leftoverCheckMs, now)) leftBehind = true;

@@ -1,36 +1,51 @@
 /**
  * Deferred "sent" marks of one connection manager (one database of this process): outbox rows whose publish the broker
  * has CONFIRMED, not yet marked `sent_at` in the table. Instead of one autocommit UPDATE (and one commit) per
- * invocation, they are marked with ONE `UPDATE ... WHERE id IN (...)` that rides along in the next transaction on the
- * same connection (right after its BEGIN, see `TransactionRider`) once the oldest of them waited `delayMs`; when no
- * transaction comes within twice that, a timer marks them on its own (autocommit). So at one message per invocation
- * the marking costs a fraction of a statement per message and no commit of its own.
+ * invocation, they are marked with ONE `UPDATE ... WHERE id IN (...)` that rides along in a later transaction on the
+ * same connection (`step`, a `TransactionStep` run right after its BEGIN; runtime/defineHandler.ts attaches it) once the
+ * oldest of them waited `delayMs`. So at one message per invocation the marking costs a fraction of a statement per
+ * message and no commit of its own. When no transaction carries them:
+ * - the local runner's workers (`timers`): a timer marks them on its own (autocommit) at twice `delayMs`;
+ * - Lambda (no timer runs in a frozen environment): an invocation that came after a pause longer than `quietMs` (the
+ *   next one may not come soon either) marks its rows before it returns (`afterInvocation`); otherwise they ride the
+ *   next invocation's transaction, whenever it comes (the wall clock decides, not a timer).
  *
  * The state, for every reader of `warren_outbox` (the relays, the leftover checks of other processes):
  * - `sent_at IS NULL` still means "not known to be published". A row can be published-but-unmarked for at most
- *   2 x `delayMs` plus the transaction running at that moment (plus a database outage). A reader that publishes
- *   such a row publishes it a second time (same message_id: the consumer's inbox drops it). The relays therefore leave
- *   rows younger than their `minAgeMs` alone; `minAgeMs` must be well above 2 x `delayMs` (local: 2,000 ms vs 1,000 ms).
+ *   `maxUnmarkedMs` (2 x `delayMs` locally; on Lambda `quietMs` unless the environment is not invoked again) plus the
+ *   transaction running at that moment (plus a database outage). A reader that publishes such a row publishes it a
+ *   second time (same message_id: the consumer's inbox drops it). The relays therefore leave rows younger than their
+ *   `minAgeMs` alone (local: 2,000 ms vs 1,000 ms; AWS: the handler's timeout + 10 s vs 5 s). An environment that is
+ *   never invoked again (or recycled) leaves its last rows unmarked: the relay publishes them again, a duplicate.
  * - Only rows whose publish was confirmed are ever marked; a mark that is rolled back, fails, or is lost in a crash
  *   only leaves the row unsent, i.e. published again later (a duplicate), never lost.
  * - In the local runner a shard's next batch may run in another worker: the runner hands that worker the ids still
- *   unmarked for the shard (`unmarkedOf`, `adopt`), which marks them before it looks for rows left behind in order.
+ *   unmarked for the shard (`unmarkedOf`, `adopt`, local/pool/markHandover.ts), which marks them before it looks for
+ *   rows left behind in order.
  *
- * `delayMs` 0 (the default, and always on Lambda, where a frozen environment runs no timer) keeps the old behaviour:
- * one UPDATE right after the publish.
+ * `delayMs` 0 (the default outside Lambda and the runner; on Lambda when WARREN_OUTBOX_MARK_DELAY_MS=0) keeps the old
+ * behaviour: one UPDATE right after the publish.
  */
 import { createHash } from 'node:crypto';
-import type { ConnectionManager, QueryFn } from '../db/ConnectionManager.js';
-import { ENV } from '../env.js';
+import type { ConnectionManager, QueryFn, TransactionStep } from '../db/ConnectionManager.js';
+import { ENV, envValue } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { errorFields, type Logger } from '../logger.js';
 
 /** Every default of the deferred marks, in one place. */
 export const SENT_MARKS_DEFAULTS = {
-  /** Lambda and any process that does not set WARREN_OUTBOX_MARK_DELAY_MS: mark right after the publish. */
+  /** Any process that is neither on Lambda nor a runner worker, without WARREN_OUTBOX_MARK_DELAY_MS: mark right after the publish. */
   delayMs: 0,
   /** What the local runner sets for its workers (twice it must stay well below the local relay's `minAgeMs`, 2,000). */
   localDelayMs: 500,
+  /** On Lambda, without WARREN_OUTBOX_MARK_DELAY_MS: marks ride the next transaction once the oldest waited this long. */
+  lambdaDelayMs: 500,
+  /**
+   * On Lambda: an invocation that came after a pause longer than this marks its rows before it returns. Half the
+   * margin the stack adds to the handler's timeout for the relay's minimum age (10 s), so a deferred mark lands well
+   * within that age whenever traffic keeps coming.
+   */
+  lambdaQuietMs: 5_000,
   /** More pending rows than this are marked at the next opportunity, whatever their age (bounds the IN list). */
   maxPending: 1_000,
 } as const;
@@ -42,28 +57,55 @@ export interface UnmarkedRows {
   readonly ids: readonly number[];
 }
 
+export interface SentMarksOptions {
+  /** 0: mark right after the publish (not deferred). */
+  readonly delayMs: number;
+  /** Whether a timer may mark them on its own (false on Lambda: a frozen environment runs none). @default true */
+  readonly timers?: boolean;
+  /** Without timers: the pause before an invocation past which it marks its rows before returning. @default SENT_MARKS_DEFAULTS.lambdaQuietMs */
+  readonly quietMs?: number;
+}
+
 interface Pending { readonly queue: string; readonly at: number }
 
 export class SentMarks {
   private pending = new Map<number, Pending>();
   private oldestAt = Infinity;
   private timer: NodeJS.Timeout | undefined;
+  /** The marks taken by the transaction now running (`step`), until it ended. */
+  private riding: Map<number, Pending> | undefined;
+  private lastInvocationEnd: number | undefined;
+  public readonly delayMs: number;
+  public readonly timers: boolean;
+  public readonly quietMs: number;
   /** Statements this object ran (tests). */
   public updates = 0;
 
+  /** The marks as a step around a transaction: due marks ride right after its BEGIN, restored if it rolls back. */
+  public readonly step: TransactionStep = {
+    before: (query) => this.board(query),
+    after: (committed) => this.settle(committed),
+  };
+
   public constructor(
-    private readonly db: ConnectionManager,
+    /** Where the marks are written on their own (a `ConnectionManager`). */
+    private readonly db: Pick<ConnectionManager, 'autocommit' | 'inTransaction'>,
     /** A stable name of the database (see `UnmarkedRows.database`). */
     public readonly database: string,
-    public readonly delayMs: number,
+    options: SentMarksOptions,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    if (delayMs > 0) db.rider = { board: (query) => this.board(query) };
+    this.delayMs = options.delayMs;
+    this.timers = options.timers ?? true;
+    this.quietMs = options.quietMs ?? SENT_MARKS_DEFAULTS.lambdaQuietMs;
   }
 
   public get deferred(): boolean { return this.delayMs > 0; }
   public get size(): number { return this.pending.size; }
+
+  /** How long a published row may wait here for its mark while this process keeps getting work (see the file comment). */
+  public get maxUnmarkedMs(): number { return this.timers ? 2 * this.delayMs : Math.max(this.quietMs, this.delayMs); }
 
   /** Rows of shard `queue` whose publish the broker confirmed. */
   public add(ids: readonly number[], queue: string): void {
@@ -103,18 +145,39 @@ export class SentMarks {
     }
   }
 
-  /** Rider: the marks, when due, as the first statement of the next transaction. */
-  private async board(query: QueryFn): Promise<((committed: boolean) => void) | undefined> {
-    if (!this.due) return undefined;
+  /**
+   * Without timers (Lambda), at the end of an invocation that started at `startedAt`: when it came after a pause longer
+   * than `quietMs`, the next one may not come soon either, so its rows are marked now (one autocommit UPDATE) rather
+   * than left for the relay to publish again. Never throws (the rows stay pending).
+   */
+  public async afterInvocation(startedAt: number): Promise<void> {
+    if (this.timers || !this.deferred) return;
+    const pause = this.lastInvocationEnd === undefined ? Infinity : startedAt - this.lastInvocationEnd;
+    if (pause > this.quietMs && this.pending.size > 0) {
+      await this.flush().catch((error: unknown) => this.log.warn('outbox rows published but not marked sent yet; the next invocation marks them', errorFields(error)));
+    }
+    this.lastInvocationEnd = this.now();
+  }
+
+  /** `step.before`: the marks, when due, as the first statement of the transaction. */
+  private async board(query: QueryFn): Promise<void> {
+    if (!this.due) return;
     const taken = this.take();
-    if (taken === undefined) return undefined;
+    if (taken === undefined) return;
     try {
       await query(...this.update(taken));
     } catch (error) {
       this.restore(taken);
       throw error;
     }
-    return (committed) => { if (!committed) this.restore(taken); };
+    this.riding = taken;
+  }
+
+  /** `step.after`: a transaction that did not commit leaves its marks pending again. */
+  private settle(committed: boolean): void {
+    const taken = this.riding;
+    this.riding = undefined;
+    if (taken !== undefined && !committed) this.restore(taken);
   }
 
   private update(taken: Map<number, Pending>): [string, number[]] {
@@ -143,7 +206,7 @@ export class SentMarks {
 
   /** When no transaction carries them, a timer marks them (not while a transaction owns the connection). */
   private schedule(): void {
-    if (this.timer !== undefined || this.pending.size === 0 || !this.deferred) return;
+    if (this.timer !== undefined || this.pending.size === 0 || !this.deferred || !this.timers) return;
     // At twice the delay: until then the next transaction is the cheaper carrier (no commit of its own).
     const wait = Math.max(5, this.oldestAt + 2 * this.delayMs - this.now());
     this.timer = setTimeout(() => {
@@ -178,7 +241,7 @@ export function sentMarksFor(db: ConnectionManager, log: Logger): SentMarks {
   const r = registry();
   let marks = r.byManager.get(db);
   if (marks === undefined) {
-    marks = new SentMarks(db, databaseKey(db.url), markDelayMsFromEnv(), log);
+    marks = new SentMarks(db, databaseKey(db.url), marksOptionsFromEnv(), log);
     r.byManager.set(db, marks);
     r.byDatabase.set(marks.database, marks);
     for (const { ids, queue } of r.waiting.get(marks.database) ?? []) marks.adopt(ids, queue);
@@ -220,6 +283,13 @@ export async function flushAllSentMarks(): Promise<void> {
 /** A stable, credential-free name of a database URL. */
 export function databaseKey(url: string): string {
   return createHash('sha256').update(url).digest('hex').slice(0, 16);
+}
+
+/** How this process defers its marks: on Lambda without timers (500 ms unless the variable says), elsewhere as the variable says. */
+export function marksOptionsFromEnv(value = process.env[ENV.outboxMarkDelayMs], lambda = envValue(ENV.lambdaFunctionName) !== undefined): SentMarksOptions {
+  if (!lambda) return { delayMs: markDelayMsFromEnv(value) };
+  const delayMs = value === undefined || value === '' ? SENT_MARKS_DEFAULTS.lambdaDelayMs : markDelayMsFromEnv(value);
+  return { delayMs, timers: false, quietMs: SENT_MARKS_DEFAULTS.lambdaQuietMs };
 }
 
 /** WARREN_OUTBOX_MARK_DELAY_MS (the process's, not a handler's), or the default. */
