@@ -13,6 +13,7 @@ import { resolveConfig } from '../config/config.js';
 import { ADMIN_URL, BenchDatabase } from './BenchDatabase.js';
 import { CONTENDERS, PROFILES, RATIOS, type Profile } from './contenders.js';
 import { COLDSTART_DEFAULTS, formatColdstartTable, runColdstart } from './coldstart.js';
+import { formatLambdaThinTable, runLambdaThin } from './lambdaThin.js';
 import { calibrateCpuRows } from './handlers/cpuWork.js';
 import { describeMachine } from './machine.js';
 import { BenchProxy } from './proxy/BenchProxy.js';
@@ -56,6 +57,7 @@ function usage(): string {
     '',
     ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
     `  ${'coldstart'.padEnd(12)} bench/coldstart.ts: require() and first invocation of each Lambda asset of the synthesized stack`,
+    `  ${'lambda-thin'.padEnd(12)} bench/lambdaThin.ts: the example handler as on Lambda, 200 messages at 1 and 10 per invocation: statements, commits, data fsyncs per message`,
   ].join('\n');
 }
 
@@ -95,7 +97,7 @@ function parseOptions(): Options {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers: expected a whole number from 1 to 64, received ${values.workers}`);
   const only = values.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const name of only ?? []) {
-    if (!CONTENDERS.some((c) => c.name === name) && name !== 'coldstart') throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}, coldstart`);
+    if (!CONTENDERS.some((c) => c.name === name) && name !== 'coldstart' && name !== 'lambda-thin') throw new Error(`--only: unknown contender ${JSON.stringify(name)}; known are ${CONTENDERS.map((c) => c.name).join(', ')}, coldstart, lambda-thin`);
   }
   const window = values.window === undefined ? undefined : Number(values.window); // validated as the config validates it
   const scale = values.scale === undefined ? (values.quick ? BENCH_DEFAULTS.quickFraction : 1) : Number(values.scale);
@@ -213,6 +215,18 @@ async function main(): Promise<void> {
       progress(`FAILED: ${(error as Error).message}\n`);
     }
   }
+  // The Lambda path's database cost (bench/lambdaThin.ts): in-process handler, server counters around 200 messages.
+  let lambdaThin: Awaited<ReturnType<typeof runLambdaThin>> | undefined;
+  if ((options.only === undefined || options.only.includes('lambda-thin')) && !interrupt.signal.aborted) {
+    const progress = progressLine('[lambda-thin]');
+    try {
+      lambdaThin = await runLambdaThin({ amqpUrl, progress });
+      progress('done\n');
+    } catch (error) {
+      failures.push({ name: 'lambda-thin', error: (error as Error).message });
+      progress(`FAILED: ${(error as Error).message}\n`);
+    }
+  }
 
   const ratios = computeRatios(results, RATIOS, options.profile, options.workers);
   const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length && (options.quick || options.scale === 1)
@@ -232,6 +246,7 @@ async function main(): Promise<void> {
     diagnostics: results.filter((r) => isDiagnostic(r.name)),
     ratios,
     ...(coldstart === undefined ? {} : { coldstart }),
+    ...(lambdaThin === undefined ? {} : { lambdaThin }),
     ...(failures.length > 0 ? { failures } : {}),
   };
   const profileText = proxy === undefined ? '' : `, proxy profile (TLS, ${options.rttMs} ms RTT)`;
@@ -247,6 +262,7 @@ async function main(): Promise<void> {
   console.log(`\n${formatCostTable(results)}`);
   console.log(`\n${formatRatios(ratios)}`);
   if (coldstart !== undefined) console.log(`\nLambda cold start (median / max ms of ${options.quick ? 3 : COLDSTART_DEFAULTS.runs} fresh processes):\n${formatColdstartTable(coldstart.results)}`);
+  if (lambdaThin !== undefined) console.log(`\nLambda path, database cost per message (lambda-thin: example handler in-process, ${lambdaThin[0]?.messages ?? 0} messages, server counters):\n${formatLambdaThinTable(lambdaThin)}`);
   console.log(`\nwrote bench/results/${base}.json and ${base}.svg`);
   for (const f of failures) console.error(`FAILED ${f.name}: ${f.error}`);
   if (failures.length > 0) process.exitCode = 1;
