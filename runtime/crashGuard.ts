@@ -10,8 +10,11 @@
  * invocation that never ended. When a suspect has `maxDeliveries` marks left by earlier invocations, it is
  * dead-lettered without running (`CrashedInvocationError`) and the rest of the batch goes on.
  *
- * Cost: 4 autocommit statements per invocation (inbox lookup, UPSERT, SELECT, DELETE), 5 when some messages of the
- * batch were done before (a redelivery: their stale marks are deleted), none per message. Only on
+ * It runs (runtime/defineHandler.ts decides) only in an execution environment's first invocation and for a batch with a
+ * redelivered message: after a crash or timeout Lambda resets the environment, so a warm one whose last invocation
+ * ended holds no message that crashed one (a message that first crashes a warm environment thus runs at most
+ * `maxDeliveries` + 1 times). Cost there: 4 autocommit statements (inbox lookup, UPSERT, SELECT, DELETE), 5 when some
+ * messages of the batch were done before (a redelivery: their stale marks are deleted); none elsewhere. Only on
  * Lambda (the local runner's nacks count on the broker: measured), only with the inbox on, only for one-by-one handlers
  * (a `handleBatch` transaction commits all or nothing, so its culprit cannot be told apart); unkeyed messages
  * (`onMissingKey: 'process'`) are skipped as suspects.

@@ -121,7 +121,7 @@ function toOutgoing(handler: string, exchange: string, routingKey: string, messa
  * publish and before the UPDATE, the rows stay unsent and are published again by the next ordered flush or the relay:
  * a duplicate with the same message_id, which the consumer's inbox drops. A relay that publishes the same rows at the
  * same moment (only rows older than its minimum age) makes such a duplicate too. With `marks` deferred (the local
- * runner's workers), the UPDATE of one-row transactions rides along in a later transaction instead (`SentMarks.ts`).
+ * runner's workers, Lambda), the UPDATE of one-row transactions rides along in a later transaction instead (`SentMarks.ts`).
  */
 export async function publishCommitted(db: Database, publisher: Publisher, batches: readonly CommittedRows[], marks?: SentMarks): Promise<number> {
   const messages = batches.flatMap((b) => b.messages);
