@@ -20,7 +20,7 @@ import type { ChildReport, ChildSpec, FromChild } from './protocol.js';
 import type { BenchProxy } from './proxy/BenchProxy.js';
 import { publishOrders } from './publisher.js';
 import type { ServerCost } from './serverCounters.js';
-import { percentile } from './stats.js';
+import { percentile, ratePerSecond } from './stats.js';
 
 const CHILD_FILE = fileURLToPath(new URL('./child.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -169,7 +169,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       clearInterval(ticker);
     }
     const windowFrom = def.fixedRate === undefined ? started.processed : counts.throughput;
-    const messagesPerSecond = throughput.messages / (throughput.ms / 1000);
+    const messagesPerSecond = ratePerSecond(def.name, throughput.messages, throughput.ms);
     progress(`${Math.round(messagesPerSecond)} msg/s; latency part next`);
 
     // 3. The latency part, at a fixed rate the contender can sustain.

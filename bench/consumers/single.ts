@@ -15,6 +15,7 @@ import type { ConsumerFactory } from './Consumer.js';
 export const startSingle: ConsumerFactory = async (spec) => {
   const problems: string[] = [];
   let acked = 0;
+  let firstAckAt: number | undefined;
   let connects = 0;
   let retries = 0;
   const pool = mysql.createPool({ uri: spec.databaseUrl, connectionLimit: spec.workers });
@@ -37,6 +38,7 @@ export const startSingle: ConsumerFactory = async (spec) => {
         }
         channel.ack(msg);
         acked += 1;
+        firstAckAt ??= performance.now();
       } catch (error) {
         retries += 1;
         if (problems.length < 20) problems.push((error as Error).message);
@@ -49,6 +51,7 @@ export const startSingle: ConsumerFactory = async (spec) => {
   for (const queue of queues) await channel.consume(queue, onMessage);
   return {
     processed: () => acked,
+    firstProcessedAt: () => firstAckAt,
     workerPids: () => [],
     async stop() {
       await channel.close().catch(() => undefined);

@@ -3,6 +3,7 @@ import type { RatioDefinition } from '../../bench/contenders.js';
 import { computeRatios } from '../../bench/report.js';
 import type { ContenderResult } from '../../bench/runContender.js';
 import { serverCost, type CounterReading } from '../../bench/serverCounters.js';
+import { ratePerSecond } from '../../bench/stats.js';
 
 function reading(values: CounterReading['values'], ownStatements: number): CounterReading {
   return { values, ownStatements };
@@ -59,5 +60,20 @@ describe('Function: computeRatios()', () => {
 
   it('gives no value when a contender of the ratio did not run', () => {
     expect(computeRatios([results[0]!], ratios, 'default', 4)[0]).toEqual({ name: 'warren/single', value: null, target: 0.9, atMost: false, met: null });
+  });
+});
+
+describe('Function: ratePerSecond()', () => {
+  it('divides the timed part\'s messages by its seconds', () => {
+    expect(ratePerSecond('warren', 2_000, 1_250)).toBe(1_600);
+  });
+
+  it('refuses a negative rate, naming the contender (single-many once printed -27,019 msg/s)', () => {
+    expect(() => ratePerSecond('single-many', -200, 7.4)).toThrow('single-many: the timed part measured -200 messages in 7.4 ms, not a positive rate; the bench does not report it (did the contender consume its backlog before the clock started?)');
+  });
+
+  it('refuses zero messages, zero time and an infinite rate', () => {
+    expect(() => ratePerSecond('noop', 0, 1_000)).toThrow('noop: the timed part measured 0 messages in 1000 ms, not a positive rate');
+    expect(() => ratePerSecond('noop', 10, 0)).toThrow('noop: the timed part measured 10 messages in 0 ms, not a positive rate');
   });
 });
