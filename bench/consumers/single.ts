@@ -48,7 +48,9 @@ export const startSingle: ConsumerFactory = async (spec) => {
   };
   // `single-many`: every handler's shard queue on the one channel (prefetch per consumer), else the one queue.
   const queues = spec.handlers === undefined ? [spec.queue] : shardQueues(spec).queues;
-  for (const queue of queues) await channel.consume(queue, onMessage);
+  // All at once (amqplib queues the requests on the channel): subscribing one by one let the first queues drain their
+  // backlog while the last ones waited, so the clock (from the first ack) counted the subscribing.
+  await Promise.all(queues.map((queue) => channel.consume(queue, onMessage)));
   return {
     processed: () => acked,
     firstProcessedAt: () => firstAckAt,
