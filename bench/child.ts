@@ -32,10 +32,8 @@ function whenProcessed(consumer: Consumer, total: number): Promise<number> {
 async function main(): Promise<void> {
   const spec = JSON.parse(process.env.WARREN_BENCH_SPEC ?? '{}') as ChildSpec;
   const consumer = await FACTORIES[spec.kind](spec);
-  // A consumer that finished messages inside its factory starts the clock at its first one (counted as done at 0 ms).
-  const first = consumer.processed() > 0 ? consumer.firstProcessedAt?.() : undefined;
-  const startedAt = first ?? performance.now();
-  const atStart = first === undefined ? consumer.processed() : 1;
+  const startedAt = performance.now();
+  const atStart = consumer.processed();
   const startPids = consumer.workerPids();
   const cpuAtStart = { self: await cpuMs('self'), workers: await Promise.all(startPids.map((pid) => cpuMs(pid))) };
   send({ type: 'started', processed: atStart });

@@ -6,12 +6,6 @@ import type { Phase } from '../orders.js';
 export interface Consumer {
   /** Messages (or transactions) finished so far: acked after commit, or committed for `raw`. */
   processed(): number;
-  /**
-   * When the first message was finished (`performance.now()` of this process), for a consumer that starts consuming
-   * inside its factory: the child's clock then starts there rather than when the factory returned, which may be after
-   * the whole backlog is done (`single-many`).
-   */
-  firstProcessedAt?(): number | undefined;
   /** `raw` only: schedule orders itself. */
   generate?(phase: Phase, count: number, rate: number): void;
   /** Processes the contender started (the runner's workers), measured before `stop`. */

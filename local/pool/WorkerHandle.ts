@@ -77,6 +77,10 @@ export class WorkerHandle extends EventEmitter {
   private crashStreak = 0;
   /** The running batch outlived its handler's timeout and the worker is being ended. */
   private timedOut = false;
+  /** Handlers the running worker has imported (their batches' timeouts start at dispatch). */
+  private loaded = new Set<string>();
+  /** Starts the running batch's timeout once its handler is loaded. */
+  private armOnLoad: (() => void) | undefined;
   private readonly pings = new Map<number, { resolve(pong: Pong): void; reject(error: Error): void }>();
   /** Connections opened by earlier processes of this worker (replaced ones). */
   private priorConnects = 0;
@@ -117,6 +121,7 @@ export class WorkerHandle extends EventEmitter {
     const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, WARREN_WORKER: this.spec.id };
     const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? 1024 });
     this.child = child;
+    this.loaded = new Set();
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.onOutput(line, this.spec.id));
     }
@@ -173,13 +178,20 @@ export class WorkerHandle extends EventEmitter {
     });
     const timeoutSeconds = this.spec.handlers[handler]?.timeoutSeconds;
     if (timeoutSeconds !== undefined) {
-      const timer = setTimeout(() => {
-        if (this.child !== child || this.current !== current) return;
-        this.log.error('batch outlived its handler\'s timeoutSeconds; ending its worker (as Lambda ends a function that times out)', { worker: this.spec.id, handler, queue, messages, timeoutSeconds });
-        this.timedOut = true;
-        child.kill();
-      }, timeoutSeconds * 1000);
-      const clear = () => clearTimeout(timer);
+      // As on Lambda, where a module's import (init) is outside the handler's timeout: the clock starts once the worker
+      // has the handler loaded (at once when an earlier batch loaded it, else at its 'loaded').
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        timer = setTimeout(() => {
+          if (this.child !== child || this.current !== current) return;
+          this.log.error('batch outlived its handler\'s timeoutSeconds; ending its worker (as Lambda ends a function that times out)', { worker: this.spec.id, handler, queue, messages, timeoutSeconds });
+          this.timedOut = true;
+          child.kill();
+        }, timeoutSeconds * 1000);
+      };
+      if (this.loaded.has(handler)) arm();
+      else this.armOnLoad = arm;
+      const clear = () => { clearTimeout(timer); this.armOnLoad = undefined; };
       outcome.then(clear, clear);
     }
     const report = (ok: boolean, ms: number, summary?: BatchSummary) => {
@@ -240,7 +252,13 @@ export class WorkerHandle extends EventEmitter {
   }
 
   private onMessage(message: FromWorker): void {
-    if (message.type === 'result') {
+    if (message.type === 'loaded') {
+      if (this.pending?.id !== message.id || this.current === undefined) return;
+      this.loaded.add(this.current.handler);
+      const arm = this.armOnLoad;
+      this.armOnLoad = undefined;
+      arm?.();
+    } else if (message.type === 'result') {
       this.db = message.db;
       this.openConnections = message.open;
       const pending = this.pending;

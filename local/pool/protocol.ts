@@ -65,6 +65,8 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly error: SerializedError }
   | { readonly type: 'checked'; readonly failures: readonly ImportFailure[]; readonly modules: number; readonly ms: number }
+  /** Batch `id` imported its handler's module first (once per handler and worker): its timeout counts from here. */
+  | { readonly type: 'loaded'; readonly id: number }
   /** `unmarked`: the batch's shard's rows this worker published and has not marked sent yet (handed to the next worker). */
   | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly summary: BatchSummary; readonly db: ConnectionStats; readonly open: number; readonly ms: number; readonly unmarked?: readonly UnmarkedRows[] }
   | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly db: ConnectionStats; readonly open: number; readonly ms: number; readonly unmarked?: readonly UnmarkedRows[] }

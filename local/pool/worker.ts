@@ -130,12 +130,14 @@ function main(): void {
         const spec = table[message.handler];
         if (spec === undefined) throw new Error(`this worker has no handler called "${message.handler}" in its table`);
         let handler = handlers.get(message.handler);
+        const first = handler === undefined;
         if (handler === undefined) {
           handler = load(spec);
           handlers.set(message.handler, handler);
           handler.catch(() => handlers.delete(message.handler)); // try again with the next batch
         }
         const run = await handler;
+        if (first) send({ type: 'loaded', id: message.id }); // the handler's timeout starts now, as after Lambda's init
         if (message.marks !== undefined) adoptUnmarked(message.marks, message.queue);
         const summary = await runInHandlerScope({ handler: message.handler, env: spec.env }, () => run(message.event, context));
         send({ type: 'result', id: message.id, ok: true, summary: summary ?? EMPTY_SUMMARY, db: dbStats(), open: openConnections(), ms: performance.now() - started, ...unmarked(message.queue) });
