@@ -46,6 +46,8 @@ export interface RunSettings {
   readonly batchingWindowSeconds: number;
   /** Handlers of the `many` contender. */
   readonly manyHandlers: number;
+  /** How the runner contenders run their workers (`--worker-model`). */
+  readonly workerModel: 'process' | 'thread';
   /** The `proxy` profile's proxy; undefined in the default profile. */
   readonly proxy: BenchProxy | undefined;
 }
@@ -133,6 +135,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       ...(def.kind === 'single' ? { prefetch: settings.singlePrefetch } : {}),
       ...(def.kind === 'amqp' ? { batchSize, batchingWindowSeconds: settings.batchingWindowSeconds } : {}),
       ...(handlers === undefined ? {} : { handlers }),
+      ...(def.kind === 'runner' ? { workerModel: settings.workerModel } : {}),
     };
     progress('starting');
     child = fork(CHILD_FILE, [], {
