@@ -6,10 +6,11 @@
  * - `process`: `child_process.fork`, messages JSON-encoded over the IPC pipe. A worker is a process of its own.
  * - `thread`: `new Worker()`, messages structured-cloned over a MessagePort (no pipe, no JSON). Each thread has its own
  *   module graph, event loop and V8 heap (capped by `resourceLimits`), so every module-level singleton of runtime/ is
- *   its own; `process.exit()` in a thread ends that thread only (Node docs, "Worker threads": "process.exit() ... ends
- *   the thread, not the process"), an uncaught exception ends it with an 'error' event, and `terminate()` stops it even
- *   in a synchronous loop. Its `process.env` is a copy made from the `env` option (Node docs: "env ... Default:
- *   process.env", copied at start unless `SHARE_ENV`).
+ *   its own. Node's "Worker threads" page: `process.exit()` in a worker ends that worker (its 'exit' event carries the
+ *   code), an uncaught exception emits 'error' and terminates it, `terminate()` stops its JavaScript "as soon as
+ *   possible" (also in a synchronous loop; exit code 1), and past `resourceLimits` it ends with
+ *   ERR_WORKER_OUT_OF_MEMORY. Its `process.env` starts as a copy of the `env` option (default: the parent's
+ *   `process.env`, copied since nodejs/node#26544; shared only with `SHARE_ENV`), so each worker's variables are its own.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
