@@ -96,7 +96,7 @@ export interface RunnerConfig {
    */
   readonly metricsPort?: number;
   /**
-   * Worker processes of the shared pool: they run every handler's batches (except dedicated handlers'), each with one
+   * Workers of the shared pool (processes or threads, `workerModel`): they run every handler's batches (except dedicated handlers'), each with one
    * MySQL connection per distinct database. 4 on a 2-core machine keeps both cores busy while some workers wait on
    * MySQL, and keeps the runner tree small (see README, "The worker pool").
    * @default 4
