@@ -15,7 +15,6 @@ import { ENV } from '../../runtime/env.js';
 import { SENT_MARKS_DEFAULTS, type UnmarkedRows } from '../../runtime/outbox/SentMarks.js';
 import { startWorkerChannel, type WorkerChannel, type WorkerModel } from './workerChannel.js';
 
-export { forkWorker, workerExecArgv } from './workerChannel.js';
 
 /**
  * Per shard queue: the outbox rows its last batch's worker published and had not marked sent yet (`SentMarks`), and
