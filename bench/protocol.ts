@@ -35,6 +35,8 @@ export interface ChildSpec {
    * `<queue>-h<i>.0` behind exchange `<queue>-h<i>` (see `shardQueues()`). Unset: one handler with W shards.
    */
   readonly handlers?: number;
+  /** Runner contenders: `runner.workerModel`. */
+  readonly workerModel?: 'process' | 'thread';
 }
 
 /** The handlers' exchanges (the publisher's destinations) and shard queues of a contender's topology. */

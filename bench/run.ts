@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/loadConfig.js';
-import { resolveConfig } from '../config/config.js';
+import { resolveConfig, RUNNER_DEFAULTS } from '../config/config.js';
 import { ADMIN_URL, BenchDatabase } from './BenchDatabase.js';
 import { CONTENDERS, PROFILES, RATIOS, type Profile } from './contenders.js';
 import { COLDSTART_DEFAULTS, formatColdstartTable, runColdstart } from './coldstart.js';
@@ -49,11 +49,12 @@ const RESULTS = new URL('./results/', import.meta.url);
 
 function usage(): string {
   return [
-    'usage: npm run bench -- [--quick] [--profile default|proxy] [--rtt-ms ms] [--scale factor] [--workers N] [--only name,name] [--window seconds] [--many-handlers N] [--thin-rate R]',
+    'usage: npm run bench -- [--quick] [--profile default|proxy] [--rtt-ms ms] [--scale factor] [--workers N] [--only name,name] [--window seconds] [--many-handlers N] [--thin-rate R] [--worker-model process|thread]',
     '  --scale multiplies every contender\'s message count (--quick: 0.06)',
     '  --profile proxy: every contender reaches MariaDB through a local TLS-terminating proxy adding --rtt-ms (0.5) of round trip',
     '  --many-handlers: handlers of the `many`, `many-thin` and `single-many` contenders (200)',
     '  --thin-rate: messages/s of the fixed-rate part of `many-thin` and `single-many` (900)',
+    `  --worker-model: how the runner contenders run their workers (runner.workerModel; the config's default, ${RUNNER_DEFAULTS.workerModel})`,
     '',
     ...CONTENDERS.map((c) => `  ${c.name.padEnd(12)} ${c.about}`),
     `  ${'coldstart'.padEnd(12)} bench/coldstart.ts: require() and first invocation of each Lambda asset of the synthesized stack`,
@@ -71,6 +72,7 @@ interface Options {
   readonly rttMs: number;
   readonly manyHandlers: number;
   readonly thinRate: number | undefined;
+  readonly workerModel: 'process' | 'thread';
 }
 
 function parseOptions(): Options {
@@ -85,6 +87,7 @@ function parseOptions(): Options {
       'rtt-ms': { type: 'string' },
       'many-handlers': { type: 'string' },
       'thin-rate': { type: 'string' },
+      'worker-model': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -111,7 +114,9 @@ function parseOptions(): Options {
   if (!Number.isInteger(manyHandlers) || manyHandlers < 1 || manyHandlers > 1_000) throw new Error(`--many-handlers: expected a whole number from 1 to 1000, received ${values['many-handlers']}`);
   const thinRate = values['thin-rate'] === undefined ? undefined : Number(values['thin-rate']);
   if (thinRate !== undefined && !(Number.isInteger(thinRate) && thinRate >= 1 && thinRate <= 10_000)) throw new Error(`--thin-rate: expected whole messages per second from 1 to 10000, received ${values['thin-rate']}`);
-  return { quick: values.quick, scale, workers, only, window, profile, rttMs, manyHandlers, thinRate };
+  const workerModel = values['worker-model'] ?? RUNNER_DEFAULTS.workerModel;
+  if (workerModel !== 'process' && workerModel !== 'thread') throw new Error(`--worker-model: expected process or thread, received ${JSON.stringify(workerModel)}`);
+  return { quick: values.quick, scale, workers, only, window, profile, rttMs, manyHandlers, thinRate, workerModel };
 }
 
 /** The commit measured, and the files of the measured code that differed from it (others work in the same tree). */
@@ -188,6 +193,7 @@ async function main(): Promise<void> {
         stepTimeoutMs: BENCH_DEFAULTS.stepTimeoutMs,
         batchingWindowSeconds,
         manyHandlers: options.manyHandlers,
+        workerModel: options.workerModel,
         proxy,
       };
       const progress = progressLine(`[${i + 1}/${contenders.length}] ${def.name}:`);
@@ -230,10 +236,10 @@ async function main(): Promise<void> {
 
   const ratios = computeRatios(results, RATIOS, options.profile, options.workers);
   const complete = failures.length === 0 && options.only === undefined && results.length === CONTENDERS.length && (options.quick || options.scale === 1)
-    && options.manyHandlers === BENCH_DEFAULTS.manyHandlers && options.thinRate === undefined;
+    && options.manyHandlers === BENCH_DEFAULTS.manyHandlers && options.thinRate === undefined && options.workerModel === RUNNER_DEFAULTS.workerModel;
   const mode = options.quick ? 'quick' : 'default';
   const settingsOut = {
-    code: codeVersion(), profile: options.profile, ...(proxy === undefined ? {} : { rttMs: options.rttMs }), mode, scale: options.scale, workers: options.workers,
+    code: codeVersion(), profile: options.profile, ...(proxy === undefined ? {} : { rttMs: options.rttMs }), mode, scale: options.scale, workers: options.workers, workerModel: options.workerModel,
     batchSize, batchingWindowSeconds, manyHandlers: options.manyHandlers, thinRate: options.thinRate ?? CONTENDERS.find((c) => c.fixedRate !== undefined)?.fixedRate, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10,
     singlePrefetch: BENCH_DEFAULTS.singlePrefetch, commitCounter: commitCounter ? 'trx_rw_commits' : null,
   };

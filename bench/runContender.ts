@@ -20,7 +20,7 @@ import type { ChildReport, ChildSpec, FromChild } from './protocol.js';
 import type { BenchProxy } from './proxy/BenchProxy.js';
 import { publishOrders } from './publisher.js';
 import type { ServerCost } from './serverCounters.js';
-import { percentile } from './stats.js';
+import { percentile, ratePerSecond } from './stats.js';
 
 const CHILD_FILE = fileURLToPath(new URL('./child.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -46,6 +46,8 @@ export interface RunSettings {
   readonly batchingWindowSeconds: number;
   /** Handlers of the `many` contender. */
   readonly manyHandlers: number;
+  /** How the runner contenders run their workers (`--worker-model`). */
+  readonly workerModel: 'process' | 'thread';
   /** The `proxy` profile's proxy; undefined in the default profile. */
   readonly proxy: BenchProxy | undefined;
 }
@@ -133,6 +135,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       ...(def.kind === 'single' ? { prefetch: settings.singlePrefetch } : {}),
       ...(def.kind === 'amqp' ? { batchSize, batchingWindowSeconds: settings.batchingWindowSeconds } : {}),
       ...(handlers === undefined ? {} : { handlers }),
+      ...(def.kind === 'runner' ? { workerModel: settings.workerModel } : {}),
     };
     progress('starting');
     child = fork(CHILD_FILE, [], {
@@ -169,7 +172,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
       clearInterval(ticker);
     }
     const windowFrom = def.fixedRate === undefined ? started.processed : counts.throughput;
-    const messagesPerSecond = throughput.messages / (throughput.ms / 1000);
+    const messagesPerSecond = ratePerSecond(def.name, throughput.messages, throughput.ms);
     progress(`${Math.round(messagesPerSecond)} msg/s; latency part next`);
 
     // 3. The latency part, at a fixed rate the contender can sustain.

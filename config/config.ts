@@ -96,7 +96,7 @@ export interface RunnerConfig {
    */
   readonly metricsPort?: number;
   /**
-   * Worker processes of the shared pool: they run every handler's batches (except dedicated handlers'), each with one
+   * Workers of the shared pool (processes or threads, `workerModel`): they run every handler's batches (except dedicated handlers'), each with one
    * MySQL connection per distinct database. 4 on a 2-core machine keeps both cores busy while some workers wait on
    * MySQL, and keeps the runner tree small (see README, "The worker pool").
    * @default 4
@@ -108,6 +108,21 @@ export interface RunnerConfig {
    * @default {}
    */
   readonly dedicated?: Readonly<Record<string, number>>;
+  /**
+   * How workers run: `process` (a forked Node process each, batches JSON-encoded over its IPC pipe) or `thread` (a
+   * `worker_threads` thread each in the runner's process, batches structured-cloned over a MessagePort). Either way a
+   * worker has its own module graph, its own MySQL connection per database, and a handler that exits, throws from a
+   * timer, loops past its `timeoutSeconds` or exhausts `workerHeapMb` ends that worker only; its batch is requeued and
+   * a replacement starts. README, "The worker pool", says when each wins.
+   * @default 'process'
+   */
+  readonly workerModel?: 'process' | 'thread';
+  /**
+   * Each worker's V8 heap limit in MB (`--max-old-space-size` for a process, `resourceLimits.maxOldGenerationSizeMb`
+   * for a thread): a handler that needs more ends its worker, not the runner.
+   * @default 1024
+   */
+  readonly workerHeapMb?: number;
 }
 
 /** The whole of `warren.config.ts`. */
@@ -147,6 +162,8 @@ export const RUNNER_DEFAULTS = {
   metricsPort: 9464,
   workers: 4,
   dedicated: {},
+  workerModel: 'process',
+  workerHeapMb: 1024,
 } as const;
 
 /** Identity function that gives `warren.config.ts` its types. */
@@ -156,7 +173,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
 
 const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
-const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort', 'workers', 'dedicated'];
+const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort', 'workers', 'dedicated', 'workerModel', 'workerHeapMb'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -272,6 +289,8 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
       metricsPort: integer(runnerRaw.metricsPort, 'runner.metricsPort', 0, 65_535, RUNNER_DEFAULTS.metricsPort),
       workers: integer(runnerRaw.workers, 'runner.workers', 1, 256, RUNNER_DEFAULTS.workers),
       dedicated: resolveDedicated(runnerRaw.dedicated, handlers),
+      workerModel: text(runnerRaw.workerModel, 'runner.workerModel', /^(process|thread)$/, '"process" or "thread"', RUNNER_DEFAULTS.workerModel) as 'process' | 'thread',
+      workerHeapMb: integer(runnerRaw.workerHeapMb, 'runner.workerHeapMb', 32, 65_536, RUNNER_DEFAULTS.workerHeapMb),
     },
   };
 }

@@ -93,6 +93,7 @@ export class Runner {
         entry: runnablePath(root, handler.entry),
         exportName: handler.export,
         env: { ...this.options.workerEnv, ...(await this.handlerEnv(handler)) },
+        timeoutSeconds: handler.timeoutSeconds,
       };
     }
     const groups = this.poolGroups(table);
@@ -100,7 +101,7 @@ export class Runner {
     // The database user may run DML on Warren's and the application's tables (README, "Database users").
     await checkPrivileges(this.databaseUrl, this.options.privilegeCheckTables ?? []);
     if (this.options.checkConnectionBudget !== false) await checkConnectionBudget(this.databaseUrl, needed);
-    const pool = new WorkerPool({ groups, env: { ...this.options.workerEnv }, log: this.log, onOutput: output });
+    const pool = new WorkerPool({ groups, env: { ...this.options.workerEnv }, model: runner.workerModel, heapMb: runner.workerHeapMb, log: this.log, onOutput: output });
     this.pool = pool;
     for (const handler of this.config.handlers) {
       for (let shard = 0; shard < handler.concurrency; shard += 1) {

@@ -23,7 +23,7 @@ export const startRunner: ConsumerFactory = async (spec) => {
     : Array.from({ length: spec.handlers }, (_, i) => ({ ...handler, name: `bench-h${i}`, queue: `${spec.queue}-h${i}`, concurrency: 1 }));
   const config = resolveConfig({
     handlers,
-    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0, workers: spec.workers }, // a free port: a running `npm start` keeps 9464
+    runner: { shutdownTimeoutSeconds: 10, metricsPort: 0, workers: spec.workers, ...(spec.workerModel === undefined ? {} : { workerModel: spec.workerModel }) }, // a free port: a running `npm start` keeps 9464
   });
   const runner = new Runner(config, {
     amqpUrl: spec.amqpUrl,
@@ -39,6 +39,7 @@ export const startRunner: ConsumerFactory = async (spec) => {
   await runner.start();
   return {
     processed: () => runner.snapshot().acked,
+    // Threads have no process of their own: their CPU and memory are the runner's (this process's).
     workerPids: () => runner.workerHandles.flatMap((w) => (w.pid === undefined ? [] : [w.pid])),
     async stop() {
       const summary = await runner.stop();

@@ -86,7 +86,8 @@ export interface StatusDocument {
     readonly handler: string | null;
     /** The shard queue of the batch running now. */
     readonly queue: string | null;
-    readonly pid: number | null; readonly alive: boolean;
+    /** The worker's own process, or null for a thread (`runner.workerModel: 'thread'`), which has `thread` instead. */
+    readonly pid: number | null; readonly thread: number | null; readonly alive: boolean;
     readonly restarts: number; readonly batches: number; readonly inFlightMessages: number;
     readonly db: { readonly connected: boolean; readonly open: number; readonly threadId: number | null; readonly ageSeconds: number | null; readonly served: number; readonly connects: number };
   }[];
@@ -147,6 +148,7 @@ export function statusDocument(source: MetricsSource, history: ThroughputHistory
       handler: worker.current?.handler ?? worker.lastHandler ?? null,
       queue: worker.current?.queue ?? null,
       pid: worker.pid ?? null,
+      thread: worker.threadId ?? null,
       alive: worker.alive,
       restarts: worker.restarts,
       batches: worker.batchesServed,

@@ -48,7 +48,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   </section>
   <section><h2>Handlers</h2><table id="handlers"><thead><tr><th>handler</th><th>shards</th><th>acked</th><th>committed</th>
     <th>duplicates</th><th>dead-lettered</th><th>failed batches</th><th>in-flight batches</th><th>in-flight messages</th></tr></thead><tbody></tbody></table></section>
-  <section><h2>Workers (the pool runs every handler; one MySQL connection per database each)</h2><table id="workertable"><thead><tr><th>worker</th><th>pid</th><th>state</th>
+  <section><h2>Workers (the pool runs every handler; one MySQL connection per database each)</h2><table id="workertable"><thead><tr><th>worker</th><th>pid / thread</th><th>state</th>
     <th>handler</th><th>in flight</th><th>batches</th><th>db conns</th><th>db thread</th><th>connection age</th><th>served</th><th>connects</th><th>restarts</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
@@ -106,7 +106,7 @@ function render(doc) {
   $('updated').textContent = 'up ' + age(doc.uptimeSeconds) + ' · ' + doc.time.slice(11, 19) + ' UTC';
   $('handlers').tBodies[0].innerHTML = doc.handlers.map((h) => '<tr><td>' + esc(h.name) + '</td><td>' + h.shards + '</td><td>' + fmt(h.acked) + '</td><td>' + fmt(h.committed) +
     '</td><td>' + fmt(h.deduplicated) + '</td><td class="dl">' + fmt(h.deadLettered) + '</td><td>' + fmt(h.failedBatches) + '</td><td>' + h.inFlightBatches + '</td><td>' + h.inFlightMessages + '</td></tr>').join('');
-  $('workertable').tBodies[0].innerHTML = doc.workers.map((w) => '<tr><td>' + esc(w.id) + (w.group === 'shared' ? '' : ' <span class="muted">(dedicated)</span>') + '</td><td>' + (w.pid ?? '-') + '</td><td class="' + (w.state === 'down' ? 'down' : 'up') + '">' +
+  $('workertable').tBodies[0].innerHTML = doc.workers.map((w) => '<tr><td>' + esc(w.id) + (w.group === 'shared' ? '' : ' <span class="muted">(dedicated)</span>') + '</td><td>' + (w.pid ?? (w.thread === null ? '-' : 'thread ' + w.thread)) + '</td><td class="' + (w.state === 'down' ? 'down' : 'up') + '">' +
     w.state + '</td><td>' + (w.handler === null ? '<span class="muted">-</span>' : w.state === 'busy' ? esc(w.handler) + ' <span class="muted">(' + esc(w.queue) + ')</span>' : '<span class="muted">' + esc(w.handler) + '</span>') +
     '</td><td>' + w.inFlightMessages + '</td><td>' + fmt(w.batches) + '</td><td>' + w.db.open + '</td><td>' + (w.db.connected ? w.db.threadId : '<span class="muted">none</span>') + '</td><td>' + age(w.db.ageSeconds) +
     '</td><td>' + fmt(w.db.served) + '</td><td>' + w.db.connects + '</td><td>' + w.restarts + '</td></tr>').join('');

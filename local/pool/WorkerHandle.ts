@@ -1,47 +1,21 @@
 /**
- * Pool side of one worker process: forks `worker.ts` (`worker.js` in a built runner, without tsx), sends it the handler
- * table once, hands it one batch at a time (of any handler in the table), and replaces it when it dies.
+ * Pool side of one worker: starts it (a process or a thread, `runner.workerModel`: see workerChannel.ts), sends it the
+ * handler table once, hands it one batch at a time (of any handler in the table), ends it when a batch outlives its
+ * handler's `timeoutSeconds` (as Lambda ends a function that times out), and replaces it when it dies.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { ConnectionStats } from '../../runtime/db/ConnectionManager.js';
 import type { RmqEvent } from '../../runtime/event.js';
 import type { Logger } from '../../runtime/logger.js';
 import { WorkerExitedError, WorkerStartError } from '../errors.js';
 import { NO_DB, type FromWorker, type HandlerTable, type Pong, type SerializedError, type ToWorker } from './protocol.js';
 import type { BatchSummary } from '../../runtime/defineHandler.js';
-
-import { BUILT } from '../../config/build.js';
 import { ENV } from '../../runtime/env.js';
 import { SENT_MARKS_DEFAULTS } from '../../runtime/outbox/SentMarks.js';
 import { runnerMarkHandover, type MarkHandover } from './MarkHandover.js';
+import { startWorkerChannel, type WorkerChannel, type WorkerModel } from './workerChannel.js';
 
-/** Compiled (`npm run build`), workers run `worker.js` without the tsx loader. */
-const WORKER_FILE = fileURLToPath(new URL(BUILT ? './worker.js' : './worker.ts', import.meta.url));
-
-/** Node options of a worker process: the tsx loader when running from TypeScript sources, plus WARREN_WORKER_EXEC_ARGV. */
-export function workerExecArgv(): string[] {
-  // WARREN_WORKER_EXEC_ARGV adds Node options to workers, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile them.
-  const extra = (process.env.WARREN_WORKER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
-  return BUILT ? extra : ['--import', import.meta.resolve('tsx'), ...extra];
-}
-
-/** Forks a worker process (pool worker or start-up check). */
-export function forkWorker(env: Readonly<Record<string, string>>): ChildProcess {
-  return fork(WORKER_FILE, [], {
-    execArgv: workerExecArgv(),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    // A session of its own: the terminal's Ctrl-C (SIGINT to the foreground process group) and SIGHUP never reach a
-    // worker, not even while tsx loads; it stops when the runner says so over IPC, or exits when the runner is gone.
-    detached: true,
-    // JSON: the batch event is JSON-shaped (bodies are base64 strings). Measured with a 50-message batch (22 KB) on
-    // the 2-core machine, a round trip took 0.5-1.2 ms with 'json' and 0.9-2.0 ms with 'advanced' (README, IPC).
-    serialization: 'json',
-  });
-}
 
 export interface WorkerSpec {
   /** e.g. `w3` (shared pool) or `resize.w0` (dedicated to `resize`). */
@@ -50,6 +24,10 @@ export interface WorkerSpec {
   readonly handlers: HandlerTable;
   /** Process environment (the runner's extra worker variables). */
   readonly env: Readonly<Record<string, string>>;
+  /** @default 'process' */
+  readonly model?: WorkerModel;
+  /** The worker's V8 heap limit in MB: past it the worker ends (and only it). @default 1024 */
+  readonly heapMb?: number;
   /** @default 30_000 */
   readonly startTimeoutMs?: number;
   /** Where a shard's unmarked outbox rows wait for its next batch (`MarkHandover`). @default the runner's one */
@@ -87,12 +65,18 @@ interface Pending {
 
 
 export class WorkerHandle extends EventEmitter {
-  private child: ChildProcess | undefined;
+  private child: WorkerChannel | undefined;
   private pending: Pending | undefined;
   private nextId = 1;
   private closing = false;
   private ready = false;
   private crashStreak = 0;
+  /** The running batch outlived its handler's timeout and the worker is being ended. */
+  private timedOut = false;
+  /** Handlers the running worker has imported (their batches' timeouts start at dispatch). */
+  private loaded = new Set<string>();
+  /** Starts the running batch's timeout once its handler is loaded. */
+  private armOnLoad: (() => void) | undefined;
   private readonly pings = new Map<number, { resolve(pong: Pong): void; reject(error: Error): void }>();
   /** Connections opened by earlier processes of this worker (replaced ones). */
   private priorConnects = 0;
@@ -115,26 +99,34 @@ export class WorkerHandle extends EventEmitter {
     super();
   }
 
+  /** The worker's own process; undefined for a thread (it runs in the runner's process: see `threadId`). */
   public get pid(): number | undefined { return this.child?.pid; }
+  /** The worker's thread, when `model` is `thread`. */
+  public get threadId(): number | undefined { return this.child?.threadId; }
+  public get model(): WorkerModel { return this.spec.model ?? 'process'; }
+  /** The running worker, unique in the runner (`pid 1234`, `thread 3`); a replacement has another. */
+  public get key(): string | undefined { return this.child?.key; }
   public get isReady(): boolean { return this.ready && this.pending === undefined && !this.closing; }
   public get alive(): boolean { return this.ready; }
   /** Connections this worker slot has opened over its life, across replaced processes. */
   public get totalConnects(): number { return this.priorConnects + this.db.connects; }
 
-  /** Forks the process, waits for it and sends it the handler table (modules are imported with their first batch). */
+  /** Starts the worker, waits for it and sends it the handler table (modules are imported with their first batch). */
   public async start(): Promise<void> {
     // Workers defer the outbox's "sent" marks (`SentMarks`): the runner's relay leaves rows younger than 2 s alone.
-    const child = forkWorker({ [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, WARREN_WORKER: this.spec.id });
+    const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, WARREN_WORKER: this.spec.id };
+    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? 1024 });
     this.child = child;
+    this.loaded = new Set();
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.onOutput(line, this.spec.id));
     }
     child.on('message', (message: FromWorker) => this.onMessage(message));
     // A send to a process that just died fails with EPIPE: its 'exit' handler requeues the batch and replaces it.
-    child.on('error', (error) => this.log.warn('worker process error', { worker: this.spec.id, pid: child.pid, error: error.message }));
+    child.on('error', (error: Error) => this.log.warn('worker process error', { worker: this.spec.id, pid: child.pid, error: error.message }));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        child.kill('SIGKILL');
+        child.kill();
         reject(new WorkerStartError(this.spec.id, `no "ready" within ${this.spec.startTimeoutMs ?? 30_000} ms`));
       }, this.spec.startTimeoutMs ?? 30_000);
       const onMessage = (message: FromWorker) => {
@@ -146,20 +138,24 @@ export class WorkerHandle extends EventEmitter {
         }
         if (message.type === 'fatal') { cleanup(); reject(new WorkerStartError(this.spec.id, message.error.message)); }
       };
-      const onExit = (code: number | null, signal: string | null) => {
+      const onExit = (code: number | null, signal: string | null, reason: string | undefined) => {
         cleanup();
-        reject(new WorkerStartError(this.spec.id, `process exited during start (code ${code ?? '-'}, signal ${signal ?? '-'})`));
+        reject(new WorkerStartError(this.spec.id, `${this.model} exited during start (code ${code ?? '-'}, signal ${signal ?? '-'}${reason === undefined ? '' : `, ${reason}`})`));
       };
       const cleanup = () => { clearTimeout(timer); child.off('message', onMessage); child.off('exit', onExit); };
       child.on('message', onMessage);
       child.once('exit', onExit);
     });
-    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    child.once('exit', (code: number | null, signal: string | null, reason: string | undefined) => this.onExit(child, code, signal, reason));
     this.crashStreak = 0;
     this.emit('ready');
   }
 
-  /** Runs one batch of `handler` from shard `queue`; rejects with `WorkerExitedError` if the process dies first. */
+  /**
+   * Runs one batch of `handler` from shard `queue`; rejects with `WorkerExitedError` if the worker dies first. A batch
+   * that outlives the handler's `timeoutSeconds` ends its worker (a loop that never yields can be stopped no other
+   * way), and so it is requeued like any batch of a worker that died.
+   */
   public run(handler: string, queue: string, event: RmqEvent): Promise<BatchOutcome> {
     const child = this.child;
     if (!this.isReady || child === undefined) return Promise.reject(new Error(`worker ${this.spec.id} is not ready`));
@@ -171,10 +167,28 @@ export class WorkerHandle extends EventEmitter {
     const outcome = new Promise<BatchOutcome>((resolve, reject) => {
       const id = this.nextId++;
       this.pending = { id, resolve, reject, queue };
-      const marks = (this.spec.handover ?? runnerMarkHandover).forBatch(queue, child.pid);
+      const marks = (this.spec.handover ?? runnerMarkHandover).forBatch(queue, child.key);
       const message: ToWorker = { type: 'batch', id, handler, queue, event, ...(marks === undefined ? {} : { marks }) };
       child.send(message);
     });
+    const timeoutSeconds = this.spec.handlers[handler]?.timeoutSeconds;
+    if (timeoutSeconds !== undefined) {
+      // As on Lambda, where a module's import (init) is outside the handler's timeout: the clock starts once the worker
+      // has the handler loaded (at once when an earlier batch loaded it, else at its 'loaded').
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        timer = setTimeout(() => {
+          if (this.child !== child || this.current !== current) return;
+          this.log.error('batch outlived its handler\'s timeoutSeconds; ending its worker (as Lambda ends a function that times out)', { worker: this.spec.id, handler, queue, messages, timeoutSeconds });
+          this.timedOut = true;
+          child.kill();
+        }, timeoutSeconds * 1000);
+      };
+      if (this.loaded.has(handler)) arm();
+      else this.armOnLoad = arm;
+      const clear = () => { clearTimeout(timer); this.armOnLoad = undefined; };
+      outcome.then(clear, clear);
+    }
     const report = (ok: boolean, ms: number, summary?: BatchSummary) => {
       if (this.current === current) this.current = undefined; // 'idle' may have handed it the next batch already
       this.batchesServed += 1;
@@ -190,7 +204,7 @@ export class WorkerHandle extends EventEmitter {
    */
   public ping(timeoutMs = 2_000): Promise<Pong> {
     const child = this.child;
-    if (!this.ready || child === undefined || !child.connected) return Promise.reject(new Error(`worker ${this.spec.id} is not running`));
+    if (!this.ready || child?.connected !== true) return Promise.reject(new Error(`worker ${this.spec.id} is not running`));
     return new Promise<Pong>((resolve, reject) => {
       const id = this.nextId++;
       const timer = setTimeout(() => { this.pings.delete(id); reject(new Error(`worker ${this.spec.id} did not answer a ping within ${timeoutMs} ms`)); }, timeoutMs);
@@ -212,7 +226,7 @@ export class WorkerHandle extends EventEmitter {
   public async close(timeoutMs = 5_000): Promise<void> {
     this.closing = true;
     const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (child?.running !== true) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       if (child.connected) child.send({ type: 'close' } satisfies ToWorker);
@@ -221,26 +235,32 @@ export class WorkerHandle extends EventEmitter {
     }
     const timer = setTimeout(() => {
       this.log.warn('worker did not exit in time; killing it', { worker: this.spec.id, pid: child.pid });
-      child.kill('SIGKILL');
+      child.kill();
     }, timeoutMs);
     await exited;
     clearTimeout(timer);
   }
 
-  /** Kills the process at once (the in-flight batch, if any, is rejected and requeued by the caller). */
+  /** Ends the worker at once, SIGKILL or `terminate()` (the in-flight batch, if any, is rejected and requeued by the caller). */
   public kill(): void {
-    this.child?.kill('SIGKILL');
+    this.child?.kill();
   }
 
   private onMessage(message: FromWorker): void {
-    if (message.type === 'result') {
+    if (message.type === 'loaded') {
+      if (this.pending?.id !== message.id || this.current === undefined) return;
+      this.loaded.add(this.current.handler);
+      const arm = this.armOnLoad;
+      this.armOnLoad = undefined;
+      arm?.();
+    } else if (message.type === 'result') {
       this.db = message.db;
       this.openConnections = message.open;
       const pending = this.pending;
       if (pending?.id !== message.id) return;
       this.pending = undefined;
       // The shard's rows this worker published but has not marked yet go with the shard's next batch elsewhere.
-      (this.spec.handover ?? runnerMarkHandover).afterBatch(pending.queue, this.child?.pid, message.unmarked);
+      (this.spec.handover ?? runnerMarkHandover).afterBatch(pending.queue, this.child?.key, message.unmarked);
       pending.resolve(message.ok ? { ok: true, summary: message.summary, ms: message.ms } : { ok: false, error: message.error, ms: message.ms });
       this.emit('idle');
     } else if (message.type === 'closed') {
@@ -253,7 +273,7 @@ export class WorkerHandle extends EventEmitter {
     }
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: string | null): void {
+  private onExit(child: WorkerChannel, code: number | null, signal: string | null, reason: string | undefined): void {
     if (this.child !== child) return;
     this.ready = false;
     for (const ping of this.pings.values()) ping.reject(new Error(`worker ${this.spec.id} is not running`));
@@ -268,7 +288,12 @@ export class WorkerHandle extends EventEmitter {
       return;
     }
     const batch = this.current;
-    this.log.error('worker process died; its batch is requeued and a replacement is starting', { worker: this.spec.id, pid: child.pid, code, signal, batchInFlight: pending !== undefined, ...(batch === undefined ? {} : { handler: batch.handler, queue: batch.queue }) });
+    const timedOut = this.timedOut;
+    this.timedOut = false;
+    this.log.error(`worker ${child.model} died; its batch is requeued and a replacement is starting`, {
+      worker: this.spec.id, ...(child.pid === undefined ? { threadId: child.threadId } : { pid: child.pid }), code, signal, batchInFlight: pending !== undefined,
+      ...(reason === undefined ? {} : { reason }), ...(timedOut ? { timedOut } : {}), ...(batch === undefined ? {} : { handler: batch.handler, queue: batch.queue }),
+    });
     pending?.reject(new WorkerExitedError(this.spec.id, code, signal));
     this.restarts += 1;
     this.scheduleRestart();

@@ -1,5 +1,5 @@
 /**
- * The runner's worker processes: the shared pool (`runner.workers`) that runs every handler's batches, and a group of
+ * The runner's workers (processes or threads, `runner.workerModel`): the shared pool (`runner.workers`) that runs every handler's batches, and a group of
  * its own for each handler in `runner.dedicated` (the shared pool never runs those). Each group has a `Dispatcher`
  * that hands ready shard batches to its free workers in fair order. A worker that dies is replaced by its
  * `WorkerHandle`; the dispatcher is pumped again when it is back.
@@ -9,6 +9,7 @@ import { errorFields } from '../../runtime/logger.js';
 import { Dispatcher } from './Dispatcher.js';
 import type { HandlerTable } from './protocol.js';
 import { WorkerHandle } from './WorkerHandle.js';
+import type { WorkerModel } from './workerChannel.js';
 
 export interface PoolGroup {
   /** `shared`, or the dedicated handler's name. */
@@ -22,6 +23,10 @@ export interface WorkerPoolOptions {
   readonly groups: readonly PoolGroup[];
   /** Process environment of every worker. */
   readonly env: Readonly<Record<string, string>>;
+  /** Processes or threads (`runner.workerModel`). @default 'process' */
+  readonly model?: WorkerModel;
+  /** Each worker's V8 heap limit in MB (`runner.workerHeapMb`). @default 1024 */
+  readonly heapMb?: number;
   readonly log: Logger;
   readonly onOutput: (line: string, worker: string) => void;
 }
@@ -39,6 +44,8 @@ export class WorkerPool {
         id: group.name === 'shared' ? `w${i}` : `${group.name}.w${i}`,
         handlers: group.handlers,
         env: options.env,
+        ...(options.model === undefined ? {} : { model: options.model }),
+        ...(options.heapMb === undefined ? {} : { heapMb: options.heapMb }),
       }, options.log, options.onOutput));
       const dispatcher = new Dispatcher(workers);
       for (const worker of workers) {
@@ -59,7 +66,7 @@ export class WorkerPool {
     return dispatcher;
   }
 
-  /** Forks every worker in parallel. */
+  /** Starts every worker in parallel. */
   public async start(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.start()));
   }

@@ -6,7 +6,7 @@
  */
 import { HandlerImportError } from '../errors.js';
 import type { FromWorker, HandlerTable, ToWorker } from './protocol.js';
-import { forkWorker } from './WorkerHandle.js';
+import { forkWorker } from './workerChannel.js';
 
 export interface ImportCheck {
   /** Distinct modules imported. */

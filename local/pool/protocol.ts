@@ -1,4 +1,4 @@
-/** Messages between the runner (pool side) and a worker process (worker side), over the fork IPC channel. */
+/** Messages between the runner (pool side) and a worker (worker side): over the fork IPC channel, or a thread's MessagePort. */
 import type { ConnectionStats } from '../../runtime/db/ConnectionManager.js';
 import type { BatchSummary } from '../../runtime/defineHandler.js';
 import type { RmqEvent } from '../../runtime/event.js';
@@ -20,6 +20,8 @@ export interface HandlerEntry {
   readonly exportName: string;
   /** WARREN_HANDLER, DATABASE_URL, WARREN_DLQ_*, WARREN_PUBLISH_AMQP_URL and the runner's extra worker variables. */
   readonly env: Readonly<Record<string, string>>;
+  /** The handler's `timeoutSeconds`: the pool ends a worker whose batch outlives it. None: no limit. */
+  readonly timeoutSeconds?: number;
 }
 
 /** The handler table: sent once to every worker (`init`), so a batch names only its handler. */
@@ -63,6 +65,8 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly error: SerializedError }
   | { readonly type: 'checked'; readonly failures: readonly ImportFailure[]; readonly modules: number; readonly ms: number }
+  /** Batch `id` imported its handler's module first (once per handler and worker): its timeout counts from here. */
+  | { readonly type: 'loaded'; readonly id: number }
   /** `unmarked`: the batch's shard's rows this worker published and has not marked sent yet (handed to the next worker). */
   | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly summary: BatchSummary; readonly db: ConnectionStats; readonly open: number; readonly ms: number; readonly unmarked?: readonly UnmarkedRows[] }
   | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly db: ConnectionStats; readonly open: number; readonly ms: number; readonly unmarked?: readonly UnmarkedRows[] }

@@ -1,11 +1,13 @@
 /**
- * Worker side of the shared pool: one process that runs batches of any handler in its table, one at a time. It imports
+ * Worker side of the shared pool: one process or thread (`runner.workerModel`, see workerChannel.ts) that runs batches of any handler in its table, one at a time. It imports
  * a handler's module the first time a batch for that handler arrives and keeps it; it runs every invocation inside
  * `runInHandlerScope()` with that handler's variables, so the runtime sees the handler's name, dead-letter queue,
  * broker and database (one MySQL connection per distinct database, shared by the handlers on it). Signals are ignored:
- * the runner (pool side) decides when this process stops.
+ * the runner (pool side) decides when this worker stops. A process talks over its IPC channel, a thread over its
+ * `parentPort`; everything else is the same.
  */
 import { pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import type { RmqHandler } from '../../runtime/defineHandler.js';
 import type { InvocationContext } from '../../runtime/event.js';
 import { runInHandlerScope } from '../../runtime/env.js';
@@ -18,8 +20,18 @@ import { NO_DB, serializeError, type FromWorker, type HandlerEntry, type Handler
 
 const EMPTY_SUMMARY = { messages: 0, committed: 0, deduplicated: 0, deadLettered: 0, retries: 0 };
 
+/** This worker as seen in ids: the process id, plus the thread's id in a thread. */
+const SELF = isMainThread ? String(process.pid) : `${process.pid}.${threadId}`;
+
 function send(message: FromWorker): void {
-  process.send?.(message);
+  if (parentPort !== null) parentPort.postMessage(message);
+  else process.send?.(message);
+}
+
+/** Leaves: a process lets go of its IPC channel first; a thread just ends (process.exit ends the thread only). */
+function exit(code: number): void {
+  if (isMainThread) process.disconnect?.();
+  process.exit(code);
 }
 
 /** The process's connections as one: counts summed, `connected` when any is open, the first one's thread and age. */
@@ -92,37 +104,40 @@ async function close(): Promise<void> {
   await closeDeadLetterSink().catch(() => undefined);
   await closeProcessPublisher().catch(() => undefined);
   send({ type: 'closed', db: { ...db, connected: false, threadId: null, connectedAt: null } });
-  process.disconnect?.();
-  process.exit(0);
+  exit(0);
 }
 
 function main(): void {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
-  process.on('disconnect', () => process.exit(0)); // the runner is gone: nobody can ack our work
+  if (isMainThread) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+    process.on('disconnect', () => process.exit(0)); // the runner is gone: nobody can ack our work
+  }
   let table: HandlerTable = {};
   const handlers = new Map<string, Promise<RmqHandler>>();
   let queue = Promise.resolve();
   let batches = 0; // received and not yet answered
-  process.on('message', (message: ToWorker) => {
+  const onMessage = (message: ToWorker) => {
     if (message.type === 'ping') { void answerPing(message.id, batches > 0); return; }
     if (message.type === 'init') { table = message.handlers; return; }
-    if (message.type === 'check') { void check(table).finally(() => { process.disconnect?.(); process.exit(0); }); return; }
+    if (message.type === 'check') { void check(table).finally(() => exit(0)); return; }
     if (message.type === 'batch') batches += 1;
     queue = queue.then(async () => {
       if (message.type === 'close') return close();
       if (message.type !== 'batch') return;
       const started = performance.now();
-      const context: InvocationContext = { callbackWaitsForEmptyEventLoop: true, awsRequestId: `local-${process.pid}-${message.id}` };
+      const context: InvocationContext = { callbackWaitsForEmptyEventLoop: true, awsRequestId: `local-${SELF}-${message.id}` };
       try {
         const spec = table[message.handler];
         if (spec === undefined) throw new Error(`this worker has no handler called "${message.handler}" in its table`);
         let handler = handlers.get(message.handler);
+        const first = handler === undefined;
         if (handler === undefined) {
           handler = load(spec);
           handlers.set(message.handler, handler);
           handler.catch(() => handlers.delete(message.handler)); // try again with the next batch
         }
         const run = await handler;
+        if (first) send({ type: 'loaded', id: message.id }); // the handler's timeout starts now, as after Lambda's init
         if (message.marks !== undefined) adoptUnmarked(message.marks, message.queue);
         const summary = await runInHandlerScope({ handler: message.handler, env: spec.env }, () => run(message.event, context));
         send({ type: 'result', id: message.id, ok: true, summary: summary ?? EMPTY_SUMMARY, db: dbStats(), open: openConnections(), ms: performance.now() - started, ...unmarked(message.queue) });
@@ -132,7 +147,9 @@ function main(): void {
         batches -= 1;
       }
     });
-  });
+  };
+  if (parentPort !== null) parentPort.on('message', onMessage);
+  else process.on('message', onMessage);
   send({ type: 'ready' });
 }
 

@@ -26,13 +26,16 @@ export async function appliedOrder(db: TestDatabase): Promise<string[]> {
 
 /**
  * Publishes `ids.length` messages (message_id = routing key = id); the one at `gateAt` carries `gate: true`, the one at
- * `failFirstAt` `failFirst: true`.
+ * `failFirstAt` `failFirst: true`, the one at `crashAt` `crash` (its first delivery ends its worker).
  * `key` sends them all to one shard.
  */
-export async function sendCounted(exchange: string, ids: readonly string[], options: { gateAt?: number; failFirstAt?: number; key?: string } = {}): Promise<void> {
+export async function sendCounted(exchange: string, ids: readonly string[], options: { gateAt?: number; failFirstAt?: number; crashAt?: number; crash?: 'exit' | 'timer' | 'loop' | 'oom'; key?: string } = {}): Promise<void> {
   for (let from = 0; from < ids.length; from += 500) {
     await publishRaw(exchange, ids.slice(from, from + 500).map((id, j) => ({
-      body: JSON.stringify({ id, ...(from + j === options.gateAt ? { gate: true } : {}), ...(from + j === options.failFirstAt ? { failFirst: true } : {}) }),
+      body: JSON.stringify({
+        id, ...(from + j === options.gateAt ? { gate: true } : {}), ...(from + j === options.failFirstAt ? { failFirst: true } : {}),
+        ...(from + j === options.crashAt ? { crash: options.crash ?? 'exit' } : {}),
+      }),
       messageId: id,
       key: options.key ?? id,
     })));

@@ -32,6 +32,9 @@ export interface TestRunnerOptions {
   /** Shared pool size. @default the handlers' shards summed (one worker per shard, as before the pool) */
   workers?: number;
   dedicated?: Record<string, number>;
+  /** @default the config's default */
+  workerModel?: 'process' | 'thread';
+  workerHeapMb?: number;
 }
 
 export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: TestRunnerOptions = {}): Promise<TestRunner> {
@@ -46,6 +49,8 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
     runner: {
       shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0,
       workers: options.workers ?? Math.min(256, shards), ...(options.dedicated === undefined ? {} : { dedicated: options.dedicated }),
+      ...(options.workerModel === undefined ? {} : { workerModel: options.workerModel }),
+      ...(options.workerHeapMb === undefined ? {} : { workerHeapMb: options.workerHeapMb }),
     },
   });
   const lines: string[] = [];
@@ -88,34 +93,46 @@ export function workerOf(runner: Runner, handler: string): WorkerHandle | undefi
  * how the runner maps shards to processes is adapted here once.
  */
 
-/** Process ids of the runner's live worker processes. */
+/** Process ids of the runner's live worker processes (none when its workers are threads). */
 export function workerPids(runner: Runner): number[] {
   return runner.workerHandles.filter((w) => w.alive && w.pid !== undefined).map((w) => w.pid!);
 }
 
-/** SIGKILLs the worker process running a batch of `handler` (waits until one is busy); returns its pid. */
-export async function killWorkerRunning(runner: Runner, handler: string): Promise<number> {
+/** Keys of the runner's live workers (`pid 1234`, `thread 3`). */
+export function workerKeys(runner: Runner): string[] {
+  return runner.workerHandles.filter((w) => w.alive && w.key !== undefined).map((w) => w.key!);
+}
+
+/** Ends a worker as a fault would: SIGKILL from outside for a process, `terminate()` for a thread. */
+export function killWorker(worker: WorkerHandle): void {
+  if (worker.pid !== undefined) process.kill(worker.pid, 'SIGKILL');
+  else worker.kill();
+}
+
+/** Kills the worker running a batch of `handler` (waits until one is busy) mid-batch; returns its key. */
+export async function killWorkerRunning(runner: Runner, handler: string): Promise<string> {
   const busy = await waitFor(`a busy worker of ${handler}`, () => {
     const w = workerRunning(runner, handler);
-    return w !== undefined && w.alive && w.pid !== undefined ? w : undefined;
+    return w !== undefined && w.alive && w.key !== undefined ? w : undefined;
   }, 30_000, 10);
-  const pid = busy.pid!;
-  process.kill(pid, 'SIGKILL');
-  return pid;
+  const key = busy.key!;
+  killWorker(busy);
+  return key;
 }
 
-/** SIGKILLs the worker process that runs (or last ran) `handler`, else the first live one; returns its pid. */
-export function killWorkerOf(runner: Runner, handler: string): number {
+/** Kills the worker that runs (or last ran) `handler`, else the first live one; returns its key. */
+export function killWorkerOf(runner: Runner, handler: string): string {
   const worker = workerOf(runner, handler) ?? runner.workerHandles.find((w) => w.alive);
-  if (worker?.pid === undefined || !worker.alive) throw new Error(`no live worker of ${handler}`);
-  process.kill(worker.pid, 'SIGKILL');
-  return worker.pid;
+  if (worker?.key === undefined || !worker.alive) throw new Error(`no live worker of ${handler}`);
+  const key = worker.key;
+  killWorker(worker);
+  return key;
 }
 
-/** True once `pid` is gone and every worker slot runs a live process again. */
-export function workersReplaced(runner: Runner, pid: number): boolean {
-  const pids = workerPids(runner);
-  return !pids.includes(pid) && pids.length === runner.workerHandles.length;
+/** True once the worker `key` is gone and every worker slot runs a live worker again. */
+export function workersReplaced(runner: Runner, key: string): boolean {
+  const keys = workerKeys(runner);
+  return !keys.includes(key) && keys.length === runner.workerHandles.length;
 }
 
 /** Per-worker transactions served by the current connections (for "every worker got work"). */

@@ -89,20 +89,21 @@ describe('Faults: a commit whose answer is lost', () => {
   });
 });
 
-describe('Faults: the worker process', () => {
-  it('requeues the batch of a worker SIGKILLed mid-batch: the 5 committed messages are deduplicated, the other 5 commit once', async () => {
-    running = await startTestRunner(db, counter({ window: 1 }));
+describe.each(['process', 'thread'] as const)('Faults: the worker, with %s workers', (workerModel) => {
+  it('requeues the batch of a worker killed mid-batch (a process SIGKILLed, a thread terminated): the 5 committed messages are deduplicated, the other 5 commit once', async () => {
+    running = await startTestRunner(db, counter({ window: 1 }), { workerModel });
     const gate = await tenWithGate(running);
-    const pid = await killWorkerRunning(running.runner, 'counter');
+    const killed = await killWorkerRunning(running.runner, 'counter');
+    expect(killed.startsWith(workerModel === 'process' ? 'pid ' : 'thread ')).toBe(true);
     await gate.release();
-    await waitFor('replacement worker', () => workersReplaced(running!.runner, pid), 15_000);
+    await waitFor('replacement worker', () => workersReplaced(running!.runner, killed), 15_000);
     await waitFor('10 acked', () => running!.runner.snapshot().acked >= 10, 30_000);
     expect(await counterState(db)).toEqual({ n: 10, applied: 10, distinct: 10 });
     expect(running.runner.snapshot()).toMatchObject({ committed: 5, deduplicated: 5, deadLettered: 0, workerRestarts: 1 });
     expect(running.runner.snapshot().requeued).toBeGreaterThanOrEqual(10);
     // a crash is not a failed delivery: nothing was counted toward maxDeliveries
     expect(await deliveryRows()).toBe(0);
-    expect(running.lines.some((l) => l.includes('worker process died; its batch is requeued') && l.includes('"batchInFlight":true'))).toBe(true);
+    expect(running.lines.some((l) => l.includes(`worker ${workerModel} died; its batch is requeued`) && l.includes('"batchInFlight":true'))).toBe(true);
   });
 });
 

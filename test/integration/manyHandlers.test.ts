@@ -6,6 +6,7 @@ import { resolveConfig, type ResolvedConfig } from '../../config/config.js';
 import { declareTopology } from '../../topology/topology.js';
 import { createLogger } from '../../runtime/logger.js';
 import { Runner } from '../../local/Runner.js';
+import { killWorker } from '../helpers/runner.js';
 import { COUNTER_SCHEMA } from '../fixtures/handlerCounter.js';
 
 const HANDLERS = 120;
@@ -88,10 +89,10 @@ describe('Scale: many handlers on the default pool', () => {
     expect((await db.threadIds()).length).toBe(4);
     expect(lines.filter((l) => /"level":"(warn|error)"/.test(l))).toEqual([]);
 
-    // Act again: another 5 messages each while a worker is SIGKILLed mid-batch
+    // Act again: another 5 messages each while a worker is killed mid-batch
     const sending = publishToAll(config.handlers, 5, 'again');
     const victim = await waitFor('a busy worker', () => runner!.workerHandles.find((w) => w.current !== undefined), 60_000, 1);
-    process.kill(victim.pid!, 'SIGKILL');
+    killWorker(victim);
     await sending;
     await waitFor('every message acked', () => runner!.snapshot().acked === 1_800, 120_000, 100);
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, orderInvariant, waitFor, type TestDatabase } from '../helpers/services.js';
-import { sendOrders, startTestRunner, workerRunning, type TestRunner } from '../helpers/runner.js';
+import { killWorker, sendOrders, startTestRunner, workerRunning, type TestRunner } from '../helpers/runner.js';
 import type { BatchReport } from '../../local/pool/WorkerHandle.js';
 import type { Runner } from '../../local/Runner.js';
 import { ConnectionBudgetError } from '../../runtime/errors.js';
@@ -60,25 +60,27 @@ describe('The shared worker pool', () => {
     expect(await orderInvariant(db)).toMatchObject({ orders: 900, distinct: 900, totalsMatch: true });
     expect(running.runner.snapshot()).toMatchObject({ workers: 3, dbConnections: 3 });
   });
+});
 
+describe.each(['process', 'thread'] as const)('The shared worker pool, with %s workers', (workerModel) => {
   it('requeues only the killed worker\'s batch of one handler: the non-idempotent counter ends at exactly 300, the other handler loses nothing and fails no batch', async () => {
     await createCounterTables(db);
     running = await startTestRunner(db, [
       { name: 'victim', entry: COUNTER_ENTRY, concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
       { name: 'bystander', entry: 'test/fixtures/slowOrders.ts', concurrency: 1, batchSize: 20, batchingWindowSeconds: 0 },
-    ], { workers: 2, workerEnv: { WARREN_TEST_DELAY_MS: '10' } });
+    ], { workers: 2, workerModel, workerEnv: { WARREN_TEST_DELAY_MS: '10' } });
     await sendCounted(running.queueOf('victim'), Array.from({ length: 300 }, (_, i) => `v${i}`));
     await sendOrders(running.queueOf('bystander'), 300, 'b');
-    const worker = await waitFor('a worker running a victim batch after some acks', () => acked(running!.runner, 'victim') >= 40 && workerRunning(running!.runner, 'victim'), 30_000, 5);
-    const oldPid = worker.pid;
-    process.kill(oldPid!, 'SIGKILL');
-    await waitFor('a replacement worker', () => worker.restarts === 1 && worker.alive && worker.pid !== oldPid, 15_000);
+    const worker = await waitFor('a worker running a victim batch after some acks', () => (acked(running!.runner, 'victim') >= 40 ? workerRunning(running!.runner, 'victim') : undefined), 30_000, 5);
+    const killed = worker.key;
+    killWorker(worker);
+    await waitFor('a replacement worker', () => worker.restarts === 1 && worker.alive && worker.key !== killed, 15_000);
     await waitFor('all acked', () => running!.runner.snapshot().acked === 600, 60_000);
     expect(await counterState(db)).toEqual({ n: 300, applied: 300, distinct: 300 });
     expect(await orderInvariant(db)).toMatchObject({ orders: 300, distinct: 300, totalsMatch: true });
     expect(failed(running.runner, 'victim')).toBe(1);
     expect(failed(running.runner, 'bystander')).toBe(0);
-    expect(running.lines.some((l) => l.includes('worker process died; its batch is requeued') && l.includes('"handler":"victim"'))).toBe(true);
+    expect(running.lines.some((l) => l.includes(`worker ${workerModel} died; its batch is requeued`) && l.includes('"handler":"victim"'))).toBe(true);
   });
 });
 

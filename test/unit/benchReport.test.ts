@@ -3,6 +3,8 @@ import type { RatioDefinition } from '../../bench/contenders.js';
 import { computeRatios } from '../../bench/report.js';
 import type { ContenderResult } from '../../bench/runContender.js';
 import { serverCost, type CounterReading } from '../../bench/serverCounters.js';
+import { ratePerSecond } from '../../bench/stats.js';
+import { selfTimeByModule } from '../../bench/profileSummary.js';
 
 function reading(values: CounterReading['values'], ownStatements: number): CounterReading {
   return { values, ownStatements };
@@ -59,5 +61,41 @@ describe('Function: computeRatios()', () => {
 
   it('gives no value when a contender of the ratio did not run', () => {
     expect(computeRatios([results[0]!], ratios, 'default', 4)[0]).toEqual({ name: 'warren/single', value: null, target: 0.9, atMost: false, met: null });
+  });
+});
+
+describe('Function: ratePerSecond()', () => {
+  it('divides the timed part\'s messages by its seconds', () => {
+    expect(ratePerSecond('warren', 2_000, 1_250)).toBe(1_600);
+  });
+
+  it('refuses a negative rate, naming the contender (single-many once printed -27,019 msg/s)', () => {
+    expect(() => ratePerSecond('single-many', -200, 7.4)).toThrow('single-many: the timed part measured -200 messages in 7.4 ms, not a positive rate; the bench does not report it (did the contender consume its backlog before the clock started?)');
+  });
+
+  it('refuses zero messages, zero time and an infinite rate', () => {
+    expect(() => ratePerSecond('noop', 0, 1_000)).toThrow('noop: the timed part measured 0 messages in 1000 ms, not a positive rate');
+    expect(() => ratePerSecond('noop', 10, 0)).toThrow('noop: the timed part measured 10 messages in 0 ms, not a positive rate');
+  });
+});
+
+describe('Function: selfTimeByModule()', () => {
+  it('sums self time per package, project file, Node area and V8 entry, from the given fraction of the profile on', () => {
+    const frame = (id: number, url: string, functionName = 'f') => ({ id, callFrame: { url, functionName } });
+    const profile = {
+      nodes: [
+        frame(1, '', '(idle)'), frame(2, 'file:///x/node_modules/mysql2/lib/a.js'), frame(3, 'node:internal/streams/writable'),
+        frame(4, '', 'writeBuffer'), frame(5, '', '(garbage collector)'), frame(6, 'file:///x/node_modules/@aws-sdk/client-sqs/b.js'),
+      ],
+      samples: [2, 2, 3, 4, 5, 6, 1],
+      timeDeltas: [1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000],
+      startTime: 0,
+      endTime: 28_000,
+    };
+    expect(Object.fromEntries(selfTimeByModule([profile]))).toEqual({
+      'mysql2': 3, 'node:internal/streams': 3, '(native) writeBuffer': 4, '(garbage collector)': 5, '@aws-sdk/client-sqs': 6, '(idle)': 7,
+    });
+    // from half the span (14 ms) on: the samples at 15, 21 and 28 ms
+    expect(Object.fromEntries(selfTimeByModule([profile], 0.5))).toEqual({ '(garbage collector)': 5, '@aws-sdk/client-sqs': 6, '(idle)': 7 });
   });
 });

@@ -19,7 +19,7 @@ function errorOf(raw: unknown): ConfigError {
 describe('Function: resolveConfig()', () => {
   it('pins every default', () => {
     expect(HANDLER_DEFAULTS).toEqual({ export: 'handler', vhost: '/', batchSize: 100, batchingWindowSeconds: 0.5, concurrency: 1, timeoutSeconds: 60, deliveryLimit: 50, publishes: [] });
-    expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30, deadLetter: 'rabbitmq', inboxRetentionDays: 7, metricsPort: 9464, workers: 4, dedicated: {} });
+    expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30, deadLetter: 'rabbitmq', inboxRetentionDays: 7, metricsPort: 9464, workers: 4, dedicated: {}, workerModel: 'process', workerHeapMb: 1024 });
     expect(CONNECTION_DEFAULTS).toEqual({ pingAfterIdleMs: 30_000, connectAttempts: 8, connectBackoffBaseMs: 100, connectBackoffMaxMs: 3_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, preparedStatements: false });
     expect(SHARD_DEFAULTS).toEqual({ retryBackoffBaseMs: 200, retryBackoffMaxMs: 5_000 });
     expect(resolveConfig(minimal)).toEqual({
@@ -62,6 +62,8 @@ describe('Function: resolveConfig()', () => {
     expect(errorOf({ ...minimal, runner: { dedicated: { order: 2 } } }).message).toBe('Invalid config at "runner.dedicated.order": no handler is called "order"; use one of orders');
     expect(errorOf({ ...minimal, runner: { dedicated: { orders: 0 } } }).message).toBe('Invalid config at "runner.dedicated.orders": expected a whole number from 1 to 64, received 0');
     expect(errorOf({ ...minimal, runner: { dedicated: 2 } }).field).toBe('runner.dedicated');
+    expect(errorOf({ ...minimal, runner: { workerModel: 'threads' } }).message).toBe('Invalid config at "runner.workerModel": expected "process" or "thread", received "threads"');
+    expect(errorOf({ ...minimal, runner: { workerHeapMb: 16 } }).message).toBe('Invalid config at "runner.workerHeapMb": expected a whole number from 32 to 65536, received 16');
   });
 
   it('rejects two handlers with the same name or the same queue', () => {
