@@ -30,6 +30,7 @@ import { listDeadLetters, replayDeadLetters, type DeadLetterEntry } from './comm
 import { listSqsDeadLetters, replaySqsDeadLetters } from './commands/sqsDeadLetters.js';
 import { ensureSqsDeadLetterQueue } from './broker/sqsDeadLetterQueue.js';
 import { shardsCommand } from './commands/shardsCommand.js';
+import { redactText, rememberSecret, scrubError } from '../runtime/redact.js';
 
 const USAGE = `usage:
   warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
@@ -51,6 +52,10 @@ const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 /** The user that creates tables (migrations, Warren's own tables); the runner itself needs DML only. */
 const migrationsUrl = process.env.MIGRATIONS_URL ?? databaseUrl;
+// The URLs' passwords never appear in what this process prints (runtime/redact.ts).
+for (const url of [amqpUrl, databaseUrl, migrationsUrl]) {
+  try { rememberSecret(decodeURIComponent(new URL(url).password)); } catch { /* not a URL: the command names it later */ }
+}
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -211,9 +216,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    scrubError(error); // a migration file's CREATE USER, a URL's password: never printed
     const message = error instanceof WarrenError || (error instanceof Error && error.name === 'TypeError' && /parseArgs|option/i.test(error.message)) ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    process.stderr.write(`warren: ${message}\n`);
-    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  caused by: ${error.cause.message}\n`);
+    process.stderr.write(`warren: ${redactText(message)}\n`);
+    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  caused by: ${redactText(error.cause.message)}\n`);
     process.exit(1);
   },
 );

@@ -26,6 +26,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { VhostPermissions } from '../../topology/brokerPermissions.js';
 import { ConfigError, WarrenError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
+import { scrubError } from '../../runtime/redact.js';
 import { readSecretsManagerCredentials, type BrokerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
 import { connectWithRetry, type ConnectRetryOptions } from './brokerConnect.js';
 
@@ -142,7 +143,7 @@ export function createBrokerUserHandler(readSecret: SecretReader = readSecretsMa
       return { PhysicalResourceId: brokerUserPhysicalId(app.username), Data: { Username: app.username } };
     } catch (error) {
       log.error('broker user resource failed', { requestType: event.RequestType, ...errorFields(error) });
-      throw error;
+      throw scrubError(error); // the passwords it PUTs must not reach the runtime's error log or the Reason
     }
   };
 }

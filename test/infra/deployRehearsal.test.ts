@@ -306,6 +306,27 @@ describe('Deploy rehearsal: the migrations custom resource', () => {
     expect(failed.body.Reason).toMatch(/^Migration functions\/schema\.sql failed at statement 2 \(CREATE TABLE rehearsal_broken \(id INT,\): You have an error in your SQL syntax/);
     console.log(`FAILED response: ${Buffer.byteLength(failed.raw)} bytes of ${CFN_RESPONSE_LIMIT_BYTES}`);
   });
+
+  it('answers FAILED when CREATE USER fails, with the application user\'s password nowhere in the logs, the Reason or the response', async () => {
+    // A master user that may not create users: the migration's CREATE USER ... IDENTIFIED BY ? really fails on MariaDB.
+    const limited = { user: `wrehnc_${suffix}`, password: `nc-${randomBytes(8).toString('hex')}` };
+    await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [limited.user, '%', limited.password]);
+    await admin.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [limited.user, '%']);
+    try {
+      const cr = frameworkDir(stack, 'Custom::WarrenMigrations');
+      const host = await startHost(deployed(stack.migrations!.function), { framework: cr.dir, extraEnv: { WARREN_DB_USER: limited.user, WARREN_DB_PASSWORD: limited.password } });
+      const failed = await cloudFormation(host, { logicalId: cr.logicalId, type: 'Custom::WarrenMigrations', properties: localized(cr.properties) }, 'Create');
+      expect(failed.body.Status).toBe('FAILED');
+      expect(failed.body.Reason).toMatch(/Access denied; you need \(at least one of\) the CREATE USER privilege/);
+      // The runtime's "Invoke Error" line (every enumerable property) and the function's own lines were written.
+      expect(host.output()).toContain('Invoke Error');
+      expect(host.output()).toContain('ER_SPECIFIC_ACCESS_DENIED_ERROR');
+      expect(host.output()).not.toContain(appUser.password);
+      expect(failed.raw).not.toContain(appUser.password);
+    } finally {
+      await admin.query('DROP USER IF EXISTS ?@?', [limited.user, '%']);
+    }
+  });
 });
 
 describe('Deploy rehearsal: the topology custom resource', () => {
