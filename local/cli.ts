@@ -22,8 +22,7 @@ import { Runner } from './Runner.js';
 import { urlForVhost } from '../runtime/amqp/amqpUrl.js';
 import amqp from 'amqplib';
 import { ConnectionManager } from '../runtime/db/ConnectionManager.js';
-import { pruneInbox } from '../runtime/inbox.js';
-import { pruneOutbox } from '../runtime/outbox/outbox.js';
+import { pruneWarrenTables } from '../runtime/db/prune.js';
 import { ensureWarrenTables } from '../runtime/db/warrenTables.js';
 import { deadLetterQueueName } from '../topology/topology.js';
 import { listDeadLetters, replayDeadLetters, type DeadLetterEntry } from './commands/deadLetters.js';
@@ -139,7 +138,8 @@ async function prune(days: number): Promise<number> {
   const db = new ConnectionManager({ url: databaseUrl, logger: createLogger({ component: 'prune' }, { level: 'warn' }) });
   try {
     await ensureWarrenTables(db);
-    return (await pruneInbox(db, days * 86_400)) + (await pruneOutbox(db, days * 86_400));
+    const { deleted } = await pruneWarrenTables(db, { olderThanSeconds: days * 86_400 });
+    return deleted.warren_inbox + deleted.warren_outbox;
   } finally {
     await db.close();
   }

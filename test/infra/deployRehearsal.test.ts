@@ -437,6 +437,31 @@ describe('Deploy rehearsal: the functions the triggers and schedules invoke', ()
     await tapConnection.close();
   });
 
+  it('runs the pruning function as the application user: deletes old inbox and sent outbox rows in batches and keeps recent and unsent ones', async () => {
+    const fn = deployed(stack.pruner.function);
+    expect(fn.environment).toMatchObject({ WARREN_PRUNE_RETENTION_DAYS: '7', WARREN_DB_USER: 'warren_app', WARREN_DB_IAM_AUTH: 'true', WARREN_DB_TLS: 'true' });
+    const pruned = `pruned-${suffix}`;
+    const inbox = (key: string, daysAgo: number) => [pruned, key, new Date(Date.now() - daysAgo * 86_400_000)];
+    await admin.query(`INSERT INTO \`${database}\`.warren_inbox (handler, message_key, processed_at) VALUES ?`, [[
+      ...Array.from({ length: 7 }, (_, i) => inbox(`old-${i}`, 8)), inbox('recent', 1),
+    ]]);
+    const outbox = (id: string, sentDaysAgo: number | null) => [pruned, `${queue}.0`, 'orders.events', 'k', id, Buffer.from('{}'), '{}', new Date(Date.now() - 9 * 86_400_000), sentDaysAgo === null ? null : new Date(Date.now() - sentDaysAgo * 86_400_000)];
+    await admin.query(`INSERT INTO \`${database}\`.warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties, created_at, sent_at) VALUES ?`, [[
+      outbox('old-sent-0', 8), outbox('old-sent-1', 8), outbox('old-sent-2', 8), outbox('recent-sent', 0), outbox('old-unsent', null),
+    ]]);
+    // As the application user with its DML grants only (the migrations resource made it; again here if run alone), and
+    // batches of 3 rows (5,000 by default), so the loop shows: inbox 3 + 3 + 1, outbox 3 + 0.
+    await admin.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [appUser.username, '%', appUser.password]);
+    await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO ?@?`, [appUser.username, '%']);
+    const host = await startHost(fn, { extraEnv: { WARREN_DB_USER: appUser.username, WARREN_DB_PASSWORD: appUser.password, WARREN_PRUNE_BATCH_SIZE: '3' } });
+    const reply = await host.call({ cmd: 'invoke', event: { source: 'aws.events', 'detail-type': 'Scheduled Event' } });
+    expect(reply, host.output().slice(-2000)).toMatchObject({ ok: true, result: { deleted: { warren_inbox: 7, warren_outbox: 3 }, batches: 5, complete: true } });
+    const [inboxLeft] = await admin.query(`SELECT message_key AS k FROM \`${database}\`.warren_inbox WHERE handler = ? ORDER BY k`, [pruned]);
+    expect(inboxLeft).toEqual([{ k: 'recent' }]);
+    const [outboxLeft] = await admin.query(`SELECT message_id AS k FROM \`${database}\`.warren_outbox WHERE handler = ? ORDER BY k`, [pruned]);
+    expect(outboxLeft).toEqual([{ k: 'old-unsent' }, { k: 'recent-sent' }]);
+  });
+
   it('runs the broker monitor: reads the handler\'s dead letters and its shards without a consumer in the vhost', async () => {
     const host = await startHost(deployed(stack.brokerMonitor.function));
     const reply = await host.call({ cmd: 'invoke', event: { source: 'aws.events' } });
