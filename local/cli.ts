@@ -51,9 +51,13 @@ const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 /** The user that creates tables (migrations, Warren's own tables); the runner itself needs DML only. */
 const migrationsUrl = process.env.MIGRATIONS_URL ?? databaseUrl;
-// The URLs' passwords never appear in what this process prints (runtime/redact.ts).
+// The URLs' passwords never appear in what this process prints (runtime/redact.ts); not RabbitMQ's well-known
+// guest/guest, whose "password" is its user name and would garble every line that names the user.
 for (const url of [amqpUrl, databaseUrl, migrationsUrl]) {
-  try { rememberSecret(decodeURIComponent(new URL(url).password)); } catch { /* not a URL: the command names it later */ }
+  try {
+    const { username, password } = new URL(url);
+    if (password !== username) rememberSecret(decodeURIComponent(password));
+  } catch { /* not a URL: the command names it later */ }
 }
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
