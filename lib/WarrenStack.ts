@@ -1,7 +1,8 @@
 /**
  * The Warren stack, read top to bottom: connection budget, network, one security group for every Warren function,
  * broker, database + proxy, migrations and topology (custom resources), the handlers in nested stacks of
- * `handlersPerStack`, the outbox relay (when a handler publishes), the broker monitor, alarms and outputs.
+ * `handlersPerStack`, the outbox relay (when a handler publishes), the pruning function, the broker monitor, alarms and
+ * outputs.
  * Env-agnostic and lookup-free, so `cdk synth` needs no AWS account.
  */
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
