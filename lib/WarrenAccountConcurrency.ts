@@ -3,7 +3,7 @@
  * (lib/functions/accountConcurrencyResource.ts) that fails the deploy early when the account cannot run every trigger.
  *
  * Need = one per MQ trigger (each holds one execution environment at all times: Lambda developer guide, "Using Lambda
- * with Amazon MQ") + the outbox relay (one run a minute) + the broker monitor + headroom for deploy-time custom
+ * with Amazon MQ") + the outbox relay (one run a minute) + the pruning function (one run an hour) + the broker monitor + headroom for deploy-time custom
  * resources and overlapping scheduled runs. None of Warren's functions reserves concurrency, so they share the
  * account's unreserved concurrency in the region (Lambda API GetAccountSettings, UnreservedConcurrentExecutions).
  */
@@ -21,23 +21,26 @@ export const WARREN_CONCURRENCY_DEFAULTS = {
 export interface ConcurrencyNeed {
   readonly triggers: number;
   readonly relay: number;
+  /** The scheduled pruning function (lib/WarrenPruner.ts). */
+  readonly pruner: number;
   readonly monitor: number;
   readonly headroom: number;
   readonly total: number;
 }
 
-/** What `handlers` need at once: one per shard trigger, the relay when one publishes, the monitor, the headroom. */
+/** What `handlers` need at once: one per shard trigger, the relay when one publishes, the pruner, the monitor, the headroom. */
 export function concurrencyNeed(handlers: readonly ResolvedHandlerConfig[]): ConcurrencyNeed {
   const triggers = handlers.reduce((sum, h) => sum + h.concurrency, 0);
   const relay = handlers.some((h) => h.publishes.length > 0) ? 1 : 0;
+  const pruner = 1;
   const monitor = 1;
   const headroom = WARREN_CONCURRENCY_DEFAULTS.headroom;
-  return { triggers, relay, monitor, headroom, total: triggers + relay + monitor + headroom };
+  return { triggers, relay, pruner, monitor, headroom, total: triggers + relay + pruner + monitor + headroom };
 }
 
 /** The line `cdk synth` prints. */
 export function concurrencyNotice(need: ConcurrencyNeed): string {
-  return `Warren: this app needs ${need.total} concurrent Lambda executions (${need.triggers} MQ triggers + ${need.relay} outbox relay + ${need.monitor} broker monitor + ${need.headroom} headroom). ` +
+  return `Warren: this app needs ${need.total} concurrent Lambda executions (${need.triggers} MQ triggers + ${need.relay} outbox relay + ${need.pruner} pruning + ${need.monitor} broker monitor + ${need.headroom} headroom). ` +
     'Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.';
 }
 

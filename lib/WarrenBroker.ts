@@ -48,9 +48,20 @@ export const BROKER_DEPLOYMENT_MODES = ['SINGLE_INSTANCE', 'CLUSTER_MULTI_AZ'] a
 export type BrokerDeploymentMode = (typeof BROKER_DEPLOYMENT_MODES)[number];
 const DAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
 
+/**
+ * The RabbitMQ version a created broker runs, kept in one place (create-only on `AWS::AmazonMQ::Configuration`: a
+ * changed default must not reach a deployed broker unnoticed). 4.2, not 4.3: on 4.2 every return of a message counts
+ * toward a quorum queue's delivery limit; 4.3 counts only `basic.reject` and a client crash, not `basic.nack` or a
+ * consumer timeout (RabbitMQ "Quorum Queues"; blog "RabbitMQ 4.3 release", "unlimited returns"). The runner returns a
+ * failed batch with `basic.reject` (test/integration/crashReturn.test.ts), but how the Lambda MQ trigger returns one is
+ * not documented, so on 4.3 the broker's backstop against a message that keeps crashing the function rests on an
+ * undocumented detail (docs/aws-facts.md). Choose 4.3 with `warren:brokerEngineVersion` knowing that.
+ */
+export const DEFAULT_RABBITMQ_ENGINE_VERSION = '4.2';
+
 export const WARREN_BROKER_DEFAULTS = {
   instanceType: 'mq.m7g.large',
-  engineVersion: '4.2',
+  engineVersion: DEFAULT_RABBITMQ_ENGINE_VERSION,
   username: 'warren',
   amqpsPort: 5671,
   /** The RabbitMQ web console and management API (HTTPS) of an Amazon MQ broker. */

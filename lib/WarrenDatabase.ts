@@ -3,6 +3,7 @@
  * so the connection budget is exact) or an existing one imported; the proxy requires TLS and, by default, IAM auth.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -53,6 +54,13 @@ export interface WarrenDatabaseProps {
   /** Storage of a created instance, in GiB (gp3; RDS MySQL allows 20 to 65,536). @default 20 */
   readonly allocatedStorage?: number;
   /**
+   * Storage autoscaling of a created instance: RDS grows the storage up to this many GiB when free space stays at or
+   * below 10% of it for 5 minutes (RDS User Guide, "Managing capacity automatically with Amazon RDS storage
+   * autoscaling"). Must be above `allocatedStorage`. You pay for what it grows to.
+   * @default 100, or twice `allocatedStorage` when that is more
+   */
+  readonly maxAllocatedStorage?: number;
+  /**
    * `development`: nothing survives the stack (no deletion protection, no final snapshot), so a failed first deploy
    * rolls back to nothing and `cdk destroy` removes the data. `production`: the instance is kept when the stack is
    * deleted or the instance replaced (DeletionPolicy `RetainExceptOnCreate`), yet still deleted when the deploy that
@@ -80,6 +88,9 @@ export const WARREN_DATABASE_DEFAULTS = {
   instanceType: 't4g.micro',
   multiAz: false,
   allocatedStorage: 20,
+  maxAllocatedStorage: 100,
+  /** The FreeStorageSpace alarm fires below this many bytes (2 GiB: 10% of the default 20 GiB, where autoscaling starts). */
+  freeStorageAlarmBytes: 2 * 1024 ** 3,
   stage: 'development',
   deletionProtection: false,
   port: 3306,
@@ -158,6 +169,10 @@ export class WarrenDatabase extends Construct {
         throw new ConfigError('warren:stage', `expected ${DATABASE_STAGES.join(' or ')}, received ${JSON.stringify(stage)}`);
       }
       const allocatedStorage = wholeNumber('warren:databaseAllocatedStorage', props.allocatedStorage ?? WARREN_DATABASE_DEFAULTS.allocatedStorage, 20, 65_536);
+      if (props.maxAllocatedStorage !== undefined && props.maxAllocatedStorage <= allocatedStorage) {
+        throw new ConfigError('warren:databaseMaxAllocatedStorage', `the storage autoscaling ceiling must be above warren:databaseAllocatedStorage (${allocatedStorage} GiB), received ${props.maxAllocatedStorage}; RDS grows storage up to it`);
+      }
+      const maxAllocatedStorage = wholeNumber('warren:databaseMaxAllocatedStorage', props.maxAllocatedStorage ?? Math.min(65_536, Math.max(WARREN_DATABASE_DEFAULTS.maxAllocatedStorage, allocatedStorage * 2)), allocatedStorage + 1, 65_536);
       const instance = new rds.DatabaseInstance(this, 'Instance', {
         engine: ENGINE,
         instanceType: new ec2.InstanceType(props.instanceType ?? WARREN_DATABASE_DEFAULTS.instanceType),
@@ -178,6 +193,7 @@ export class WarrenDatabase extends Construct {
         engineLifecycleSupport: rds.EngineLifecycleSupport.OPEN_SOURCE_RDS_EXTENDED_SUPPORT_DISABLED,
         storageType: rds.StorageType.GP3,
         allocatedStorage,
+        maxAllocatedStorage,
         storageEncrypted: true,
         multiAz,
         iamAuthentication: true,
@@ -265,6 +281,23 @@ export class WarrenDatabase extends Construct {
       [ENV.dbIamAuth]: 'true',
       [ENV.dbTls]: 'true',
     };
+  }
+
+  /**
+   * An alarm on the created instance's free storage (AWS/RDS FreeStorageSpace, minimum over 5 minutes, three periods
+   * in a row below `WARREN_DATABASE_DEFAULTS.freeStorageAlarmBytes`): storage autoscaling should have grown the disk
+   * by then, so it has reached `maxAllocatedStorage`, or is within its 6 hours after the last growth, or the tables
+   * grow faster than the pruning function deletes.
+   */
+  public freeStorageAlarm(): cloudwatch.Alarm {
+    if (this.instance === undefined) throw new ConfigError('database', 'an imported database has no FreeStorageSpace alarm of Warren\'s; watch it where the instance is managed');
+    return this.instance.metricFreeStorageSpace({ statistic: 'Minimum', period: Duration.minutes(5) }).createAlarm(this, 'FreeStorageLow', {
+      alarmDescription: `The database has under ${WARREN_DATABASE_DEFAULTS.freeStorageAlarmBytes / 1024 ** 3} GiB free: storage autoscaling reached warren:databaseMaxAllocatedStorage or waits out its 6 hours; raise the ceiling, check the pruning function's log (old warren_inbox/warren_outbox rows), or free space`,
+      threshold: WARREN_DATABASE_DEFAULTS.freeStorageAlarmBytes,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 
   /** Lets functions with security group `peer` reach the proxy (one rule for every function that shares it). */

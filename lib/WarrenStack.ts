@@ -1,7 +1,8 @@
 /**
  * The Warren stack, read top to bottom: connection budget, network, one security group for every Warren function,
  * broker, database + proxy, migrations and topology (custom resources), the handlers in nested stacks of
- * `handlersPerStack`, the outbox relay (when a handler publishes), the broker monitor, alarms and outputs.
+ * `handlersPerStack`, the outbox relay (when a handler publishes), the pruning function, the broker monitor, alarms and
+ * outputs.
  * Env-agnostic and lookup-free, so `cdk synth` needs no AWS account.
  */
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
@@ -24,6 +25,7 @@ import { chunk, handlerRange, WarrenHandlerGroup } from './WarrenHandlerGroup.js
 import { WarrenMigrations } from './WarrenMigrations.js';
 import { WarrenNetwork, type ExistingNetwork } from './WarrenNetwork.js';
 import { WARREN_RELAY_DEFAULTS, WarrenOutboxRelay } from './WarrenOutboxRelay.js';
+import { WARREN_PRUNER_DEFAULTS, WarrenPruner } from './WarrenPruner.js';
 import { WarrenTopology } from './WarrenTopology.js';
 import { WarrenTriggerTeardown } from './WarrenTriggerTeardown.js';
 
@@ -54,6 +56,8 @@ export interface WarrenStackProps extends StackProps {
   readonly databaseMultiAz?: boolean;
   /** Storage of a created database instance, in GiB (gp3). @default 20 */
   readonly databaseAllocatedStorage?: number;
+  /** Storage autoscaling ceiling of a created database instance, in GiB (RDS `MaxAllocatedStorage`). @default 100 */
+  readonly databaseMaxAllocatedStorage?: number;
   /**
    * `development`: a failed first deploy and `cdk destroy` leave nothing behind, the database included.
    * `production`: the database instance outlives the stack and replacements (a failed first deploy still removes it).
@@ -131,6 +135,8 @@ export class WarrenStack extends Stack {
   public readonly handlers: WarrenHandler[];
   /** Present when a handler declares `publishes`. */
   public readonly outboxRelay?: WarrenOutboxRelay;
+  /** Deletes old inbox and sent outbox rows every hour (runner.inboxRetentionDays). */
+  public readonly pruner: WarrenPruner;
   public readonly brokerMonitor: WarrenBrokerMonitor;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
@@ -150,6 +156,7 @@ export class WarrenStack extends Stack {
       extra: [
         ...(publishers.length === 0 ? [] : [{ name: 'outbox relay', connections: WARREN_RELAY_DEFAULTS.connections }]),
         { name: 'migrations', connections: 1 },
+        { name: 'pruning', connections: WARREN_PRUNER_DEFAULTS.connections },
       ],
     });
     if (this.budget.clients > this.budget.databaseConnections) {
@@ -196,6 +203,7 @@ export class WarrenStack extends Stack {
       ...(props.databaseInstanceType === undefined ? {} : { instanceType: props.databaseInstanceType }),
       ...(props.databaseMultiAz === undefined ? {} : { multiAz: props.databaseMultiAz }),
       ...(props.databaseAllocatedStorage === undefined ? {} : { allocatedStorage: props.databaseAllocatedStorage }),
+      ...(props.databaseMaxAllocatedStorage === undefined ? {} : { maxAllocatedStorage: props.databaseMaxAllocatedStorage }),
       ...(props.stage === undefined ? {} : { stage: props.stage }),
       ...(props.databaseDeletionProtection === undefined ? {} : { deletionProtection: props.databaseDeletionProtection }),
       ...(props.databaseUser === undefined ? {} : { user: props.databaseUser }),
@@ -227,10 +235,11 @@ export class WarrenStack extends Stack {
     }));
     this.handlers = this.handlerGroups.flatMap((g) => g.handlers);
 
-    // 7. The outbox relay, when a handler publishes; the broker monitor (dead letters the broker gave up on, consumers).
+    // 7. The outbox relay, when a handler publishes; the pruning of old inbox and outbox rows; the broker monitor (dead letters the broker gave up on, consumers).
     if (publishers.length > 0) {
       this.outboxRelay = new WarrenOutboxRelay(this, 'OutboxRelay', { ...shared, handlers: publishers, broker: this.broker, brokerAppSecret: this.brokerUser.secret, database: this.database });
     }
+    this.pruner = new WarrenPruner(this, 'Pruner', { ...shared, retentionDays: props.config.runner.inboxRetentionDays, database: this.database });
     this.brokerMonitor = new WarrenBrokerMonitor(this, 'BrokerMonitor', { ...shared, handlers, broker: this.broker });
     this.alarms.push(...this.brokerMonitor.alarms);
 
@@ -274,6 +283,10 @@ export class WarrenStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
+
+    // The disk of a created instance: storage autoscaling grows it (up to warren:databaseMaxAllocatedStorage, at most
+    // once every 6 hours); the alarm says when it did not and the disk is about to fill.
+    if (this.database.instance !== undefined) this.alarms.push(this.database.freeStorageAlarm());
 
     // 9. Alarm actions, when a topic is given.
     if (props.alarmTopicArn !== undefined) {

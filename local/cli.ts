@@ -22,14 +22,14 @@ import { Runner } from './Runner.js';
 import { urlForVhost } from '../runtime/amqp/amqpUrl.js';
 import amqp from 'amqplib';
 import { ConnectionManager } from '../runtime/db/ConnectionManager.js';
-import { pruneInbox } from '../runtime/inbox.js';
-import { pruneOutbox } from '../runtime/outbox/outbox.js';
+import { pruneWarrenTables } from '../runtime/db/prune.js';
 import { ensureWarrenTables } from '../runtime/db/warrenTables.js';
 import { deadLetterQueueName } from '../topology/topology.js';
 import { listDeadLetters, replayDeadLetters, type DeadLetterEntry } from './commands/deadLetters.js';
 import { listSqsDeadLetters, replaySqsDeadLetters } from './commands/sqsDeadLetters.js';
 import { ensureSqsDeadLetterQueue } from './broker/sqsDeadLetterQueue.js';
 import { shardsCommand } from './commands/shardsCommand.js';
+import { redactText, rememberSecret, scrubError } from '../runtime/redact.js';
 
 const USAGE = `usage:
   warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
@@ -51,6 +51,14 @@ const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 /** The user that creates tables (migrations, Warren's own tables); the runner itself needs DML only. */
 const migrationsUrl = process.env.MIGRATIONS_URL ?? databaseUrl;
+// The URLs' passwords never appear in what this process prints (runtime/redact.ts); not RabbitMQ's well-known
+// guest/guest, whose "password" is its user name and would garble every line that names the user.
+for (const url of [amqpUrl, databaseUrl, migrationsUrl]) {
+  try {
+    const { username, password } = new URL(url);
+    if (password !== username) rememberSecret(decodeURIComponent(password));
+  } catch { /* not a URL: the command names it later */ }
+}
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -134,7 +142,8 @@ async function prune(days: number): Promise<number> {
   const db = new ConnectionManager({ url: databaseUrl, logger: createLogger({ component: 'prune' }, { level: 'warn' }) });
   try {
     await ensureWarrenTables(db);
-    return (await pruneInbox(db, days * 86_400)) + (await pruneOutbox(db, days * 86_400));
+    const { deleted } = await pruneWarrenTables(db, { olderThanSeconds: days * 86_400 });
+    return deleted.warren_inbox + deleted.warren_outbox;
   } finally {
     await db.close();
   }
@@ -211,9 +220,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    scrubError(error); // a migration file's CREATE USER, a URL's password: never printed
     const message = error instanceof WarrenError || (error instanceof Error && error.name === 'TypeError' && /parseArgs|option/i.test(error.message)) ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    process.stderr.write(`warren: ${message}\n`);
-    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  caused by: ${error.cause.message}\n`);
+    process.stderr.write(`warren: ${redactText(message)}\n`);
+    if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  caused by: ${redactText(error.cause.message)}\n`);
     process.exit(1);
   },
 );

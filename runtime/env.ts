@@ -43,6 +43,9 @@ export const ENV = {
   /** The AWS outbox relay's handlers (JSON) and the age below which it leaves rows to the handlers. */
   relayHandlers: 'WARREN_RELAY_HANDLERS',
   relayMinAgeMs: 'WARREN_RELAY_MIN_AGE_MS',
+  /** The AWS pruning function: the retention in days (`runner.inboxRetentionDays`) and the rows per DELETE. */
+  pruneRetentionDays: 'WARREN_PRUNE_RETENTION_DAYS',
+  pruneBatchSize: 'WARREN_PRUNE_BATCH_SIZE',
   /** Milliseconds a published outbox row may wait for its "sent" mark (`outbox/SentMarks.ts`; the local runner sets it). */
   outboxMarkDelayMs: 'WARREN_OUTBOX_MARK_DELAY_MS',
   /** An SQS-compatible endpoint for the SQS dead-letter sink (tests, local SQS); the AWS SDK's own names. */

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Database, QueryFn } from './db/ConnectionManager.js';
 import type { WarrenMessage } from './decode.js';
 import { MissingMessageKeyError } from './errors.js';
+import { pruneWarrenTables } from './db/prune.js';
 
 /**
  * What to do with a message that has no key: `process` it at-least-once without an inbox claim (a redelivery runs it
@@ -81,17 +82,11 @@ export async function recordFailure(db: Database, handler: string, key: string, 
 
 
 /**
- * Deletes inbox rows older than `olderThanSeconds` (all handlers, or one). Deduplication holds for messages redelivered
- * within that window: keep it longer than any redelivery or replay can take. Returns the rows deleted.
+ * Deletes inbox rows older than `olderThanSeconds` (all handlers, or one), in batches (runtime/db/prune.ts).
+ * Deduplication holds for messages redelivered within that window: keep it longer than any redelivery or replay can
+ * take. Returns the rows deleted.
  */
 export async function pruneInbox(db: Database, olderThanSeconds: number, handler?: string): Promise<number> {
-  const cutoff = new Date(Date.now() - olderThanSeconds * 1000);
-  const where = handler === undefined ? '' : ' AND handler = ?';
-  const values = handler === undefined ? [cutoff] : [cutoff, handler];
-  let total = 0;
-  for (;;) {
-    const { affectedRows } = await db.autocommit(`DELETE FROM warren_inbox WHERE processed_at < ?${where} LIMIT 5000`, values);
-    total += affectedRows;
-    if (affectedRows < 5000) return total;
-  }
+  const { deleted } = await pruneWarrenTables(db, { olderThanSeconds, tables: ['warren_inbox'], ...(handler === undefined ? {} : { handler }) });
+  return deleted.warren_inbox;
 }

@@ -3,6 +3,7 @@
  * Level from `WARREN_LOG_LEVEL` (debug | info | warn | error), default `info`.
  */
 import { ENV, envValue } from './env.js';
+import { hasSecrets, redactText } from './redact.js';
 
 export const LOG_LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof LOG_LEVELS;
@@ -27,13 +28,16 @@ function levelFromEnv(): LogLevel {
   return value !== undefined && value in LOG_LEVELS ? (value as LogLevel) : 'info';
 }
 
-/** Turns an Error into plain fields (name, message, code, cause) for a log line. */
+/**
+ * Turns an Error into plain fields (name, message, code, cause) for a log line. Never the error's other properties:
+ * mysql2's `sql` holds the statement with its values formatted in (passwords too); remembered secrets are redacted.
+ */
 export function errorFields(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { error: String(error) };
-  const out: Record<string, unknown> = { error: error.message, errorName: error.name };
+  if (!(error instanceof Error)) return { error: redactText(String(error)) };
+  const out: Record<string, unknown> = { error: redactText(error.message), errorName: error.name };
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) out.errorCode = code;
-  if (error.cause instanceof Error) out.cause = error.cause.message;
+  if (error.cause instanceof Error) out.cause = redactText(error.cause.message);
   return out;
 }
 
@@ -52,7 +56,9 @@ class JsonLogger implements Logger {
 
   private write(level: LogLevel, msg: string, extra?: LogFields): void {
     if (LOG_LEVELS[level] < this.min) return;
-    this.sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.fields(), ...extra }));
+    const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.fields(), ...extra });
+    // Every line, whatever its fields: no remembered secret (runtime/redact.ts) reaches stdout or CloudWatch Logs.
+    this.sink(hasSecrets() ? redactText(line) : line);
   }
 
   public debug(msg: string, fields?: LogFields): void { this.write('debug', msg, fields); }

@@ -26,6 +26,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { VhostPermissions } from '../../topology/brokerPermissions.js';
 import { ConfigError, WarrenError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
+import { rememberSecret, scrubError } from '../../runtime/redact.js';
 import { readSecretsManagerCredentials, type BrokerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
 import { connectWithRetry, type ConnectRetryOptions } from './brokerConnect.js';
 
@@ -124,6 +125,7 @@ function parsePermissions(raw: unknown, field: string): VhostPermissions[] {
 export function createBrokerUserHandler(readSecret: SecretReader = readSecretsManagerCredentials, retry: ConnectRetryOptions = {}): (event: CloudFormationCustomResourceEvent) => Promise<BrokerUserResult> {
   return async (event) => {
     const admin = await readSecret(property(event, 'AdminSecretArn'));
+    rememberSecret(admin.password); // whatever reader gave it: no log line or error shows it (runtime/redact.ts)
     const api = new ManagementApi(property(event, 'ConsoleUrl'), admin, retry);
     try {
       if (event.RequestType === 'Delete') {
@@ -133,6 +135,7 @@ export function createBrokerUserHandler(readSecret: SecretReader = readSecretsMa
         return { PhysicalResourceId: event.PhysicalResourceId, Data: { Username: username } };
       }
       const app = await readSecret(property(event, 'AppSecretArn'));
+      rememberSecret(app.password);
       const wanted = parsePermissions(event.ResourceProperties.Permissions, 'Permissions');
       const previous = event.RequestType === 'Update' && event.PhysicalResourceId === brokerUserPhysicalId(app.username)
         ? parsePermissions(event.OldResourceProperties.Permissions ?? '[]', 'OldResourceProperties.Permissions').map((p) => p.vhost)
@@ -142,7 +145,7 @@ export function createBrokerUserHandler(readSecret: SecretReader = readSecretsMa
       return { PhysicalResourceId: brokerUserPhysicalId(app.username), Data: { Username: app.username } };
     } catch (error) {
       log.error('broker user resource failed', { requestType: event.RequestType, ...errorFields(error) });
-      throw error;
+      throw scrubError(error); // the passwords it PUTs must not reach the runtime's error log or the Reason
     }
   };
 }

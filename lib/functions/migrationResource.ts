@@ -32,6 +32,7 @@ import mysql from 'mysql2/promise';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import { ConfigError, WarrenError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
+import { scrubError } from '../../runtime/redact.js';
 import { databaseSettingsFromEnv } from '../../runtime/db/rdsIam.js';
 import { setUpAppDatabaseUser } from '../../runtime/db/appDatabaseUser.js';
 import { readSecretsManagerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
@@ -149,6 +150,19 @@ function runFile(connection: mysql.Connection, sql: string): Promise<void> {
  */
 export function createMigrationHandler(source: MigrationSource = bundled, env: NodeJS.ProcessEnv = process.env, connect: MigrationConnectOptions = {}, readSecret: SecretReader = readSecretsManagerCredentials): (event: CloudFormationCustomResourceEvent) => Promise<MigrationResult> {
   const retry = { ...MIGRATION_CONNECT_DEFAULTS, ...connect };
+  const onEvent = migrationEventHandler(source, env, retry, readSecret);
+  // Whatever fails leaves scrubbed: the Lambda runtime logs an uncaught error's enumerable properties (mysql2's `sql`
+  // holds CREATE USER's password) and the Provider framework makes its message the CloudFormation Reason.
+  return async (event) => {
+    try {
+      return await onEvent(event);
+    } catch (error) {
+      throw scrubError(error);
+    }
+  };
+}
+
+function migrationEventHandler(source: MigrationSource, env: NodeJS.ProcessEnv, retry: Required<MigrationConnectOptions>, readSecret: SecretReader): (event: CloudFormationCustomResourceEvent) => Promise<MigrationResult> {
   return async (event) => {
     if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: { FileCount: 0 } };
     const names = files(event);

@@ -3,6 +3,7 @@
  * handler's publisher on Lambda (runtime/outbox/Publisher.ts) and by the stack's functions (lib/functions/).
  */
 import { ConfigError } from '../errors.js';
+import { rememberSecret } from '../redact.js';
 
 export interface BrokerCredentials {
   readonly username: string;
@@ -23,6 +24,8 @@ function parseCredentials(raw: string | undefined): BrokerCredentials {
   if (typeof v.username !== 'string' || typeof v.password !== 'string') {
     throw new ConfigError('SecretArn', 'the secret must hold string fields "username" and "password"');
   }
+  // Remembered, so no log line or error this process writes can show it (runtime/redact.ts).
+  rememberSecret(v.password);
   return { username: v.username, password: v.password };
 }
 

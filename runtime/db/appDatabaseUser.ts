@@ -7,6 +7,9 @@
  *   ALTER USER '<user>'@'%' IDENTIFIED BY '<password>'            (the secret is the truth: a re-run re-syncs it)
  *   GRANT SELECT, INSERT, UPDATE, DELETE ON `<database>`.* TO '<user>'@'%'
  *
+ * The password is remembered as a secret and a failing CREATE/ALTER USER rejects with its error scrubbed
+ * (runtime/redact.ts): mysql2 keeps the formatted statement, password included, in `err.sql`.
+ *
  * Warren's own tables (warren_inbox, warren_deliveries, warren_outbox) are created here too, by the master user,
  * since the application user may not CREATE them. Statements use placeholders (mysql2 escapes values and `??`
  * identifiers); `_` and `%` in the database name are escaped, as GRANT reads them as wildcards otherwise
@@ -14,6 +17,7 @@
  */
 import type { Connection } from 'mysql2/promise';
 import { ConfigError } from '../errors.js';
+import { rememberSecret, scrubError } from '../redact.js';
 import { WARREN_TABLES_SQL } from './warrenTables.js';
 
 /** The privileges the application user gets on the application database. */
@@ -50,8 +54,14 @@ export async function setUpAppDatabaseUser(connection: Connection, app: AppDatab
   if (app.database === '') throw new ConfigError('WARREN_DB_NAME', 'the application user is granted DML on one database; set the database name');
   if (app.password === '') throw new ConfigError('AppSecretArn', 'the application user\'s secret has an empty password');
   const host = app.host ?? '%';
+  rememberSecret(app.password);
   for (const sql of WARREN_TABLES_SQL) await connection.query(sql);
-  await connection.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [app.user, host, app.password]);
-  await connection.query('ALTER USER ?@? IDENTIFIED BY ?', [app.user, host, app.password]);
+  try {
+    await connection.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [app.user, host, app.password]);
+    await connection.query('ALTER USER ?@? IDENTIFIED BY ?', [app.user, host, app.password]);
+  } catch (error) {
+    // mysql2 formatted the password into the statement it keeps in `err.sql`: strip it before anyone logs the error.
+    throw scrubError(error);
+  }
   await connection.query(`GRANT ${APP_DATABASE_PRIVILEGES.join(', ')} ON ??.* TO ?@?`, [grantDatabasePattern(app.database), app.user, host]);
 }

@@ -28,6 +28,7 @@
 import type { ConnectionOptions } from 'mysql2/promise';
 import { ENV } from '../env.js';
 import { ConfigError } from '../errors.js';
+import { rememberSecret } from '../redact.js';
 
 /** Names of the environment variables: the db* entries of the one table in env.ts (the stack sets them from there). */
 export const DB_ENV = {
@@ -154,6 +155,7 @@ export function databaseSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, si
     return { url, connectionOptions: rdsIamConnectionOptions({ hostname: host, port, username: user, tls, ...(sign === undefined ? {} : { sign }) }) };
   }
   const password = env[DB_ENV.password];
+  if (password !== undefined) rememberSecret(password); // never in a log line (runtime/redact.ts)
   const fixed: ConnectionOptions = {
     host,
     port,

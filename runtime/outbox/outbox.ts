@@ -5,6 +5,7 @@
  * (the incoming message's key + the publish's position) is deterministic, so a consumer's inbox drops any repeat.
  */
 import type { Database, QueryFn } from '../db/ConnectionManager.js';
+import { pruneWarrenTables } from '../db/prune.js';
 import type { OutgoingMessage, Publisher } from './Publisher.js';
 import type { SentMarks } from './SentMarks.js';
 import { checkLambdaBodySize } from '../payloadLimit.js';
@@ -205,9 +206,8 @@ export async function flushOutbox(db: Database, publisher: Publisher, handler: s
   }
 }
 
-/** Deletes sent rows older than `olderThanSeconds`. */
+/** Deletes sent rows older than `olderThanSeconds`, in batches (runtime/db/prune.ts). */
 export async function pruneOutbox(db: Database, olderThanSeconds: number): Promise<number> {
-  const cutoff = new Date(Date.now() - olderThanSeconds * 1000);
-  const { affectedRows } = await db.autocommit('DELETE FROM warren_outbox WHERE sent_at IS NOT NULL AND sent_at < ?', [cutoff]);
-  return affectedRows;
+  const { deleted } = await pruneWarrenTables(db, { olderThanSeconds, tables: ['warren_outbox'] });
+  return deleted.warren_outbox;
 }

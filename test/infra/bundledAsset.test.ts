@@ -118,8 +118,8 @@ describe('Bundled asset: functions/orders.ts from the cloud assembly', () => {
     const sizes = Object.fromEntries(assets.map((a) => [a.path, statSync(join(a.dir, 'index.js')).size]));
     console.log('index.js sizes:', sizes, assets.filter((a) => a.handler).map((a) => a.path));
     // the example app: its one handler, the relay, migrations, topology (which also serves the shard drains), broker
-    // user, broker monitor, trigger teardown and the account-concurrency check
-    expect(assets.length).toBe(8);
+    // user, broker monitor, trigger teardown, the account-concurrency check and the pruning function
+    expect(assets.length).toBe(9);
     expect(assets.filter((a) => a.handler)).toHaveLength(1);
     for (const a of assets) {
       // The two deploy-time custom resources that call the Lambda API carry @aws-sdk/client-lambda in index.js (it is

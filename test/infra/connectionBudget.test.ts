@@ -63,7 +63,7 @@ describe('Class: WarrenStack (connection budget)', () => {
   it('fails synth in strict mode from context, with the message naming each share', async () => {
     const { createWarrenApp } = await import('../../lib/app.js');
     await expect(createWarrenApp({ config: tooMany, nag: false, context: { 'warren:maxConnections': '50', 'warren:maxConnectionsPercent': '100', 'warren:connectionBudget': 'strict' } }))
-      .rejects.toThrow('the functions may open 55 client connections [orders 41 (40 shards + 1 reclaim allowance), audit 13 (12 shards + 1 reclaim allowance), migrations 1] but the proxy may open only 50 database connections (100% of max_connections 50)');
+      .rejects.toThrow('the functions may open 56 client connections [orders 41 (40 shards + 1 reclaim allowance), audit 13 (12 shards + 1 reclaim allowance), migrations 1, pruning 1] but the proxy may open only 50 database connections (100% of max_connections 50)');
   });
 
   it('rejects an unknown budget mode with a ConfigError naming the context key', async () => {

@@ -58,9 +58,9 @@ describe('Function: contextOptions()', () => {
     });
   });
 
-  it('reads the stage, the database storage and deletion protection', () => {
-    const app = new App({ context: { 'warren:stage': 'production', 'warren:databaseAllocatedStorage': '50', 'warren:databaseDeletionProtection': 'true' } });
-    expect(contextOptions(app.node)).toEqual({ stackName: 'Warren', configPath: 'warren.config.ts', stage: 'production', databaseAllocatedStorage: 50, databaseDeletionProtection: true });
+  it('reads the stage, the database storage, its autoscaling ceiling and deletion protection', () => {
+    const app = new App({ context: { 'warren:stage': 'production', 'warren:databaseAllocatedStorage': '50', 'warren:databaseMaxAllocatedStorage': '400', 'warren:databaseDeletionProtection': 'true' } });
+    expect(contextOptions(app.node)).toEqual({ stackName: 'Warren', configPath: 'warren.config.ts', stage: 'production', databaseAllocatedStorage: 50, databaseMaxAllocatedStorage: 400, databaseDeletionProtection: true });
     expect(() => contextOptions(new App({ context: { 'warren:stage': 'prod' } }).node)).toThrow('Invalid config at "warren:stage": expected development or production, received "prod"');
   });
 

@@ -17,10 +17,10 @@ function synth(props: Partial<WarrenDatabaseProps> = {}): Template {
 }
 
 describe('Class: WarrenDatabase', () => {
-  it('pins its defaults: master user warren, application user warren_app, t4g.micro, single-AZ, 20 GiB, development, no deletion protection', () => {
+  it('pins its defaults: master user warren, application user warren_app, t4g.micro, single-AZ, 20 GiB growing to 100, development, no deletion protection', () => {
     expect(WARREN_DATABASE_DEFAULTS).toEqual({
       user: 'warren', appUser: 'warren_app', databaseName: 'warren', instanceType: 't4g.micro', multiAz: false, allocatedStorage: 20,
-      stage: 'development', deletionProtection: false, port: 3306, longQueryTimeSeconds: 1,
+      maxAllocatedStorage: 100, freeStorageAlarmBytes: 2_147_483_648, stage: 'development', deletionProtection: false, port: 3306, longQueryTimeSeconds: 1,
     });
   });
 
@@ -39,6 +39,14 @@ describe('Class: WarrenDatabase', () => {
   it('takes the storage size, within RDS MySQL\'s gp3 range, naming the key otherwise', () => {
     synth({ allocatedStorage: 100 }).hasResourceProperties('AWS::RDS::DBInstance', { AllocatedStorage: '100', StorageType: 'gp3' });
     expect(() => synth({ allocatedStorage: 10 })).toThrow('Invalid config at "warren:databaseAllocatedStorage": expected a whole number from 20 to 65536, received 10');
+  });
+
+  it('turns storage autoscaling on: up to 100 GiB by default, twice a larger allocation, or the ceiling given, which must be above the allocation', () => {
+    synth().hasResourceProperties('AWS::RDS::DBInstance', { AllocatedStorage: '20', MaxAllocatedStorage: 100 });
+    synth({ allocatedStorage: 80 }).hasResourceProperties('AWS::RDS::DBInstance', { AllocatedStorage: '80', MaxAllocatedStorage: 160 });
+    synth({ maxAllocatedStorage: 500 }).hasResourceProperties('AWS::RDS::DBInstance', { AllocatedStorage: '20', MaxAllocatedStorage: 500 });
+    expect(() => synth({ allocatedStorage: 50, maxAllocatedStorage: 50 })).toThrow('Invalid config at "warren:databaseMaxAllocatedStorage": the storage autoscaling ceiling must be above warren:databaseAllocatedStorage (50 GiB), received 50; RDS grows storage up to it');
+    expect(() => synth({ maxAllocatedStorage: 70_000 })).toThrow('Invalid config at "warren:databaseMaxAllocatedStorage": expected a whole number from 21 to 65536, received 70000');
   });
 
   it('rejects an unknown stage, naming the key and the choices', () => {

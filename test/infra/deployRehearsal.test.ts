@@ -306,6 +306,27 @@ describe('Deploy rehearsal: the migrations custom resource', () => {
     expect(failed.body.Reason).toMatch(/^Migration functions\/schema\.sql failed at statement 2 \(CREATE TABLE rehearsal_broken \(id INT,\): You have an error in your SQL syntax/);
     console.log(`FAILED response: ${Buffer.byteLength(failed.raw)} bytes of ${CFN_RESPONSE_LIMIT_BYTES}`);
   });
+
+  it('answers FAILED when CREATE USER fails, with the application user\'s password nowhere in the logs, the Reason or the response', async () => {
+    // A master user that may not create users: the migration's CREATE USER ... IDENTIFIED BY ? really fails on MariaDB.
+    const limited = { user: `wrehnc_${suffix}`, password: `nc-${randomBytes(8).toString('hex')}` };
+    await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [limited.user, '%', limited.password]);
+    await admin.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [limited.user, '%']);
+    try {
+      const cr = frameworkDir(stack, 'Custom::WarrenMigrations');
+      const host = await startHost(deployed(stack.migrations!.function), { framework: cr.dir, extraEnv: { WARREN_DB_USER: limited.user, WARREN_DB_PASSWORD: limited.password } });
+      const failed = await cloudFormation(host, { logicalId: cr.logicalId, type: 'Custom::WarrenMigrations', properties: localized(cr.properties) }, 'Create');
+      expect(failed.body.Status).toBe('FAILED');
+      expect(failed.body.Reason).toMatch(/Access denied; you need \(at least one of\) the CREATE USER privilege/);
+      // The runtime's "Invoke Error" line (every enumerable property) and the function's own lines were written.
+      expect(host.output()).toContain('Invoke Error');
+      expect(host.output()).toContain('ER_SPECIFIC_ACCESS_DENIED_ERROR');
+      expect(host.output()).not.toContain(appUser.password);
+      expect(failed.raw).not.toContain(appUser.password);
+    } finally {
+      await admin.query('DROP USER IF EXISTS ?@?', [limited.user, '%']);
+    }
+  });
 });
 
 describe('Deploy rehearsal: the topology custom resource', () => {
@@ -414,6 +435,31 @@ describe('Deploy rehearsal: the functions the triggers and schedules invoke', ()
     const [sent] = await admin.query(`SELECT sent_at IS NOT NULL AS sent FROM \`${database}\`.warren_outbox WHERE message_id = ?`, [`left-behind-${suffix}`]);
     expect(sent).toEqual([{ sent: 1 }]);
     await tapConnection.close();
+  });
+
+  it('runs the pruning function as the application user: deletes old inbox and sent outbox rows in batches and keeps recent and unsent ones', async () => {
+    const fn = deployed(stack.pruner.function);
+    expect(fn.environment).toMatchObject({ WARREN_PRUNE_RETENTION_DAYS: '7', WARREN_DB_USER: 'warren_app', WARREN_DB_IAM_AUTH: 'true', WARREN_DB_TLS: 'true' });
+    const pruned = `pruned-${suffix}`;
+    const inbox = (key: string, daysAgo: number) => [pruned, key, new Date(Date.now() - daysAgo * 86_400_000)];
+    await admin.query(`INSERT INTO \`${database}\`.warren_inbox (handler, message_key, processed_at) VALUES ?`, [[
+      ...Array.from({ length: 7 }, (_, i) => inbox(`old-${i}`, 8)), inbox('recent', 1),
+    ]]);
+    const outbox = (id: string, sentDaysAgo: number | null) => [pruned, `${queue}.0`, 'orders.events', 'k', id, Buffer.from('{}'), '{}', new Date(Date.now() - 9 * 86_400_000), sentDaysAgo === null ? null : new Date(Date.now() - sentDaysAgo * 86_400_000)];
+    await admin.query(`INSERT INTO \`${database}\`.warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties, created_at, sent_at) VALUES ?`, [[
+      outbox('old-sent-0', 8), outbox('old-sent-1', 8), outbox('old-sent-2', 8), outbox('recent-sent', 0), outbox('old-unsent', null),
+    ]]);
+    // As the application user with its DML grants only (the migrations resource made it; again here if run alone), and
+    // batches of 3 rows (5,000 by default), so the loop shows: inbox 3 + 3 + 1, outbox 3 + 0.
+    await admin.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [appUser.username, '%', appUser.password]);
+    await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO ?@?`, [appUser.username, '%']);
+    const host = await startHost(fn, { extraEnv: { WARREN_DB_USER: appUser.username, WARREN_DB_PASSWORD: appUser.password, WARREN_PRUNE_BATCH_SIZE: '3' } });
+    const reply = await host.call({ cmd: 'invoke', event: { source: 'aws.events', 'detail-type': 'Scheduled Event' } });
+    expect(reply, host.output().slice(-2000)).toMatchObject({ ok: true, result: { deleted: { warren_inbox: 7, warren_outbox: 3 }, batches: 5, complete: true } });
+    const [inboxLeft] = await admin.query(`SELECT message_key AS k FROM \`${database}\`.warren_inbox WHERE handler = ? ORDER BY k`, [pruned]);
+    expect(inboxLeft).toEqual([{ k: 'recent' }]);
+    const [outboxLeft] = await admin.query(`SELECT message_id AS k FROM \`${database}\`.warren_outbox WHERE handler = ? ORDER BY k`, [pruned]);
+    expect(outboxLeft).toEqual([{ k: 'old-unsent' }, { k: 'recent-sent' }]);
   });
 
   it('runs the broker monitor: reads the handler\'s dead letters and its shards without a consumer in the vhost', async () => {

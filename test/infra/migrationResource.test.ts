@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMigrationHandler, MIGRATION_CONNECT_DEFAULTS, MIGRATIONS_PHYSICAL_ID, MigrationConnectError, MigrationError } from '../../lib/functions/migrationResource.js';
 import net from 'node:net';
 import { WarrenError } from '../../runtime/errors.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import mysql from 'mysql2/promise';
+import { randomBytes } from 'node:crypto';
+import { ADMIN_DB_URL, createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { runtimeErrorLog } from '../helpers/lambdaRuntimeLog.js';
 
 let db: TestDatabase;
 const root = resolve(import.meta.dirname, '../..');
@@ -139,5 +142,46 @@ describe('Function: createMigrationHandler() before the proxy\'s target is avail
     const act = onEvent(event('Create', ['x.sql']));
     await expect(act).rejects.toThrow(MigrationConnectError);
     await expect(act).rejects.toThrow(new RegExp(`^Could not connect to mysql://root@127\\.0\\.0\\.1:${port}/${db.name} within 1500 ms \\(([3-9]|\\d\\d+) attempts\\): connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. Check that the RDS Proxy target is AVAILABLE`));
+  });
+});
+
+describe('Function: createMigrationHandler() when CREATE USER fails', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const master = { user: `wmig_${suffix}`, password: `master-${randomBytes(8).toString('hex')}` };
+  const app = { username: `wmigapp_${suffix}`, password: `app-pw-${randomBytes(12).toString('hex')}` };
+  let admin: mysql.Connection;
+
+  beforeAll(async () => {
+    // A master user that may create tables but not users: CREATE USER really fails on MariaDB (ER_SPECIFIC_ACCESS_DENIED).
+    admin = await mysql.createConnection({ uri: ADMIN_DB_URL });
+    await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [master.user, '%', master.password]);
+    await admin.query(`GRANT ALL PRIVILEGES ON \`${db.name}\`.* TO ?@?`, [master.user, '%']);
+  });
+  afterAll(async () => {
+    await admin.query('DROP USER IF EXISTS ?@?', [master.user, '%']);
+    await admin.query('DROP USER IF EXISTS ?@?', [app.username, '%']);
+    await admin.end();
+  });
+
+  it('fails naming the privilege, with the password in neither its message, its properties, the runtime\'s error log nor the function\'s own log', async () => {
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => { written.push(String(chunk)); return write(chunk, ...rest); }) as typeof process.stdout.write;
+    let failure: unknown;
+    try {
+      const onEvent = createMigrationHandler(async () => 'SELECT 1', { ...env(), WARREN_DB_HOST: '127.0.0.1', WARREN_DB_USER: master.user, WARREN_DB_PASSWORD: master.password }, {}, async () => app);
+      const withApp = event('Create', ['x.sql']);
+      failure = await onEvent({ ...withApp, ResourceProperties: { ...withApp.ResourceProperties, AppSecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:app' } }).then(() => undefined, (e: unknown) => e);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(failure).toBeInstanceOf(Error);
+    const error = failure as Error & Record<string, unknown>;
+    expect(error.message).toMatch(/Access denied; you need \(at least one of\) the CREATE USER privilege/);
+    expect(error.code).toBe('ER_SPECIFIC_ACCESS_DENIED_ERROR');
+    expect(error.sql).toBeUndefined();
+    expect(runtimeErrorLog(error)).not.toContain(app.password);
+    expect(`${error.message}\n${error.stack ?? ''}`).not.toContain(app.password);
+    expect(written.join('')).not.toContain(app.password);
   });
 });

@@ -117,12 +117,13 @@ describe('Least privilege: secrets', () => {
 });
 
 describe('Least privilege: database users', () => {
-  it('lets handlers and the relay connect only as the application user, and the migrations function alone as the master user', () => {
+  it('lets handlers, the relay and the pruning function connect only as the application user, and the migrations function alone as the master user', () => {
     expect(connectUsers()).toEqual({
       'Runs Warren migrations through RDS Proxy': ['warren'],
       'Warren handler audit (1 shard(s) of audit-events)': ['warren_app'],
       'Warren handler orders (2 shard(s) of orders)': ['warren_app'],
       'Warren outbox relay: publishes outbox rows left behind': ['warren_app'],
+      'Warren pruning: deletes old inbox and sent outbox rows in batches': ['warren_app'],
     });
     const envUsers = Object.values(resources)
       .filter((r) => r.Type === 'AWS::Lambda::Function')
@@ -133,6 +134,7 @@ describe('Least privilege: database users', () => {
       'Warren handler audit (1 shard(s) of audit-events)': 'warren_app',
       'Warren handler orders (2 shard(s) of orders)': 'warren_app',
       'Warren outbox relay: publishes outbox rows left behind': 'warren_app',
+      'Warren pruning: deletes old inbox and sent outbox rows in batches': 'warren_app',
     });
   });
 

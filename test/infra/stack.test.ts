@@ -372,18 +372,45 @@ describe('WarrenStack: alarms', () => {
   });
 
   it('alarms on the proxy borrow latency, and on sessions pinned 15 minutes in a row (a migration run pins its session briefly)', () => {
-    // clients: orders 4 + 1, audit 2 + 1, relay 1, migrations 1
-    expect(stack.budget).toMatchObject({ mode: 'multiplexed', clients: 10, databaseConnections: 90 });
+    // clients: orders 4 + 1, audit 2 + 1, relay 1, migrations 1, pruning 1
+    expect(stack.budget).toMatchObject({ mode: 'multiplexed', clients: 11, databaseConnections: 90 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnectionsBorrowLatency', Namespace: 'AWS/RDS', Statistic: 'Average', Threshold: 1_000_000, ComparisonOperator: 'GreaterThanThreshold' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnectionsCurrentlySessionPinned', Namespace: 'AWS/RDS', Threshold: 0, Period: 60, EvaluationPeriods: 15 });
-    // consumers + borrow latency + pinning + broker dead letters + shards without consumer + monitor failing
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // consumers + borrow latency + pinning + free storage + broker dead letters + shards without consumer + monitor failing
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+  });
+});
+
+describe('WarrenStack: pruning and storage', () => {
+  it('prunes every hour as the application user, with the config\'s retention, without reserved concurrency or async retries', () => {
+    const id = functionLogicalId('prune', template);
+    const fn = template.toJSON().Resources[id] as { Properties: { ReservedConcurrentExecutions?: number; Timeout: number; Environment: { Variables: Record<string, unknown> } } };
+    expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fn.Properties.Timeout).toBe(300);
+    expect(fn.Properties.Environment.Variables).toMatchObject({ WARREN_PRUNE_RETENTION_DAYS: '7', WARREN_DB_USER: 'warren_app', WARREN_DB_IAM_AUTH: 'true', WARREN_DB_TLS: 'true' });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: id }, MaximumRetryAttempts: 0 });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] } })] });
+    // Its role: rds-db:connect as the application user, nothing of Secrets Manager or the broker.
+    const roleId = (fn as unknown as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } }).Properties.Role['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+    const actions = policies.flatMap((p) => (p.Properties.PolicyDocument.Statement as Statement[]).flatMap((st) => st.Action));
+    expect(actions).toContain('rds-db:connect');
+    expect(actions.filter((a) => /^(secretsmanager|mq):/.test(a))).toEqual([]);
+    expect(JSON.stringify(policies)).toContain('/warren_app');
+  });
+
+  it('lets RDS grow the storage up to 100 GiB and alarms when under 2 GiB stay free for 15 minutes', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', { AllocatedStorage: '20', MaxAllocatedStorage: 100 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'FreeStorageSpace', Namespace: 'AWS/RDS', Statistic: 'Minimum', Period: 300, EvaluationPeriods: 3,
+      Threshold: 2_147_483_648, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'notBreaching',
+    });
   });
 });
 
 describe('WarrenStack: first deploy', () => {
-  it('checks the account\'s Lambda concurrency for 6 triggers + relay + monitor + 10 headroom before the broker and the database', () => {
-    template.hasResourceProperties('Custom::WarrenAccountConcurrency', { Required: '18', Triggers: '6' });
+  it('checks the account\'s Lambda concurrency for 6 triggers + relay + pruning + monitor + 10 headroom before the broker and the database', () => {
+    template.hasResourceProperties('Custom::WarrenAccountConcurrency', { Required: '19', Triggers: '6' });
     const [checkId] = Object.keys(template.findResources('Custom::WarrenAccountConcurrency'));
     for (const type of ['AWS::AmazonMQ::Broker', 'AWS::RDS::DBInstance', 'AWS::RDS::DBProxy']) {
       for (const resource of Object.values(template.findResources(type))) expect(resource.DependsOn).toContain(checkId);
@@ -392,8 +419,8 @@ describe('WarrenStack: first deploy', () => {
   });
 
   it('prints the concurrency the app needs at synth', () => {
-    const infos = Annotations.fromStack(stack).findInfo('/Warren', Match.stringLikeRegexp('needs 18 concurrent Lambda executions'));
-    expect(infos.map((i) => i.entry.data)).toEqual(['Warren: this app needs 18 concurrent Lambda executions (6 MQ triggers + 1 outbox relay + 1 broker monitor + 10 headroom). Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.']);
+    const infos = Annotations.fromStack(stack).findInfo('/Warren', Match.stringLikeRegexp('needs 19 concurrent Lambda executions'));
+    expect(infos.map((i) => i.entry.data)).toEqual(['Warren: this app needs 19 concurrent Lambda executions (6 MQ triggers + 1 outbox relay + 1 pruning + 1 broker monitor + 10 headroom). Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.']);
   });
 
   it('development (the default): the database has no deletion protection and is deleted with the stack, so a failed first deploy rolls back to nothing', () => {

@@ -8,7 +8,8 @@
  * function and PUTs the response to the ResponseURL, as on AWS. The two AWS SDK clients the framework requires are
  * not installed here (the Lambda runtime provides them); they are replaced by a Lambda client whose `invoke` runs the
  * loaded bundle in this process and answers as the Lambda Invoke API does (`Payload` bytes, `FunctionError:
- * "Unhandled"` with the Node.js runtime's `{errorType, errorMessage, trace}` on a throw).
+ * "Unhandled"` with the Node.js runtime's `{errorType, errorMessage, trace}` on a throw, after logging the error as the
+ * runtime does: every enumerable property, see test/helpers/lambdaRuntimeLog.ts).
  *
  * The ResponseURL is a pre-signed S3 URL (https, port 443); the framework sends it with `https.request` without a
  * port, so the default agent is pointed at the parent's local HTTPS server (WARREN_REHEARSAL_RESPONSE_PORT, its
@@ -19,6 +20,7 @@
 import https from 'node:https';
 import Module, { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { runtimeErrorLog } from '../../helpers/lambdaRuntimeLog.js';
 
 interface HostSettings { readonly bundle: string; readonly exportName: string; readonly framework?: string }
 type Request = { readonly cmd: 'invoke'; readonly event: unknown } | { readonly cmd: 'cfn'; readonly event: unknown };
@@ -38,6 +40,7 @@ async function invokeUser(req: { Payload: string }): Promise<{ Payload: Uint8Arr
     return { Payload: new TextEncoder().encode(JSON.stringify(result ?? null)) };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
+    console.error(runtimeErrorLog(error)); // as the Node.js runtime logs it (enumerable properties included)
     const payload = { errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') };
     return { Payload: new TextEncoder().encode(JSON.stringify(payload)), FunctionError: 'Unhandled' };
   }
