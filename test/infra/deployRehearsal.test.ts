@@ -458,11 +458,18 @@ describe('Deploy rehearsal: the account-concurrency custom resource (when the st
     expect(ok.body.Status).toBe('SUCCESS');
     expect(aws.calls).toContainEqual({ api: 'lambda:GetAccountSettings', input: null });
     account = { limit: 10, unreserved: 10 };
-    const refused = await cloudFormation(host, resource, 'Update', { physicalId: ok.body.PhysicalResourceId, oldProperties: resource.properties });
+    // An update that needs more than before (OldResourceProperties) is checked, and refused.
+    const smaller = { ...resource.properties, Required: '1' };
+    const refused = await cloudFormation(host, resource, 'Update', { physicalId: ok.body.PhysicalResourceId, oldProperties: smaller });
     expect(responseProblems(refused.raw)).toEqual([]);
     expect(refused.body.Status).toBe('FAILED');
     expect(refused.body.PhysicalResourceId).toBe(ok.body.PhysicalResourceId);
     expect(refused.body.Reason).toMatch(/concurrent Lambda executions/);
+    // Its rollback (Update back to the old properties) and the stack's deletion succeed, although the account shrank.
+    const rollback = await cloudFormation(host, { ...resource, properties: smaller }, 'Update', { physicalId: ok.body.PhysicalResourceId, oldProperties: resource.properties });
+    expect(rollback.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ok.body.PhysicalResourceId });
+    const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: ok.body.PhysicalResourceId });
+    expect(deleted.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ok.body.PhysicalResourceId });
   });
 });
 
