@@ -12,8 +12,9 @@
  * `isComplete` call of the asynchronous ones (the waiter calls `isComplete` one at a time, with `queryInterval`
  * between calls, so polling adds invocations over time, never at once). The parent's custom resources (account
  * check, migrations, topology, broker user) run before any handler's: the triggers depend on them, so each nested
- * stack waits for them; at most 3 run at once. Each nested stack then has two (shard drain and trigger teardown), and
- * all nested stacks deploy in parallel. So at once: 2 x max(3, 2 x nested stacks).
+ * stack waits for them; at most 3 run at once, beside CDK's two `Custom::LogRetention` (one invocation each): 8
+ * invocations. Each nested stack then has two (shard drain and trigger teardown), and all nested stacks deploy in
+ * parallel. So at once: max(8, 2 x 2 x nested stacks).
  */
 import { CustomResource, Duration, Lazy } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,8 +27,8 @@ export const WARREN_CONCURRENCY_DEFAULTS = {
   headroom: 2,
   /** Invocations one custom resource keeps running at once: the Provider framework's function and the Warren function. */
   invocationsPerCustomResource: 2,
-  /** The parent stack's custom resources that can run at once (migrations, topology, broker user, account check). */
-  parentCustomResourcesAtOnce: 3,
+  /** Invocations the parent stack's custom resources keep running at once: 3 of Warren's (2 each) and CDK's 2 LogRetention (1 each). */
+  parentInvocationsAtOnce: 8,
   /** Custom resources per nested stack of handlers (shard drain, trigger teardown). */
   customResourcesPerGroup: 2,
 } as const;
@@ -45,7 +46,7 @@ export interface ConcurrencyNeed {
 /** Invocations a deploy starts at once: two per custom resource running, the parent's or every nested stack's. */
 export function deployInvocations(nestedStacks: number): number {
   const d = WARREN_CONCURRENCY_DEFAULTS;
-  return d.invocationsPerCustomResource * Math.max(d.parentCustomResourcesAtOnce, d.customResourcesPerGroup * nestedStacks);
+  return Math.max(d.parentInvocationsAtOnce, d.invocationsPerCustomResource * d.customResourcesPerGroup * nestedStacks);
 }
 
 /** What `handlers` in `nestedStacks` need at once: one per shard trigger, the relay when one publishes, the monitor, the deploy, the headroom. */

@@ -15,7 +15,7 @@ import { CustomResource } from 'aws-cdk-lib';
 import { createHash } from 'node:crypto';
 import type { Construct, IConstruct } from 'constructs';
 import type { ResolvedHandlerConfig } from '../config/config.js';
-import { SHARD_DRAIN_RESOURCE_TYPE, type DrainedHandler } from './functions/shardDrainResource.js';
+import { SHARD_DRAIN_RESOURCE_DEFAULTS, SHARD_DRAIN_RESOURCE_TYPE, type DrainedHandler } from './functions/shardDrainResource.js';
 
 /** The group's shards as the drain resource lists them. */
 export function drainedHandlers(handlers: readonly Pick<ResolvedHandlerConfig, 'vhost' | 'queue' | 'concurrency'>[]): DrainedHandler[] {
@@ -38,7 +38,7 @@ export function placeShardDrain(scope: Construct, generation: string, handlers: 
     serviceToken,
     resourceType: SHARD_DRAIN_RESOURCE_TYPE,
     // The broker's endpoint, console URL and secret come from the topology function's environment (WarrenTopology).
-    properties: { Shards: JSON.stringify(drainedHandlers(handlers)), AppUser: appUser },
+    properties: { Shards: JSON.stringify(drainedHandlers(handlers)), AppUser: appUser, GiveUpSeconds: String(SHARD_DRAIN_RESOURCE_DEFAULTS.giveUpMs / 1000) },
   });
   for (const trigger of triggers) trigger.node.addDependency(drain);
   return drain;

@@ -44,6 +44,9 @@ import { withRemovedShards } from './brokerReadPermission.js';
 /** The defaults of the Delete's own retry (the function's timeout is 5 minutes). */
 export const BROKER_USER_DELETE_DEFAULTS = { deleteRetryMs: 240_000 } as const;
 
+/** The part of the Lambda context the Delete reads. */
+export interface LambdaTime { readonly getRemainingTimeInMillis?: () => number }
+
 export interface BrokerUserDeleteOptions {
   /** How long a Delete keeps trying an unreachable or failing management API before it succeeds anyway. @default 240_000 */
   readonly deleteRetryMs?: number;
@@ -141,15 +144,23 @@ function parsePermissions(raw: unknown, field: string): VhostPermissions[] {
 }
 
 /** Deletes the user named by `physicalId`; never throws (see the file comment). */
-async function deleteNeverFailing(event: CloudFormationCustomResourceEvent & { PhysicalResourceId: string }, readSecret: SecretReader, retry: ConnectRetryOptions, options: BrokerUserDeleteOptions): Promise<BrokerUserResult> {
+async function deleteNeverFailing(event: CloudFormationCustomResourceEvent & { PhysicalResourceId: string }, readSecret: SecretReader, retry: ConnectRetryOptions, options: BrokerUserDeleteOptions, context?: LambdaTime): Promise<BrokerUserResult> {
   const username = event.PhysicalResourceId.replace(/^warren-broker-user:/, '');
   const result = { PhysicalResourceId: event.PhysicalResourceId, Data: { Username: username } };
   if (username === event.PhysicalResourceId || username === '') return result; // not a user this resource created
-  const giveUpAt = Date.now() + (options.deleteRetryMs ?? BROKER_USER_DELETE_DEFAULTS.deleteRetryMs);
+  // Give up in time to answer: a Delete killed at the function's timeout would be answered FAILED by the framework.
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const budget = Math.min(options.deleteRetryMs ?? BROKER_USER_DELETE_DEFAULTS.deleteRetryMs, remaining === undefined ? Infinity : remaining - Math.min(15_000, remaining / 4));
+  const giveUpAt = Date.now() + Math.max(0, budget);
   for (let attempt = 1; ; attempt += 1) {
     try {
       const admin = await readSecret(property(event, 'AdminSecretArn'));
-      const api = new ManagementApi(property(event, 'ConsoleUrl'), admin, { ...retry, retryForMs: Math.max(1_000, Math.min(retry.retryForMs ?? 60_000, giveUpAt - Date.now())) });
+      const left = giveUpAt - Date.now();
+      const api = new ManagementApi(property(event, 'ConsoleUrl'), admin, {
+        ...retry,
+        retryForMs: Math.max(500, Math.min(retry.retryForMs ?? 60_000, left)),
+        connectTimeoutMs: Math.max(500, Math.min(retry.connectTimeoutMs ?? 10_000, left)),
+      });
       await deleteBrokerAppUser(api, username, admin);
       log.info('application user deleted', { username });
       return result;
@@ -166,9 +177,9 @@ async function deleteNeverFailing(event: CloudFormationCustomResourceEvent & { P
 }
 
 /** Builds the `onEvent` handler; tests pass a `readSecret` because Secrets Manager does not exist here. */
-export function createBrokerUserHandler(readSecret: SecretReader = readSecretsManagerCredentials, retry: ConnectRetryOptions = {}, deleteOptions: BrokerUserDeleteOptions = {}): (event: CloudFormationCustomResourceEvent) => Promise<BrokerUserResult> {
-  return async (event) => {
-    if (event.RequestType === 'Delete') return deleteNeverFailing(event, readSecret, retry, deleteOptions);
+export function createBrokerUserHandler(readSecret: SecretReader = readSecretsManagerCredentials, retry: ConnectRetryOptions = {}, deleteOptions: BrokerUserDeleteOptions = {}): (event: CloudFormationCustomResourceEvent, context?: LambdaTime) => Promise<BrokerUserResult> {
+  return async (event, context) => {
+    if (event.RequestType === 'Delete') return deleteNeverFailing(event, readSecret, retry, deleteOptions, context);
     try {
       const admin = await readSecret(property(event, 'AdminSecretArn'));
       const api = new ManagementApi(property(event, 'ConsoleUrl'), admin, retry);

@@ -137,8 +137,10 @@ async function drainVhost(event: CloudFormationCustomResourceEvent, credentials:
 }
 
 export function createShardDrainHandler(readSecret: SecretReader = readSecretsManagerCredentials, options: ShardDrainOptions = {}): (event: CloudFormationCustomResourceEvent, context?: { getRemainingTimeInMillis?: () => number }) => Promise<AsyncStart | AsyncAnswer> {
-  const giveUpMs = options.giveUpMs ?? SHARD_DRAIN_RESOURCE_DEFAULTS.giveUpMs;
   return async (event, context) => {
+    // The `GiveUpSeconds` property (set by the stack) wins over the option: the option is the tests' knob.
+    const giveUpSeconds = Number(event.ResourceProperties.GiveUpSeconds);
+    const giveUpMs = Number.isFinite(giveUpSeconds) && giveUpSeconds > 0 ? giveUpSeconds * 1000 : options.giveUpMs ?? SHARD_DRAIN_RESOURCE_DEFAULTS.giveUpMs;
     // onEvent: nothing that can fail or take long.
     if (!isCompleteRequest(event)) return { PhysicalResourceId: physicalIdOf(event, SHARD_DRAIN_PHYSICAL_ID), StartedAt: Date.now() };
     if (event.RequestType !== 'Delete') return { IsComplete: true, Data: { Moved: '0', Deleted: '0', Left: '' } };

@@ -385,8 +385,8 @@ describe('WarrenStack: alarms', () => {
 });
 
 describe('WarrenStack: first deploy', () => {
-  it('checks the account\'s Lambda concurrency for 6 triggers + relay + monitor + 6 deploy-time + 2 headroom before the broker and the database', () => {
-    template.hasResourceProperties('Custom::WarrenAccountConcurrency', { Required: '16', Triggers: '6' });
+  it('checks the account\'s Lambda concurrency for 6 triggers + relay + monitor + 8 deploy-time + 2 headroom before the broker and the database', () => {
+    template.hasResourceProperties('Custom::WarrenAccountConcurrency', { Required: '18', Triggers: '6' });
     const [checkId] = Object.keys(template.findResources('Custom::WarrenAccountConcurrency'));
     for (const type of ['AWS::AmazonMQ::Broker', 'AWS::RDS::DBInstance', 'AWS::RDS::DBProxy']) {
       for (const resource of Object.values(template.findResources(type))) expect(resource.DependsOn).toContain(checkId);
@@ -395,8 +395,8 @@ describe('WarrenStack: first deploy', () => {
   });
 
   it('prints the concurrency the app needs at synth', () => {
-    const infos = Annotations.fromStack(stack).findInfo('/Warren', Match.stringLikeRegexp('needs 16 concurrent Lambda executions'));
-    expect(infos.map((i) => i.entry.data)).toEqual(['Warren: this app needs 16 concurrent Lambda executions (6 MQ triggers + 1 outbox relay + 1 broker monitor + 6 deploy-time custom resources + 2 headroom). Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.']);
+    const infos = Annotations.fromStack(stack).findInfo('/Warren', Match.stringLikeRegexp('needs 18 concurrent Lambda executions'));
+    expect(infos.map((i) => i.entry.data)).toEqual(['Warren: this app needs 18 concurrent Lambda executions (6 MQ triggers + 1 outbox relay + 1 broker monitor + 8 deploy-time custom resources + 2 headroom). Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.']);
   });
 
   it('development (the default): the database has no deletion protection and is deleted with the stack, so a failed first deploy rolls back to nothing', () => {
