@@ -1,7 +1,8 @@
 /**
  * One handler on AWS: its function (in the VPC, reaching RDS Proxy with IAM auth), its dead-letter queue, one Amazon MQ
- * trigger per shard queue `<queue>.<i>`, and its alarms (DLQ not empty, function errors). 8 resources plus two per
- * shard (its trigger and its drain resource, lib/WarrenShardDrain.ts); the security group is shared by every Warren
+ * trigger per shard queue `<queue>.<i>`, and its alarms (DLQ not empty, function errors). 8 resources plus one per
+ * shard (its trigger; the nested stack adds one drain and one teardown resource for all its handlers, see
+ * WarrenHandlerGroup); the security group is shared by every Warren
  * function (`WarrenStack`), the role stays per handler so it can send only to its own DLQ.
  *
  * aws-cdk-lib has no Amazon MQ event source and its `EventSourceMapping` has no `queues` prop, so the triggers are L1
@@ -22,7 +23,6 @@ import { ENV } from '../runtime/env.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
 import { WarrenFunction } from './WarrenFunction.js';
-import { placeShardDrains } from './WarrenShardDrain.js';
 
 export interface WarrenHandlerProps {
   readonly projectRoot: string;
@@ -47,11 +47,6 @@ export interface WarrenHandlerProps {
   readonly dependsOn: readonly IDependable[];
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /**
-   * The topology function's service token: each trigger then depends on a `Custom::WarrenShardDrain` that drains its
-   * shard when a lower `concurrency` removes it (lib/WarrenShardDrain.ts). @default no drain resources
-   */
-  readonly shardDrainServiceToken?: string;
 }
 
 export const WARREN_HANDLER_DEFAULTS = {
@@ -133,7 +128,6 @@ export class WarrenHandler extends Construct {
       trigger.node.addDependency(role);
       return trigger;
     });
-    if (props.shardDrainServiceToken !== undefined) placeShardDrains(this, h, props.shardDrainServiceToken, this.triggers);
 
     // Alarms: DLQ not empty, function errors. (Consumers are watched stack-wide: Amazon MQ has no per-queue metrics on
     // RabbitMQ 4, so WarrenStack alarms on the broker's ConsumerCount and the broker monitor checks each shard.)

@@ -2,8 +2,10 @@
  * A nested stack holding up to `handlersPerStack` handlers. CloudFormation allows 500 resources and 200 outputs per
  * stack, and a nested stack counts as one resource in its parent (CloudFormation User Guide, "Understand CloudFormation
  * quotas"), so 200 handlers deploy in one `cdk deploy`: the parent holds the shared parts and one resource per group.
- * A handler takes 9 resources (WarrenHandler's 8 and its trigger-teardown resource) plus two per shard (trigger and
- * drain resource, see WarrenHandler) and one output (its DLQ URL).
+ * A handler takes 8 resources plus one per shard (its trigger, see WarrenHandler) and one output (its DLQ URL); the
+ * group adds two custom resources for all its handlers: the shard drain (lib/WarrenShardDrain.ts) and the trigger
+ * teardown (lib/WarrenTriggerTeardown.ts). One per group, not per shard or handler: each costs two invocations at once
+ * when created (the Provider framework's and the function's), and 200 handlers used to create about 400 at once.
  */
 import { CfnParameter, NestedStack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,6 +16,7 @@ import type { ResolvedHandlerConfig } from '../config/config.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
 import { WarrenHandler } from './WarrenHandler.js';
+import { lifecycleGeneration, placeShardDrain } from './WarrenShardDrain.js';
 import type { WarrenTriggerTeardown } from './WarrenTriggerTeardown.js';
 
 export interface WarrenHandlerGroupProps {
@@ -27,10 +30,12 @@ export interface WarrenHandlerGroupProps {
   readonly brokerAppSecret: secretsmanager.ISecret;
   readonly database: WarrenDatabase;
   readonly dependsOn: readonly IDependable[];
-  /** Places, per handler, the custom resource that keeps its role until its triggers' network interfaces are gone. */
+  /** Places, per group, the custom resource that keeps the roles until their triggers' network interfaces are gone. */
   readonly teardown: WarrenTriggerTeardown;
-  /** The topology function's service token, for the shards' drain resources (lib/WarrenShardDrain.ts). @default none */
+  /** The drain provider's service token, for the group's shard drain resource (lib/WarrenShardDrain.ts). @default none */
   readonly shardDrainServiceToken?: string;
+  /** The application broker user, whose read permission the drain takes a drained shard out of. @default none */
+  readonly appUser?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -56,12 +61,15 @@ export class WarrenHandlerGroup extends NestedStack {
       amqpsEndpoint: endpoint.valueAsString,
       database: props.database,
       dependsOn: props.dependsOn,
-      ...(props.shardDrainServiceToken === undefined ? {} : { shardDrainServiceToken: props.shardDrainServiceToken }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     }));
-    // Deletion order, per handler (so also when one handler is removed in an update): its triggers, then its teardown
-    // resource (waits for the pollers' interfaces), then its role.
-    for (const h of this.handlers) props.teardown.place(h, h.function.role, h.triggers, props.broker.brokerArn);
+    // Deletion order (so also when a handler or a shard is removed in an update: the generation in both resources'
+    // logical ids changes, and the old ones go in the cleanup phase): the triggers, then the shard drain (moves what a
+    // surplus shard holds) and the teardown (waits for the pollers' interfaces), then the roles.
+    const generation = lifecycleGeneration(props.handlers);
+    const triggers = this.handlers.flatMap((h) => h.triggers);
+    props.teardown.place(this, generation, this.handlers.map((h) => h.function.role), triggers, props.broker.brokerArn);
+    if (props.shardDrainServiceToken !== undefined) placeShardDrain(this, generation, props.handlers, props.shardDrainServiceToken, props.appUser ?? '', triggers);
   }
 }
 

@@ -163,9 +163,9 @@ export class WarrenStack extends Stack {
       Annotations.of(this).addInfo(`Warren: ${this.budget.clients} client connections share ${this.budget.databaseConnections} database connections through RDS Proxy (x${this.budget.multiplexing}); a transaction waits for a free one up to the borrow timeout (120 s). Alarms watch borrow latency and pinning.`);
     }
 
-    // The account must run every trigger at once: printed at synth, checked first thing at deploy (below).
-    const need = concurrencyNeed(handlers);
-    Annotations.of(this).addInfo(concurrencyNotice(need));
+    // The account must run every trigger at once: printed at synth, checked first thing at deploy (below); the need
+    // counts the nested stacks' custom resources, so it is read once the handlers are placed (step 6).
+    const need = () => concurrencyNeed(handlers, this.handlerGroups.length);
     this.accountConcurrency = new WarrenAccountConcurrency(this, 'AccountConcurrency', {
       projectRoot: props.projectRoot, need, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
@@ -231,9 +231,10 @@ export class WarrenStack extends Stack {
     const teardown = new WarrenTriggerTeardown(this, 'TriggerTeardown', { projectRoot: props.projectRoot, vpc, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }) });
     this.handlerGroups = chunk(handlers, handlersPerStack).map((group, i) => new WarrenHandlerGroup(this, `Handlers${i + 1}`, {
       ...shared, handlers: group, broker: this.broker, brokerAppSecret: this.brokerUser.secret, database: this.database, dependsOn, teardown,
-      shardDrainServiceToken: this.topology.serviceToken,
+      shardDrainServiceToken: this.topology.drainServiceToken, appUser: this.brokerUser.username,
     }));
     this.handlers = this.handlerGroups.flatMap((g) => g.handlers);
+    Annotations.of(this).addInfo(concurrencyNotice(need()));
 
     // 7. The outbox relay, when a handler publishes; the pruning of old inbox and outbox rows; the broker monitor (dead letters the broker gave up on, consumers).
     if (publishers.length > 0) {

@@ -15,8 +15,13 @@ export type WarrenTopologyProps = BrokerAdminFunctionProps;
 export class WarrenTopology extends Construct {
   public readonly resource: CustomResource;
   public readonly function: WarrenFunction;
-  /** Serves `Custom::WarrenTopology` and the handlers' `Custom::WarrenShardDrain` resources. */
+  /** Serves `Custom::WarrenTopology`. */
   public readonly serviceToken: string;
+  /**
+   * Serves the nested stacks' `Custom::WarrenShardDrain` resources: the same function behind a second Provider, with
+   * asynchronous completion (a drain can outlast a function's timeout; lib/functions/asyncCompletion.ts).
+   */
+  public readonly drainServiceToken: string;
 
   public constructor(scope: Construct, id: string, props: WarrenTopologyProps) {
     super(scope, id);
@@ -35,6 +40,7 @@ export class WarrenTopology extends Construct {
 
     const provider = warrenProvider(this, 'Provider', this.function, props.logRetention);
     this.serviceToken = provider.serviceToken;
+    this.drainServiceToken = warrenProvider(this, 'DrainProvider', this.function, props.logRetention, true).serviceToken;
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,

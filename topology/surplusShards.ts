@@ -113,6 +113,8 @@ export interface MoveOptions {
   readonly idleMs?: number;
   /** Give up when the queue holds messages but none reached this consumer for this long (another consumer is active). @default 5_000 */
   readonly standbyMs?: number;
+  /** Stop after the round in progress at this time (epoch ms) and return what moved so far. @default no limit */
+  readonly deadline?: number;
 }
 
 /**
@@ -158,6 +160,7 @@ export async function moveShardMessages(connection: ChannelModel, exchange: stri
       }
       channel.ack(last, true);
       moved += taken.length;
+      if (options.deadline !== undefined && Date.now() > options.deadline) return moved;
     }
   } finally {
     await channel.close().catch(() => undefined); // returns anything unacked (a failed round) to the queue, in order

@@ -6,8 +6,13 @@
  * quota (10). Without this check such a deploy "succeeds" and the triggers are throttled.
  *
  * Reads Lambda `GetAccountSettings` (`AccountLimit.ConcurrentExecutions`, `AccountLimit.UnreservedConcurrentExecutions`;
- * Lambda API reference, "GetAccountSettings") on Create and Update; Delete does nothing. The stack places it before
- * the broker and the database, so a refused deploy rolls back in minutes, not after a 20-minute broker creation.
+ * Lambda API reference, "GetAccountSettings") on Create, and on an Update whose `Required` grew compared with
+ * `OldResourceProperties`. An Update that needs no more than before always succeeds: a rollback sends Update with the
+ * previous (smaller) properties as `ResourceProperties` and the failed update's as `OldResourceProperties` (AWS
+ * CloudFormation User Guide, "Custom resource request objects" / "Update"), and a check that failed it again because
+ * the account's unreserved concurrency dropped since would leave the stack in UPDATE_ROLLBACK_FAILED. Delete does
+ * nothing. The stack places it before the broker and the database, so a refused deploy rolls back in minutes, not
+ * after a 20-minute broker creation.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { AccountConcurrencyError, ConfigError } from '../../runtime/errors.js';
@@ -44,12 +49,26 @@ function count(event: CloudFormationCustomResourceEvent, name: string): number {
   return value;
 }
 
+/** The previous requirement on an Update (`OldResourceProperties.Required`), or undefined when it is not a number. */
+function previousRequired(event: CloudFormationCustomResourceEvent): number | undefined {
+  if (event.RequestType !== 'Update') return undefined;
+  const value = Number(event.OldResourceProperties?.Required);
+  return Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
 export function createAccountConcurrencyHandler(read: AccountSettingsReader = readWithLambda): (event: CloudFormationCustomResourceEvent) => Promise<{ PhysicalResourceId: string; Data: { Required: string; Unreserved: string } }> {
   return async (event) => {
     const physicalId = event.RequestType === 'Create' ? ACCOUNT_CONCURRENCY_PHYSICAL_ID : event.PhysicalResourceId;
+    // Delete never fails, whatever its properties hold: nothing is left behind by this resource.
+    if (event.RequestType === 'Delete') return { PhysicalResourceId: physicalId, Data: { Required: String(event.ResourceProperties.Required ?? ''), Unreserved: '' } };
     const required = count(event, 'Required');
-    if (event.RequestType === 'Delete') return { PhysicalResourceId: physicalId, Data: { Required: String(required), Unreserved: '' } };
     const triggers = count(event, 'Triggers');
+    const before = previousRequired(event);
+    if (before !== undefined && required <= before) {
+      // No growth (a rollback, or a change that needs no more): the account ran this before; never fail it now.
+      log.info('account concurrency: the requirement did not grow, not checked', { required, previous: before, requestType: event.RequestType });
+      return { PhysicalResourceId: physicalId, Data: { Required: String(required), Unreserved: '' } };
+    }
     const account = await read();
     log.info('account concurrency', { required, triggers, limit: account.limit, unreserved: account.unreserved });
     if (account.unreserved < required) {

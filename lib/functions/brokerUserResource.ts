@@ -13,6 +13,17 @@
  *                   DELETE /api/permissions/<vhost>/<app user>                 for a vhost an Update no longer lists
  *   Delete          DELETE /api/users/<app user> (its permissions go with it); a user already gone is fine
  *
+ * An Update keeps read on the shards it removes (`withRemovedShards`, brokerReadPermission.ts): their triggers are
+ * deleted later, in the nested stacks' cleanup phase, and the shard-drain resource takes the name out then (fault 8).
+ *
+ * A Delete never fails (fault 9). It runs when the stack is deleted (the user goes with the broker, deleted right
+ * after it: the broker is deleted after this resource, which depends on it through the topology resource), when the
+ * user is renamed (the old user's Delete, in the cleanup phase) and in a rollback. When the management API cannot be
+ * reached (the broker rebooting, or the network between the function and the broker already being torn down) it
+ * retries for `deleteRetryMs` (a reboot is over by then in the usual case), then succeeds, logging the user it left:
+ * while the stack is being deleted that user goes with the broker; otherwise delete it by hand
+ * (`rabbitmqadmin delete user name=<user>`). A refused login or a missing secret is logged the same way.
+ *
  * Every call is idempotent, so a repeated Create changes nothing. A user of that name that carries tags (an
  * administrator or someone's monitoring user) is not Warren's: Create refuses to take it over.
  *
@@ -29,6 +40,18 @@ import { createLogger, errorFields } from '../../runtime/logger.js';
 import { rememberSecret, scrubError } from '../../runtime/redact.js';
 import { readSecretsManagerCredentials, type BrokerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
 import { connectWithRetry, type ConnectRetryOptions } from './brokerConnect.js';
+import { withRemovedShards } from './brokerReadPermission.js';
+
+/** The defaults of the Delete's own retry (the function's timeout is 5 minutes). */
+export const BROKER_USER_DELETE_DEFAULTS = { deleteRetryMs: 240_000 } as const;
+
+/** The part of the Lambda context the Delete reads. */
+export interface LambdaTime { readonly getRemainingTimeInMillis?: () => number }
+
+export interface BrokerUserDeleteOptions {
+  /** How long a Delete keeps trying an unreachable or failing management API before it succeeds anyway. @default 240_000 */
+  readonly deleteRetryMs?: number;
+}
 
 export interface BrokerUserResult {
   readonly PhysicalResourceId: string;
@@ -121,26 +144,55 @@ function parsePermissions(raw: unknown, field: string): VhostPermissions[] {
   return value as VhostPermissions[];
 }
 
-/** Builds the `onEvent` handler; tests pass a `readSecret` because Secrets Manager does not exist here. */
-export function createBrokerUserHandler(readSecret: SecretReader = readSecretsManagerCredentials, retry: ConnectRetryOptions = {}): (event: CloudFormationCustomResourceEvent) => Promise<BrokerUserResult> {
-  return async (event) => {
-    const admin = await readSecret(property(event, 'AdminSecretArn'));
-    rememberSecret(admin.password); // whatever reader gave it: no log line or error shows it (runtime/redact.ts)
-    const api = new ManagementApi(property(event, 'ConsoleUrl'), admin, retry);
+/** Deletes the user named by `physicalId`; never throws (see the file comment). */
+async function deleteNeverFailing(event: CloudFormationCustomResourceEvent & { PhysicalResourceId: string }, readSecret: SecretReader, retry: ConnectRetryOptions, options: BrokerUserDeleteOptions, context?: LambdaTime): Promise<BrokerUserResult> {
+  const username = event.PhysicalResourceId.replace(/^warren-broker-user:/, '');
+  const result = { PhysicalResourceId: event.PhysicalResourceId, Data: { Username: username } };
+  if (username === event.PhysicalResourceId || username === '') return result; // not a user this resource created
+  // Give up in time to answer: a Delete killed at the function's timeout would be answered FAILED by the framework.
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const budget = Math.min(options.deleteRetryMs ?? BROKER_USER_DELETE_DEFAULTS.deleteRetryMs, remaining === undefined ? Infinity : remaining - Math.min(15_000, remaining / 4));
+  const giveUpAt = Date.now() + Math.max(0, budget);
+  for (let attempt = 1; ; attempt += 1) {
     try {
-      if (event.RequestType === 'Delete') {
-        const username = event.PhysicalResourceId.replace(/^warren-broker-user:/, '');
-        if (username !== event.PhysicalResourceId && username !== '') await deleteBrokerAppUser(api, username, admin);
-        log.info('application user deleted', { username });
-        return { PhysicalResourceId: event.PhysicalResourceId, Data: { Username: username } };
+      const admin = await readSecret(property(event, 'AdminSecretArn'));
+      rememberSecret(admin.password); // whatever reader gave it: no log line or error shows it (runtime/redact.ts)
+      const left = giveUpAt - Date.now();
+      const api = new ManagementApi(property(event, 'ConsoleUrl'), admin, {
+        ...retry,
+        retryForMs: Math.max(500, Math.min(retry.retryForMs ?? 60_000, left)),
+        connectTimeoutMs: Math.max(500, Math.min(retry.connectTimeoutMs ?? 10_000, left)),
+      });
+      await deleteBrokerAppUser(api, username, admin);
+      log.info('application user deleted', { username });
+      return result;
+    } catch (error) {
+      const refused = error instanceof ConfigError || /HTTP 40[13]/.test(error instanceof Error ? error.message : '');
+      if (refused || Date.now() >= giveUpAt) {
+        log.error('could not delete the application user; the Delete succeeds anyway. If the stack is being deleted, the user goes with the broker; otherwise delete it by hand: rabbitmqadmin delete user name=<user>', { username, attempts: attempt, ...errorFields(error) });
+        return result;
       }
+      log.warn('deleting the application user failed; retrying (the broker may be rebooting)', { username, attempt, ...errorFields(error) });
+      await new Promise((r) => setTimeout(r, Math.min(5_000, Math.max(0, giveUpAt - Date.now()))));
+    }
+  }
+}
+
+/** Builds the `onEvent` handler; tests pass a `readSecret` because Secrets Manager does not exist here. */
+export function createBrokerUserHandler(readSecret: SecretReader = readSecretsManagerCredentials, retry: ConnectRetryOptions = {}, deleteOptions: BrokerUserDeleteOptions = {}): (event: CloudFormationCustomResourceEvent, context?: LambdaTime) => Promise<BrokerUserResult> {
+  return async (event, context) => {
+    if (event.RequestType === 'Delete') return deleteNeverFailing(event, readSecret, retry, deleteOptions, context);
+    try {
+      const admin = await readSecret(property(event, 'AdminSecretArn'));
+      rememberSecret(admin.password); // whatever reader gave it: no log line or error shows it (runtime/redact.ts)
+      const api = new ManagementApi(property(event, 'ConsoleUrl'), admin, retry);
       const app = await readSecret(property(event, 'AppSecretArn'));
       rememberSecret(app.password);
-      const wanted = parsePermissions(event.ResourceProperties.Permissions, 'Permissions');
-      const previous = event.RequestType === 'Update' && event.PhysicalResourceId === brokerUserPhysicalId(app.username)
-        ? parsePermissions(event.OldResourceProperties.Permissions ?? '[]', 'OldResourceProperties.Permissions').map((p) => p.vhost)
-        : [];
-      await ensureBrokerAppUser(api, app, admin, wanted, previous);
+      const sameUser = event.RequestType === 'Update' && event.PhysicalResourceId === brokerUserPhysicalId(app.username);
+      const oldPermissions = sameUser ? parsePermissions(event.OldResourceProperties.Permissions ?? '[]', 'OldResourceProperties.Permissions') : [];
+      // Read stays on the shards this update removes until their triggers are gone (fault 8, brokerReadPermission.ts).
+      const wanted = withRemovedShards(parsePermissions(event.ResourceProperties.Permissions, 'Permissions'), oldPermissions);
+      await ensureBrokerAppUser(api, app, admin, wanted, oldPermissions.map((p) => p.vhost));
       log.info('application user ready', { username: app.username, vhosts: wanted.map((p) => p.vhost) });
       return { PhysicalResourceId: brokerUserPhysicalId(app.username), Data: { Username: app.username } };
     } catch (error) {

@@ -5,20 +5,24 @@
  * deleted). `@cdklabs/cdk-amazonmq` works around it the same way (src/mq-esm/event-source-base.ts: a custom resource
  * between the role and the trigger that waits for `AWS Lambda VPC ENI-armq-<account>-<esm id>*`).
  *
- * Wiring (lib/WarrenTriggerTeardown.ts): one resource per handler, which depends on the handler's role (so it is deleted
- * before it), and the handler's triggers depend on it (so it is deleted after them). So it runs whenever that handler's
- * triggers go: the whole stack deleted, or this one handler removed in an update.
+ * Wiring (lib/WarrenTriggerTeardown.ts): one resource per nested stack of handlers, which depends on every role of the
+ * group (so it is deleted before them), and every trigger of the group depends on it (so it is deleted after them).
+ * Its logical id changes whenever the group's handlers or shards change, so a removed handler's trigger is deleted,
+ * then the old teardown resource (which waits), then the removed role, in the update's cleanup phase; deleting the
+ * stack waits the same way.
  *
- * On Delete it polls until no poller interface in the VPC belongs to a trigger that no longer exists: an interface's
+ * On Delete it waits until no poller interface in the VPC belongs to a trigger that no longer exists: an interface's
  * description ends in its trigger's UUID, and the live triggers are the broker's event source mappings (Lambda
- * ListEventSourceMappings), so the other handlers' pollers, which stay, are not waited for. Up to `WaitSeconds`; then
- * it succeeds anyway (logging the interfaces left) so a stuck interface never blocks the deletion forever. Create and
+ * ListEventSourceMappings), so the other handlers' pollers, which stay, are not waited for. The waiting is the
+ * Provider framework's asynchronous completion (asyncCompletion.ts): `onEvent` returns at once and each `isComplete`
+ * call looks once. Up to `WaitSeconds`; then it completes anyway (logging the interfaces left) so a stuck interface
+ * never blocks the deletion. An EC2 or Lambda error is logged and the next call looks again; it never fails. Create and
  * Update do nothing.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { sleep } from '../../runtime/backoff.js';
 import { ConfigError } from '../../runtime/errors.js';
-import { createLogger } from '../../runtime/logger.js';
+import { createLogger, errorFields } from '../../runtime/logger.js';
+import { isCompleteRequest, physicalIdOf, type AsyncAnswer, type AsyncStart } from './asyncCompletion.js';
 
 export const TRIGGER_TEARDOWN_PHYSICAL_ID = 'warren-trigger-teardown';
 
@@ -80,29 +84,34 @@ function property(event: CloudFormationCustomResourceEvent, name: string): strin
   return value;
 }
 
-export function createTriggerTeardownHandler(list: InterfaceLister = listWithEc2, pollMs = 15_000, mappings: MappingLister = listWithLambda): (event: CloudFormationCustomResourceEvent) => Promise<{ PhysicalResourceId: string; Data: { Left: string } }> {
+export function createTriggerTeardownHandler(list: InterfaceLister = listWithEc2, mappings: MappingLister = listWithLambda): (event: CloudFormationCustomResourceEvent) => Promise<AsyncStart | AsyncAnswer> {
   return async (event) => {
-    if (event.RequestType !== 'Delete') return { PhysicalResourceId: TRIGGER_TEARDOWN_PHYSICAL_ID, Data: { Left: '' } };
-    const vpcId = property(event, 'VpcId');
-    const brokerArn = property(event, 'BrokerArn');
-    const prefix = `AWS Lambda VPC ENI-armq-${property(event, 'AccountId')}-`;
-    const waitMs = Number(property(event, 'WaitSeconds')) * 1000;
-    const started = Date.now();
-    for (;;) {
+    if (!isCompleteRequest(event)) return { PhysicalResourceId: physicalIdOf(event, TRIGGER_TEARDOWN_PHYSICAL_ID), StartedAt: Date.now() };
+    if (event.RequestType !== 'Delete') return { IsComplete: true, Data: { Left: '' } };
+    const waitedMs = Date.now() - event.StartedAt;
+    let left: string[] | undefined;
+    let vpcId = '';
+    try {
+      vpcId = property(event, 'VpcId');
+      const brokerArn = property(event, 'BrokerArn');
+      const prefix = `AWS Lambda VPC ENI-armq-${property(event, 'AccountId')}-`;
       const live = await mappings(brokerArn);
-      const left = orphanedInterfaces(await list(vpcId, prefix), live).map((i) => i.id);
-      if (left.length === 0) {
-        log.info('trigger pollers released their network interfaces', { vpcId, waitedMs: Date.now() - started });
-        return { PhysicalResourceId: event.PhysicalResourceId, Data: { Left: '' } };
-      }
-      if (Date.now() - started + pollMs > waitMs) {
-        log.warn('trigger pollers still hold network interfaces; letting the deletion go on (delete them by hand if they stay)', { vpcId, interfaces: left });
-        // Bounded: CloudFormation caps a custom resource's response at 4,096 bytes; the log has every interface.
-        return { PhysicalResourceId: event.PhysicalResourceId, Data: { Left: `${left.length}: ${left.slice(0, 5).join(',')}${left.length > 5 ? ',...' : ''}` } };
-      }
-      log.info('waiting for trigger pollers to release their network interfaces', { vpcId, interfaces: left.length });
-      await sleep(pollMs);
+      left = orphanedInterfaces(await list(vpcId, prefix), live).map((i) => i.id);
+    } catch (error) {
+      log.warn('could not list the pollers\' network interfaces this time; looking again at the next call', errorFields(error));
     }
+    if (left !== undefined && left.length === 0) {
+      log.info('trigger pollers released their network interfaces', { vpcId, waitedMs });
+      return { IsComplete: true, Data: { Left: '' } };
+    }
+    const waitSeconds = Number(event.ResourceProperties.WaitSeconds);
+    if (waitedMs >= (Number.isFinite(waitSeconds) ? waitSeconds : 600) * 1000) {
+      log.warn('trigger pollers still hold network interfaces; letting the deletion go on (delete them by hand if they stay)', { vpcId, interfaces: left ?? 'unknown' });
+      // Bounded: CloudFormation caps a custom resource's response at 4,096 bytes; the log has every interface.
+      return { IsComplete: true, Data: { Left: left === undefined ? 'unknown' : `${left.length}: ${left.slice(0, 5).join(',')}${left.length > 5 ? ',...' : ''}` } };
+    }
+    log.info('waiting for trigger pollers to release their network interfaces', { vpcId, interfaces: left?.length ?? 'unknown' });
+    return { IsComplete: false };
   };
 }
 

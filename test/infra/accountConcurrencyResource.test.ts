@@ -9,14 +9,14 @@ import { createAccountConcurrencyHandler } from '../../lib/functions/accountConc
 import { AccountConcurrencyError } from '../../runtime/errors.js';
 import { startLambdaApi, useLambdaApi, type LambdaApi } from '../helpers/lambdaApi.js';
 
-function event(requestType: 'Create' | 'Update' | 'Delete', required: number, triggers: number): CloudFormationCustomResourceEvent {
+function event(requestType: 'Create' | 'Update' | 'Delete', required: number | string, triggers: number, oldProperties: Record<string, string> = {}): CloudFormationCustomResourceEvent {
   return {
     RequestType: requestType,
     ServiceToken: 'x', ResponseURL: 'https://example.invalid', StackId: 's', RequestId: 'r', LogicalResourceId: 'AccountConcurrency',
     ResourceType: 'Custom::WarrenAccountConcurrency',
     ResourceProperties: { ServiceToken: 'x', Required: String(required), Triggers: String(triggers) },
     ...(requestType === 'Create' ? {} : { PhysicalResourceId: 'warren-account-concurrency' }),
-    ...(requestType === 'Update' ? { OldResourceProperties: {} } : {}),
+    ...(requestType === 'Update' ? { OldResourceProperties: { ServiceToken: 'x', ...oldProperties } } : {}),
   } as CloudFormationCustomResourceEvent;
 }
 
@@ -48,6 +48,28 @@ describe('Function: createAccountConcurrencyHandler()', () => {
   it('checks again on Update (handlers added) and fails when the need grew past the account', async () => {
     api.state.accountLimit = { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 100 };
     await expect(createAccountConcurrencyHandler()(event('Update', 101, 90))).rejects.toThrow(/needs 101 concurrent Lambda executions .* is 100 /);
+  });
+
+  it('checks on an Update whose requirement grew compared with OldResourceProperties', async () => {
+    api.state.accountLimit = { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 100 };
+    await expect(createAccountConcurrencyHandler()(event('Update', 101, 90, { Required: '60', Triggers: '49' }))).rejects.toThrow(/needs 101 concurrent Lambda executions .* is 100 /);
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('lets a rollback through: an Update back to a smaller requirement succeeds although the account shrank since, without asking Lambda', async () => {
+    // CloudFormation rolls a failed update back with an Update whose ResourceProperties are the old ones.
+    api.state.accountLimit = { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 5 };
+    await expect(createAccountConcurrencyHandler()(event('Update', 60, 49, { Required: '101', Triggers: '90' })))
+      .resolves.toEqual({ PhysicalResourceId: 'warren-account-concurrency', Data: { Required: '60', Unreserved: '' } });
+    await expect(createAccountConcurrencyHandler()(event('Update', 60, 49, { Required: '60', Triggers: '49' })))
+      .resolves.toMatchObject({ PhysicalResourceId: 'warren-account-concurrency' });
+    expect(api.requests).toEqual([]);
+  });
+
+  it('never fails a Delete, not even with properties it cannot read', async () => {
+    api.state.accountLimit = { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 0 };
+    await expect(createAccountConcurrencyHandler()(event('Delete', 'many', 4))).resolves.toMatchObject({ PhysicalResourceId: 'warren-account-concurrency' });
+    expect(api.requests).toEqual([]);
   });
 
   it('does not ask Lambda on Delete, so a stack whose account shrank can still be deleted', async () => {

@@ -26,7 +26,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo, Server } from 'node:net';
+import net, { type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -63,6 +63,8 @@ const config = resolveConfig({
 interface Template { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }
 interface DeployedFunction { readonly logicalId: string; readonly assetDir: string; readonly handler: string; readonly environment: Record<string, unknown> }
 interface Host { call(request: { cmd: 'invoke' | 'cfn'; event: unknown }): Promise<{ ok: boolean; result?: unknown; errorMessage?: string }>; output(): string }
+/** A Provider with asynchronous completion: the waiter's interval and attempts (lambdaHost.ts runs it). */
+interface Waiter { readonly intervalMs: number; readonly maxAttempts: number }
 
 let stack: WarrenStack;
 let assemblyDir: string;
@@ -79,6 +81,8 @@ const hosts: ChildProcess[] = [];
 const rehearsed = new Set<string>();
 /** What the Lambda API emulator answers to GetAccountSettings. */
 let account = { limit: 1000, unreserved: 1000 };
+/** The poller network interfaces EC2 lists in the VPC. */
+let enis: string[] = [];
 
 /** Variables whose values are intrinsics in the template, as the local services see them. */
 function localValue(variable: string): string {
@@ -142,7 +146,7 @@ function frameworkDir(s: Stack, resourceType: string): { dir: string; properties
 }
 
 /** Starts an execution environment for `fn` (optionally behind its Provider framework), with the template's environment. */
-async function startHost(fn: DeployedFunction, options: { framework?: string; assetDir?: string; extraEnv?: Record<string, string> } = {}): Promise<Host> {
+async function startHost(fn: DeployedFunction, options: { framework?: string; assetDir?: string; extraEnv?: Record<string, string>; timeoutMs?: number; waiter?: Waiter } = {}): Promise<Host> {
   rehearsed.add(fn.logicalId);
   const [file, exportName] = fn.handler.split('.') as [string, string];
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WARREN_') && !k.startsWith('AWS_') && k !== 'DATABASE_URL'));
@@ -163,7 +167,16 @@ async function startHost(fn: DeployedFunction, options: { framework?: string; as
     NODE_EXTRA_CA_CERTS: caFile,
     WARREN_REHEARSAL_RESPONSE_PORT: String((responseServer.address() as AddressInfo).port),
     USER_ON_EVENT_FUNCTION_ARN: `arn:aws:lambda:eu-west-1:111122223333:function:${fn.logicalId}`,
-    WARREN_REHEARSAL_HOST: JSON.stringify({ bundle: join(options.assetDir ?? fn.assetDir, `${file}.js`), exportName, ...(options.framework === undefined ? {} : { framework: join(options.framework, 'framework.js') }) }),
+    ...(options.waiter === undefined ? {} : {
+      USER_IS_COMPLETE_FUNCTION_ARN: `arn:aws:lambda:eu-west-1:111122223333:function:${fn.logicalId}`,
+      WAITER_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:111122223333:stateMachine:rehearsal-waiter',
+    }),
+    WARREN_REHEARSAL_HOST: JSON.stringify({
+      bundle: join(options.assetDir ?? fn.assetDir, `${file}.js`), exportName,
+      ...(options.framework === undefined ? {} : { framework: join(options.framework, 'framework.js') }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.waiter === undefined ? {} : { waiter: options.waiter }),
+    }),
   };
   const child = fork(join(import.meta.dirname, 'rehearsal/lambdaHost.ts'), [], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   hosts.push(child);
@@ -183,7 +196,7 @@ async function startHost(fn: DeployedFunction, options: { framework?: string; as
 }
 
 /** Sends CloudFormation's request through the framework; returns the body it PUT to the ResponseURL. */
-async function cloudFormation(host: Host, resource: { logicalId: string; type: string; properties: Record<string, unknown> }, requestType: 'Create' | 'Update' | 'Delete', extra: { physicalId?: string; oldProperties?: Record<string, unknown> } = {}): Promise<{ raw: string; body: CfnResponseBody }> {
+async function cloudFormation(host: Host, resource: { logicalId: string; type: string; properties: Record<string, unknown> }, requestType: 'Create' | 'Update' | 'Delete', extra: { physicalId?: string; oldProperties?: Record<string, unknown> } = {}): Promise<{ raw: string; body: CfnResponseBody; killed: number; isCompleteCalls: number }> {
   const requestId = randomUUID();
   const event = {
     RequestType: requestType,
@@ -201,7 +214,17 @@ async function cloudFormation(host: Host, resource: { logicalId: string; type: s
   expect(reply, host.output().slice(-3000)).toMatchObject({ ok: true });
   const raw = responses.get(requestId);
   if (raw === undefined) throw new Error(`no response was PUT for ${requestType} ${resource.logicalId}: ${host.output().slice(-3000)}`);
-  return { raw, body: JSON.parse(raw) as CfnResponseBody };
+  const { timedOut, isCompleteCalls } = (reply.result ?? {}) as { timedOut?: number; isCompleteCalls?: number };
+  return { raw, body: JSON.parse(raw) as CfnResponseBody, killed: timedOut ?? 0, isCompleteCalls: isCompleteCalls ?? 0 };
+}
+
+/** A port nothing listens on (bound, then closed): an unreachable broker, without touching the shared one. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 async function management(method: string, path: string): Promise<{ status: number; body: unknown }> {
@@ -232,7 +255,7 @@ beforeAll(async () => {
   console.log(`rehearsal synth: ${Date.now() - started} ms`);
 
   // The stand-ins.
-  aws = await startAwsEmulator({ [SECRET_ARN]: { username: 'guest', password: 'guest' }, [APP_SECRET_ARN]: appUser }, () => [], () => account);
+  aws = await startAwsEmulator({ [SECRET_ARN]: { username: 'guest', password: 'guest' }, [APP_SECRET_ARN]: appUser }, () => enis, () => account);
   responses = new Map();
   responseServer = https.createServer({ cert, key }, (req, res) => {
     let body = '';
@@ -476,7 +499,7 @@ describe('Deploy rehearsal: the trigger-teardown custom resource', () => {
     const nested = stack.handlerGroups[0]!;
     const cr = frameworkDir(nested, 'Custom::WarrenTriggerTeardown');
     const fn = stack.node.findAll().find((c): c is NodejsFunction => c instanceof NodejsFunction && c.node.path.includes('TriggerTeardown'))!;
-    const host = await startHost(deployed(fn), { framework: cr.dir });
+    const host = await startHost(deployed(fn), { framework: cr.dir, waiter: { intervalMs: 100, maxAttempts: 50 } });
     const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenTriggerTeardown', properties: localized(cr.properties) };
     const create = await cloudFormation(host, resource, 'Create');
     expect(responseProblems(create.raw)).toEqual([]);
@@ -504,11 +527,108 @@ describe('Deploy rehearsal: the account-concurrency custom resource (when the st
     expect(ok.body.Status).toBe('SUCCESS');
     expect(aws.calls).toContainEqual({ api: 'lambda:GetAccountSettings', input: null });
     account = { limit: 10, unreserved: 10 };
-    const refused = await cloudFormation(host, resource, 'Update', { physicalId: ok.body.PhysicalResourceId, oldProperties: resource.properties });
+    // An update that needs more than before (OldResourceProperties) is checked, and refused.
+    const smaller = { ...resource.properties, Required: '1' };
+    const refused = await cloudFormation(host, resource, 'Update', { physicalId: ok.body.PhysicalResourceId, oldProperties: smaller });
     expect(responseProblems(refused.raw)).toEqual([]);
     expect(refused.body.Status).toBe('FAILED');
     expect(refused.body.PhysicalResourceId).toBe(ok.body.PhysicalResourceId);
     expect(refused.body.Reason).toMatch(/concurrent Lambda executions/);
+    // Its rollback (Update back to the old properties) and the stack's deletion succeed, although the account shrank.
+    const rollback = await cloudFormation(host, { ...resource, properties: smaller }, 'Update', { physicalId: ok.body.PhysicalResourceId, oldProperties: resource.properties });
+    expect(rollback.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ok.body.PhysicalResourceId });
+    const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: ok.body.PhysicalResourceId });
+    expect(deleted.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ok.body.PhysicalResourceId });
+  });
+});
+
+/**
+ * The deletes CloudFormation sends outside a clean deploy (issue 26): Delete and rollback-Update events with
+ * `OldResourceProperties`, the broker unreachable (a closed port: the shared broker is never stopped), and each
+ * function run with a short timeout (`timeoutMs`: killed as Lambda kills it, answered `Sandbox.Timedout`). Every
+ * answer must be SUCCESS, none may hang. The asynchronous resources run behind their waiter (lambdaHost.ts).
+ */
+describe('Delete rehearsal: the custom resources CloudFormation deletes in a cleanup phase, a rollback or a destroy', () => {
+  const waiter: Waiter = { intervalMs: 100, maxAttempts: 200 };
+
+  it('drains a surplus shard when the group\'s old drain resource is deleted after a lowered concurrency (asynchronous, each call within a 4 s timeout)', async () => {
+    // The topology rehearsal above raised the handler to 3 shards and lowered it to 2: shard 2 is unbound, and gets a backlog.
+    const connection = await amqp.connect(`${AMQP_URL}/${encodeURIComponent(vhost)}`);
+    const channel = await connection.createConfirmChannel();
+    for (let i = 0; i < 30; i += 1) channel.sendToQueue(`${queue}.2`, Buffer.from(JSON.stringify({ orderId: `surplus-${i}`, sku: 's', quantity: 1 })), { messageId: `surplus-${i}`, persistent: true });
+    await channel.waitForConfirms();
+    const before = (await channel.checkQueue(`${queue}.0`)).messageCount + (await channel.checkQueue(`${queue}.1`)).messageCount;
+    await connection.close();
+    const nested = stack.handlerGroups[0]!;
+    const cr = frameworkDir(nested, 'Custom::WarrenShardDrain');
+    const host = await startHost(deployed(stack.topology.function), { framework: cr.dir, waiter, timeoutMs: 4_000 });
+    const shards = (JSON.parse(cr.properties.Shards as string) as { concurrency: number }[]).map((h) => ({ ...h, concurrency: 3 }));
+    const oldResource = { logicalId: cr.logicalId, type: 'Custom::WarrenShardDrain', properties: { ...cr.properties, Shards: JSON.stringify(shards) } };
+    const deleted = await cloudFormation(host, oldResource, 'Delete', { physicalId: 'warren-shard-drain' });
+    expect(responseProblems(deleted.raw)).toEqual([]);
+    expect(deleted.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'warren-shard-drain', Data: { Left: '' } });
+    expect(deleted.killed).toBe(0);
+    expect(deleted.isCompleteCalls).toBeGreaterThanOrEqual(1);
+    expect(await queueNames()).toEqual([`${queue}.0`, `${queue}.1`, `${queue}.dlq`]);
+    const after = await amqp.connect(`${AMQP_URL}/${encodeURIComponent(vhost)}`);
+    const check = await after.createChannel();
+    expect((await check.checkQueue(`${queue}.0`)).messageCount + (await check.checkQueue(`${queue}.1`)).messageCount).toBe(before + 30);
+    await after.close();
+  });
+
+  it('answers SUCCESS for the drain resource\'s Delete when the broker is unreachable, once its give-up time passed', async () => {
+    const nested = stack.handlerGroups[0]!;
+    const cr = frameworkDir(nested, 'Custom::WarrenShardDrain');
+    const port = await closedPort();
+    const host = await startHost(deployed(stack.topology.function), {
+      framework: cr.dir, waiter, timeoutMs: 3_000,
+      extraEnv: { WARREN_BROKER_ENDPOINT: `amqp://127.0.0.1:${port}`, WARREN_BROKER_CONSOLE_URL: `http://127.0.0.1:${port}` },
+    });
+    const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenShardDrain', properties: { ...cr.properties, GiveUpSeconds: '2' } };
+    const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: 'warren-shard-drain' });
+    expect(responseProblems(deleted.raw)).toEqual([]);
+    expect(deleted.body).toMatchObject({ Status: 'SUCCESS', Data: { Left: 'error' } });
+    expect(deleted.killed).toBe(0);
+    expect(deleted.isCompleteCalls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers SUCCESS for the trigger teardown\'s Delete when a poller interface never goes, after WaitSeconds, each look within a 10 s timeout', async () => {
+    const nested = stack.handlerGroups[0]!;
+    const cr = frameworkDir(nested, 'Custom::WarrenTriggerTeardown');
+    const fn = stack.node.findAll().find((c): c is NodejsFunction => c instanceof NodejsFunction && c.node.path.includes('TriggerTeardown'))!;
+    // 10 s: the first look loads the EC2 and Lambda SDK clients (seconds on a loaded machine); the function's own timeout is 1 minute
+    const host = await startHost(deployed(fn), { framework: cr.dir, waiter, timeoutMs: 10_000 });
+    enis = ['eni-0stuck'];
+    try {
+      const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenTriggerTeardown', properties: { ...localized(cr.properties), WaitSeconds: '2' } };
+      const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: 'warren-trigger-teardown' });
+      expect(responseProblems(deleted.raw)).toEqual([]);
+      expect(deleted.body, deleted.body.Reason).toMatchObject({ Status: 'SUCCESS', Data: { Left: '1: eni-0stuck' } });
+      expect(deleted.killed).toBe(0);
+    } finally {
+      enis = [];
+    }
+  });
+
+  it('answers SUCCESS for the broker user\'s Delete when the management API is unreachable, within a 4 s timeout', async () => {
+    const cr = frameworkDir(stack, 'Custom::WarrenBrokerUser');
+    const host = await startHost(deployed(stack.brokerUser.function), { framework: cr.dir, timeoutMs: 4_000 });
+    const resource = { logicalId: cr.logicalId, type: 'Custom::WarrenBrokerUser', properties: { ...localized(cr.properties), ConsoleUrl: `http://127.0.0.1:${await closedPort()}` } };
+    const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: `warren-broker-user:${appUser.username}` });
+    expect(responseProblems(deleted.raw)).toEqual([]);
+    expect(deleted.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `warren-broker-user:${appUser.username}` });
+    expect(deleted.killed).toBe(0);
+  });
+
+  it('answers SUCCESS for the topology and migrations Deletes with the broker and the database unreachable', async () => {
+    const port = await closedPort();
+    for (const [type, fn] of [['Custom::WarrenTopology', stack.topology.function], ['Custom::WarrenMigrations', stack.migrations!.function]] as const) {
+      const cr = frameworkDir(stack, type);
+      const host = await startHost(deployed(fn), { framework: cr.dir, timeoutMs: 4_000, extraEnv: { WARREN_DB_PORT: String(port) } });
+      const resource = { logicalId: cr.logicalId, type, properties: { ...localized(cr.properties), ...('BrokerEndpoint' in cr.properties ? { BrokerEndpoint: `amqp://127.0.0.1:${port}`, ConsoleUrl: `http://127.0.0.1:${port}` } : {}) } };
+      const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: type === 'Custom::WarrenTopology' ? 'warren-topology' : 'warren-migrations' });
+      expect(deleted.body, type).toMatchObject({ Status: 'SUCCESS' });
+    }
   });
 });
 

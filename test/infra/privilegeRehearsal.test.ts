@@ -210,10 +210,15 @@ describe('Rehearsal: the application broker user (bundled lib/functions/brokerUs
     }
   });
 
-  it('narrows the permissions on Update, and on Delete removes the user (a second Delete is harmless)', async () => {
+  it('narrows the permissions on Update (read only once the removed shards\' triggers are gone: the next Update), and on Delete removes the user (a second Delete is harmless)', async () => {
     const physical = `warren-broker-user:${brokerApp.username}`;
     const narrower = brokerAppPermissions([{ ...handlers[0]!, concurrency: 1, publishes: [] }]);
+    const readBefore = ((await management('GET', `/api/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(brokerApp.username)}`)).body as { read: string }).read;
     await brokerUserResource(event('Update', 'Custom::WarrenBrokerUser', userProps(narrower), physical, userProps()));
+    const during = await management('GET', `/api/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(brokerApp.username)}`);
+    // the removed shards' triggers are deleted later, in the cleanup phase: read on them stays through this update (issue 26, fault 8)
+    expect(during.body).toMatchObject({ configure: '^$', read: readBefore, write: '^$' });
+    await brokerUserResource(event('Update', 'Custom::WarrenBrokerUser', userProps(narrower), physical, userProps(narrower)));
     const permissions = await management('GET', `/api/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(brokerApp.username)}`);
     expect(permissions.body).toMatchObject({ configure: '^$', read: `^(?:priv\\-orders\\-${suffix}\\.0)$`, write: '^$' });
 

@@ -73,8 +73,27 @@ describe('WarrenStack: 200 handlers with 40-character names', () => {
     expect(nested).toContain('Warren handlers consumer-with-a-long-descriptive-name-176 .. consumer-with-a-long-descriptive-name-200 (25)');
   });
 
-  it('costs 11 resources per handler at concurrency 1 (function, role, policy, log group, DLQ, DLQ policy, trigger, shard drain, 2 alarms, trigger teardown)', () => {
-    for (const t of templates.filter((x) => x.file.includes('.nested.'))) expect(t.resources).toBe(275);
+  it('costs 9 resources per handler at concurrency 1 (function, role, policy, log group, DLQ, DLQ policy, trigger, 2 alarms) and 2 per nested stack (shard drain, trigger teardown)', () => {
+    for (const t of templates.filter((x) => x.file.includes('.nested.'))) expect(t.resources).toBe(25 * 9 + 2);
+  });
+
+  it('creates 16 custom resources in the nested stacks (two each), so the deploy starts at most 32 invocations at once, and the account check counts them (issue 26, fault 6)', () => {
+    // How it is counted: a custom resource keeps at most 2 invocations running (the Provider framework's function and
+    // the Warren function it invokes, in onEvent or in one isComplete call); the parent's custom resources finish
+    // before any nested stack starts (the triggers depend on them): at most 3 of Warren's at once (2 each) and CDK's two
+    // LogRetention (1 each), 8; the nested stacks deploy in parallel: 2 x 2 x 8 = 32.
+    const custom = (file: string) => Object.values((JSON.parse(readFileSync(join(outdir, file), 'utf8')) as { Resources: Record<string, { Type: string }> }).Resources)
+      .filter((r) => r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource').map((r) => r.Type).sort();
+    const nested = templates.filter((t) => t.file.includes('.nested.'));
+    for (const t of nested) expect(custom(t.file)).toEqual(['Custom::WarrenShardDrain', 'Custom::WarrenTriggerTeardown']);
+    const parent = templates.find((t) => !t.file.includes('.nested.'))!;
+    expect(custom(parent.file)).toEqual(['Custom::LogRetention', 'Custom::LogRetention', 'Custom::WarrenAccountConcurrency', 'Custom::WarrenBrokerUser', 'Custom::WarrenMigrations', 'Custom::WarrenTopology']);
+    const nestedCustom = nested.reduce((sum, t) => sum + custom(t.file).length, 0);
+    expect(nestedCustom).toBe(16); // before issue 26: 400 (a drain per shard and a teardown per handler), 800 invocations at once
+    const resources = (JSON.parse(readFileSync(join(outdir, parent.file), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, string> }> }).Resources;
+    const check = Object.values(resources).find((r) => r.Type === 'Custom::WarrenAccountConcurrency')!;
+    // 200 triggers + 1 relay + 1 monitor + 2 x 16 deploy-time + 2 headroom
+    expect(check.Properties).toMatchObject({ Required: '237', Triggers: '200' });
   });
 
   it('passes cfn-lint in every template, nested ones included, with no error and no unexplained warning', async () => {

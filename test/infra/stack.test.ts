@@ -77,33 +77,32 @@ describe('WarrenStack: triggers', () => {
     }
   });
 
-  it('gives each handler its own teardown resource between its role and its triggers, so removing one handler waits for its pollers\' interfaces', () => {
+  it('gives the nested stack one teardown resource between all its handlers\' roles and all their triggers, so removing a handler waits for its pollers\' interfaces', () => {
     const teardowns = handlers.findResources('Custom::WarrenTriggerTeardown');
-    expect(Object.keys(teardowns).sort()).toEqual([expect.stringMatching(/^HandlerauditTriggerTeardown/), expect.stringMatching(/^HandlerordersTriggerTeardown/)]);
+    expect(Object.keys(teardowns)).toEqual([expect.stringMatching(/^TriggerTeardown[0-9A-F]{8}$/)]);
+    const [teardownId, teardown] = Object.entries(teardowns)[0]!;
+    // deleted before every role and its policy (it depends on them) ...
     for (const name of ['orders', 'audit']) {
-      const [teardownId, teardown] = Object.entries(teardowns).find(([id]) => id.startsWith(`Handler${name}TriggerTeardown`)) ?? [];
-      // deleted before the role and its policy (it depends on them) ...
-      expect(teardown?.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^Handler${name}FunctionRole[0-9A-F]{8}$`)), expect.stringMatching(new RegExp(`^Handler${name}FunctionRoleDefaultPolicy`))]));
-      expect(JSON.stringify(teardown?.DependsOn)).not.toContain(name === 'orders' ? 'Handleraudit' : 'Handlerorders');
-      // ... and after each of this handler's triggers (they depend on it), and only this handler's
-      const triggers = Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping')).filter((t) => JSON.stringify(t.Properties).includes(`"${name === 'orders' ? 'orders' : 'audit-events'}.`));
-      expect(triggers).toHaveLength(name === 'orders' ? 4 : 2);
-      for (const trigger of triggers) expect(trigger.DependsOn).toContain(teardownId);
-      expect((teardown?.Properties as { BrokerArn: unknown }).BrokerArn).toEqual({ Ref: expect.stringMatching(/Broker[0-9A-F]{8}Arn/) });
+      expect(teardown.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^Handler${name}FunctionRole[0-9A-F]{8}$`)), expect.stringMatching(new RegExp(`^Handler${name}FunctionRoleDefaultPolicy`))]));
     }
+    // ... and after every trigger (they depend on it)
+    const triggers = Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(triggers).toHaveLength(6);
+    for (const trigger of triggers) expect(trigger.DependsOn).toContain(teardownId);
+    expect((teardown.Properties as { BrokerArn: unknown }).BrokerArn).toEqual({ Ref: expect.stringMatching(/Broker[0-9A-F]{8}Arn/) });
     template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], Resource: '*' })]) } });
   });
 
-  it('gives every shard a drain resource its trigger depends on, so lowering concurrency deletes the trigger first and then drains the shard', () => {
+  it('gives the nested stack one drain resource listing every shard, which every trigger depends on, so lowering concurrency deletes the trigger first and then drains the shard', () => {
     const drains = handlers.findResources('Custom::WarrenShardDrain');
-    expect(Object.values(drains).map((d) => (d.Properties as { Queue: string }).Queue).sort()).toEqual(['audit-events.0', 'audit-events.1', 'orders.0', 'orders.1', 'orders.2', 'orders.3']);
-    for (const [id, drain] of Object.entries(drains)) {
-      const props = drain.Properties as { Queue: string; Exchange: string; Vhost: string };
-      expect(props.Exchange).toBe(props.Queue.replace(/\.\d+$/, ''));
-      expect(props.Vhost).toBe(props.Exchange === 'orders' ? '/' : 'jobs');
-      const [trigger] = Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping', { Properties: { Queues: [props.Queue] } }));
-      expect(trigger?.DependsOn).toContain(id);
-    }
+    expect(Object.keys(drains)).toEqual([expect.stringMatching(/^ShardDrain[0-9A-F]{8}$/)]);
+    const [drainId, drain] = Object.entries(drains)[0]!;
+    const props = drain.Properties as { Shards: string; AppUser: string };
+    expect(JSON.parse(props.Shards)).toEqual([{ vhost: '/', exchange: 'orders', concurrency: 4 }, { vhost: 'jobs', exchange: 'audit-events', concurrency: 2 }]);
+    expect(props.AppUser).toBe('warren_app');
+    for (const trigger of Object.values(handlers.findResources('AWS::Lambda::EventSourceMapping'))) expect(trigger.DependsOn).toContain(drainId);
+    // the same generation in both logical ids: they change together when a handler or a shard goes
+    expect(drainId.replace('ShardDrain', '')).toBe(Object.keys(handlers.findResources('Custom::WarrenTriggerTeardown'))[0]!.replace('TriggerTeardown', ''));
     // the broker settings reach the drains through the topology function's environment, resolved in the parent stack
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ WARREN_BROKER_ENDPOINT: Match.anyValue(), WARREN_BROKER_CONSOLE_URL: Match.anyValue(), WARREN_BROKER_SECRET_ARN: Match.anyValue() }) } });
   });
@@ -315,13 +314,17 @@ describe('WarrenStack: dead-letter queues and grants', () => {
     for (const s of statements) {
       for (const action of ([] as string[]).concat(s.Action)) expect(action).not.toMatch(/\*/);
       if (s.Resource === '*') {
-        for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/^(ec2:(CreateNetworkInterface|DeleteNetworkInterface|Describe(NetworkInterfaces|Subnets|SecurityGroups|Vpcs)|(Assign|Unassign)PrivateIpAddresses)|lambda:(ListEventSourceMappings|GetAccountSettings))$/);
+        // logs:*LogDelivery and friends: the asynchronous providers' waiter state machines log to CloudWatch Logs, and
+        // those vended-log actions take no resource (Step Functions Developer Guide, "Using CloudWatch Logs to log
+        // execution history in Step Functions": its IAM policy grants them on "*").
+        for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/^(ec2:(CreateNetworkInterface|DeleteNetworkInterface|Describe(NetworkInterfaces|Subnets|SecurityGroups|Vpcs)|(Assign|Unassign)PrivateIpAddresses)|lambda:(ListEventSourceMappings|GetAccountSettings)|logs:(CreateLogDelivery|CreateLogStream|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutLogEvents|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/);
       }
     }
-    // only the CDK Provider frameworks' (topology, broker user, migrations, trigger teardown, account concurrency) and
-    // CDK's LogRetention function: Warren's own functions, the two outside the VPC included, are WarrenFunctions whose
-    // roles write only to their own log group
-    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 6);
+    // only the CDK Provider frameworks' (topology, shard drain, broker user, migrations, trigger teardown, account
+    // concurrency: 6 onEvent, plus isComplete and onTimeout for the two asynchronous ones) and CDK's LogRetention
+    // function: Warren's own functions, the two outside the VPC included, are WarrenFunctions whose roles write only
+    // to their own log group
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 11);
     handlers.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 
@@ -409,7 +412,7 @@ describe('WarrenStack: pruning and storage', () => {
 });
 
 describe('WarrenStack: first deploy', () => {
-  it('checks the account\'s Lambda concurrency for 6 triggers + relay + pruning + monitor + 10 headroom before the broker and the database', () => {
+  it('checks the account\'s Lambda concurrency for 6 triggers + relay + pruning + monitor + 8 deploy-time + 2 headroom before the broker and the database', () => {
     template.hasResourceProperties('Custom::WarrenAccountConcurrency', { Required: '19', Triggers: '6' });
     const [checkId] = Object.keys(template.findResources('Custom::WarrenAccountConcurrency'));
     for (const type of ['AWS::AmazonMQ::Broker', 'AWS::RDS::DBInstance', 'AWS::RDS::DBProxy']) {
@@ -420,7 +423,7 @@ describe('WarrenStack: first deploy', () => {
 
   it('prints the concurrency the app needs at synth', () => {
     const infos = Annotations.fromStack(stack).findInfo('/Warren', Match.stringLikeRegexp('needs 19 concurrent Lambda executions'));
-    expect(infos.map((i) => i.entry.data)).toEqual(['Warren: this app needs 19 concurrent Lambda executions (6 MQ triggers + 1 outbox relay + 1 pruning + 1 broker monitor + 10 headroom). Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.']);
+    expect(infos.map((i) => i.entry.data)).toEqual(['Warren: this app needs 19 concurrent Lambda executions (6 MQ triggers + 1 outbox relay + 1 pruning + 1 broker monitor + 8 deploy-time custom resources + 2 headroom). Check the account\'s UnreservedConcurrentExecutions with `aws lambda get-account-settings` in the target region; the deploy fails early if it is lower.']);
   });
 
   it('development (the default): the database has no deletion protection and is deleted with the stack, so a failed first deploy rolls back to nothing', () => {

@@ -8,6 +8,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTriggerTeardownHandler, listWithLambda, orphanedInterfaces, TRIGGER_TEARDOWN_PHYSICAL_ID, type PollerInterface } from '../../lib/functions/triggerTeardownResource.js';
 import { startLambdaApi, useLambdaApi, type LambdaApi } from '../helpers/lambdaApi.js';
+import { runToCompletion } from '../helpers/asyncResource.js';
 
 const BROKER = 'arn:aws:mq:eu-west-1:111122223333:broker:warren:b-1234abcd-56ef-78ab-90cd-1234567890ab';
 const PREFIX = 'AWS Lambda VPC ENI-armq-111122223333-';
@@ -32,13 +33,13 @@ afterAll(async () => { await api.close(); });
 beforeEach(() => { restore = useLambdaApi(api); api.requests.length = 0; api.state.mappings = {}; });
 afterEach(() => restore());
 
-describe('Function: createTriggerTeardownHandler()', () => {
+describe('Function: createTriggerTeardownHandler() (asynchronous completion: one look per isComplete call)', () => {
   it('on Delete of one handler, waits for its removed trigger\'s interfaces and not for the pollers of the triggers that stay', async () => {
     api.state.mappings = { [BROKER]: [KEPT, '22222222-2222-3333-4444-555555555555', '33333333-2222-3333-4444-555555555555'] };
     const asked: [string, string][] = [];
     const answers = [[eni('eni-kept', KEPT), eni('eni-gone-1', GONE), eni('eni-gone-2', GONE)], [eni('eni-kept', KEPT), eni('eni-gone-2', GONE)], [eni('eni-kept', KEPT)]];
-    const onEvent = createTriggerTeardownHandler(async (vpc, prefix) => { asked.push([vpc, prefix]); return answers.shift() ?? []; }, 10);
-    await expect(onEvent(event('Delete', '60'))).resolves.toEqual({ PhysicalResourceId: 'warren-trigger-teardown', Data: { Left: '' } });
+    const handler = createTriggerTeardownHandler(async (vpc, prefix) => { asked.push([vpc, prefix]); return answers.shift() ?? []; });
+    await expect(runToCompletion(handler, event('Delete', '60'))).resolves.toEqual({ status: 'SUCCESS', physicalId: 'warren-trigger-teardown', data: { Left: '' }, calls: 3 });
     expect(asked).toEqual([['vpc-0abc', PREFIX], ['vpc-0abc', PREFIX], ['vpc-0abc', PREFIX]]);
     // the live triggers were read from Lambda for the broker, every page (3 mappings, pages of 2), each time
     expect(api.requests.map((r) => r.query.EventSourceArn)).toEqual(Array(6).fill(BROKER));
@@ -46,13 +47,20 @@ describe('Function: createTriggerTeardownHandler()', () => {
   });
 
   it('gives up after WaitSeconds and lets the deletion go on, reporting what is left', async () => {
-    const onEvent = createTriggerTeardownHandler(async () => [eni('eni-stuck', GONE)], 200);
-    await expect(onEvent(event('Delete', '1'))).resolves.toEqual({ PhysicalResourceId: 'warren-trigger-teardown', Data: { Left: '1: eni-stuck' } });
+    const handler = createTriggerTeardownHandler(async () => [eni('eni-stuck', GONE)]);
+    await expect(runToCompletion(handler, event('Delete', '1'), { intervalMs: 300 })).resolves.toMatchObject({ status: 'SUCCESS', data: { Left: '1: eni-stuck' } });
+  });
+
+  it('never fails a Delete: an EC2 error is looked at again at the next call, and after WaitSeconds it completes', async () => {
+    let asked = 0;
+    const handler = createTriggerTeardownHandler(async () => { asked += 1; throw new Error('RequestLimitExceeded'); });
+    await expect(runToCompletion(handler, event('Delete', '1'), { intervalMs: 300 })).resolves.toMatchObject({ status: 'SUCCESS', data: { Left: 'unknown' } });
+    expect(asked).toBeGreaterThanOrEqual(2);
   });
 
   it('does nothing on Create', async () => {
-    const onEvent = createTriggerTeardownHandler(async () => { throw new Error('must not call EC2'); });
-    await expect(onEvent(event('Create'))).resolves.toEqual({ PhysicalResourceId: 'warren-trigger-teardown', Data: { Left: '' } });
+    const handler = createTriggerTeardownHandler(async () => { throw new Error('must not call EC2'); });
+    await expect(runToCompletion(handler, event('Create'))).resolves.toEqual({ status: 'SUCCESS', physicalId: 'warren-trigger-teardown', data: { Left: '' }, calls: 1 });
     expect(api.requests).toEqual([]);
   });
 });
