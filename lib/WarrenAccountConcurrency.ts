@@ -20,7 +20,7 @@
 import { CustomResource, Duration, Lazy } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ResolvedHandlerConfig } from '../config/config.js';
+import { usesOutbox, type ResolvedHandlerConfig } from '../config/config.js';
 import { accountApiProvider } from './warrenProvider.js';
 
 export const WARREN_CONCURRENCY_DEFAULTS = {
@@ -55,7 +55,7 @@ export function deployInvocations(nestedStacks: number): number {
 /** What `handlers` in `nestedStacks` need at once: one per shard trigger, the relay when one publishes, the pruner, the monitor, the deploy, the headroom. */
 export function concurrencyNeed(handlers: readonly ResolvedHandlerConfig[], nestedStacks: number): ConcurrencyNeed {
   const triggers = handlers.reduce((sum, h) => sum + h.concurrency, 0);
-  const relay = handlers.some((h) => h.publishes.length > 0) ? 1 : 0;
+  const relay = handlers.some((h) => usesOutbox(h)) ? 1 : 0;
   const pruner = 1;
   const monitor = 1;
   const deploy = deployInvocations(nestedStacks);

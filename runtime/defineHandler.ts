@@ -33,6 +33,7 @@ import { newCounts, type InvocationCounts } from './invocation.js';
 import { MessageProcessor } from './MessageProcessor.js';
 import { OutboxFlusher } from './outbox/OutboxFlusher.js';
 import { processPublisher } from './outbox/Publisher.js';
+import { droppedReplies } from './outbox/replies.js';
 import { sentMarksFor, type SentMarks } from './outbox/SentMarks.js';
 import { processConnection } from './db/processConnection.js';
 import { ensureWarrenTables } from './db/warrenTables.js';
@@ -96,10 +97,14 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
     const guard = guardCrashes && (!ended || messages.some((m) => m.redelivered));
     const suspect = guard ? await markInvocationStart(db, name, messages, keyOf) : undefined;
     try {
+      let rest: readonly WarrenMessage<TBody>[] = messages;
       if (suspect !== undefined && suspect.crashes >= o.maxDeliveries) {
-        if ((await processor.deadLetterCrashed(tx, suspect.message, suspect.key, suspect.crashes)) !== 'deduplicated') counts.deadLettered += 1;
+        if ((await processor.deadLetterCrashed(tx, suspect.message, suspect.key, suspect.crashes, counts)) !== 'deduplicated') {
+          counts.deadLettered += 1;
+          rest = messages.filter((m) => m !== suspect.message); // set aside now: not run (nor answered) again below
+        }
       }
-      await processor.processAll(tx, messages, counts);
+      await processor.processAll(tx, rest, counts);
     } catch (error) {
       // Messages committed before the failure still announce their work now, not at the next flush.
       if (counts.outbox.length > 0) await flush(db, counts, messages, marks);
@@ -109,9 +114,10 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
       ended = true;
       if (suspect !== undefined) await markInvocationEnd(db, name, suspect.mark);
     }
+    const droppedBefore = droppedReplies();
     const published = await flush(db, counts, messages, marks);
     await marks.afterInvocation(started);
     const { outbox: _outbox, ...summary } = counts;
-    return { messages: messages.length, ...summary, published };
+    return { messages: messages.length, ...summary, published, repliesDropped: droppedReplies() - droppedBefore };
   });
 }

@@ -82,11 +82,11 @@ export async function recordFailure(db: Database, handler: string, key: string, 
 
 
 /**
- * Deletes inbox rows older than `olderThanSeconds` (all handlers, or one), in batches (runtime/db/prune.ts).
- * Deduplication holds for messages redelivered within that window: keep it longer than any redelivery or replay can
- * take. Returns the rows deleted.
+ * Deletes inbox rows older than `olderThanSeconds` (all handlers, or one), and the replies kept with them, in batches
+ * (runtime/db/prune.ts). Deduplication (and answering a retried request again) holds for messages redelivered or
+ * retried within that window: keep it longer than any redelivery, retry or replay can take. Returns the inbox rows deleted.
  */
 export async function pruneInbox(db: Database, olderThanSeconds: number, handler?: string): Promise<number> {
-  const { deleted } = await pruneWarrenTables(db, { olderThanSeconds, tables: ['warren_inbox'], ...(handler === undefined ? {} : { handler }) });
+  const { deleted } = await pruneWarrenTables(db, { olderThanSeconds, tables: ['warren_inbox', 'warren_replies'], ...(handler === undefined ? {} : { handler }) });
   return deleted.warren_inbox;
 }

@@ -35,6 +35,8 @@ beforeEach(async () => {
     ...Array.from({ length: 12 }, (_, i) => inbox(`old-${i}`, '8 DAY')),
     ...Array.from({ length: 3 }, (_, i) => inbox(`new-${i}`, '1 HOUR')),
   ].join(', ')}`);
+  // Replies kept with the inbox: 2 old ones and 1 recent one.
+  await db.query("INSERT INTO $db.warren_replies (handler, message_key, body, properties, created_at) VALUES ('h', 'old-0', '', '{}', NOW(3) - INTERVAL 8 DAY), ('h', 'old-1', '', '{}', NOW(3) - INTERVAL 8 DAY), ('h', 'new-0', '', '{}', NOW(3) - INTERVAL 1 HOUR)");
   const outbox = (id: string, sent: string) => `('h', 'q.0', 'ev', 'k', '${id}', '{}', '{}', NOW(3) - INTERVAL 9 DAY, ${sent})`;
   await db.query(`INSERT INTO $db.warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties, created_at, sent_at) VALUES ${[
     ...Array.from({ length: 7 }, (_, i) => outbox(`old-sent-${i}`, 'NOW(3) - INTERVAL 8 DAY')),
@@ -56,34 +58,37 @@ async function left(): Promise<{ inbox: string[]; outbox: string[] }> {
 describe('Function: pruneWarrenTables()', () => {
   it('deletes old inbox rows and old sent outbox rows in DELETEs of at most batchSize rows, keeping recent and unsent ones', async () => {
     const result = await pruneWarrenTables(recorded, { olderThanSeconds: 7 * 86_400, batchSize: 5 });
-    expect(result).toEqual({ deleted: { warren_inbox: 12, warren_outbox: 7 }, batches: 5, complete: true });
+    expect(result).toEqual({ deleted: { warren_inbox: 12, warren_replies: 2, warren_outbox: 7 }, batches: 6, complete: true });
     expect(statements.map((s) => [s.sql, s.limit, s.deleted])).toEqual([
       ['DELETE FROM warren_inbox WHERE processed_at < ? LIMIT ?', 5, 5],
       ['DELETE FROM warren_inbox WHERE processed_at < ? LIMIT ?', 5, 5],
       ['DELETE FROM warren_inbox WHERE processed_at < ? LIMIT ?', 5, 2],
+      ['DELETE FROM warren_replies WHERE created_at < ? LIMIT ?', 5, 2],
       ['DELETE FROM warren_outbox WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT ?', 5, 5],
       ['DELETE FROM warren_outbox WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT ?', 5, 2],
     ]);
     expect(await left()).toEqual({ inbox: ['new-0', 'new-1', 'new-2'], outbox: ['new-sent-0', 'new-sent-1', 'old-unsent-0', 'old-unsent-1'] });
+    expect(await db.query<{ k: string }[]>('SELECT message_key AS k FROM $db.warren_replies ORDER BY k')).toEqual([{ k: 'new-0' }]);
   });
 
   it('starts no DELETE once the deadline has passed, reports it incomplete, and the next run finishes the work', async () => {
     const first = await pruneWarrenTables(recorded, { olderThanSeconds: 7 * 86_400, batchSize: 5, deadline: Date.now() - 1 });
-    expect(first).toEqual({ deleted: { warren_inbox: 0, warren_outbox: 0 }, batches: 0, complete: false });
+    expect(first).toEqual({ deleted: { warren_inbox: 0, warren_replies: 0, warren_outbox: 0 }, batches: 0, complete: false });
     // A deadline that passes after the second batch: the clock jumps an hour when a DELETE has run twice.
     let ran = 0;
     const counting = { ...recorded, autocommit: async (sql: string, values?: readonly unknown[]) => { ran += 1; return recorded.autocommit(sql, values); } } as Database;
     const second = await pruneWarrenTables(counting, { olderThanSeconds: 7 * 86_400, batchSize: 5, now: () => Date.now() + (ran >= 2 ? 3_600_000 : 0), deadline: Date.now() + 60_000 });
-    expect(second).toEqual({ deleted: { warren_inbox: 10, warren_outbox: 0 }, batches: 2, complete: false });
+    expect(second).toEqual({ deleted: { warren_inbox: 10, warren_replies: 0, warren_outbox: 0 }, batches: 2, complete: false });
     const third = await pruneWarrenTables(recorded, { olderThanSeconds: 7 * 86_400, batchSize: 5 });
-    expect(third).toMatchObject({ deleted: { warren_inbox: 2, warren_outbox: 7 }, complete: true });
+    expect(third).toMatchObject({ deleted: { warren_inbox: 2, warren_replies: 2, warren_outbox: 7 }, complete: true });
     expect(await left()).toEqual({ inbox: ['new-0', 'new-1', 'new-2'], outbox: ['new-sent-0', 'new-sent-1', 'old-unsent-0', 'old-unsent-1'] });
   });
 
-  it('prunes one handler\'s inbox rows only when a handler is named, and leaves the outbox alone', async () => {
+  it('prunes one handler\'s inbox rows and replies only when a handler is named, and leaves the outbox alone', async () => {
     await db.query("INSERT INTO $db.warren_inbox (handler, message_key, processed_at) VALUES ('other', 'old-x', NOW(3) - INTERVAL 8 DAY)");
+    await db.query("INSERT INTO $db.warren_replies (handler, message_key, body, properties, created_at) VALUES ('other', 'old-x', '', '{}', NOW(3) - INTERVAL 8 DAY)");
     const result = await pruneWarrenTables(recorded, { olderThanSeconds: 7 * 86_400, handler: 'other' });
-    expect(result).toEqual({ deleted: { warren_inbox: 1, warren_outbox: 0 }, batches: 1, complete: true });
+    expect(result).toEqual({ deleted: { warren_inbox: 1, warren_replies: 1, warren_outbox: 0 }, batches: 2, complete: true });
     expect((await left()).inbox).toHaveLength(15);
   });
 });
