@@ -1,7 +1,8 @@
 /**
  * A nested stack holding the handlers the committed placement gives it (lib/warrenLock.ts). CloudFormation allows
- * 500 resources and 200 outputs per stack, and a nested stack counts as one resource in its parent (CloudFormation User Guide, "Understand CloudFormation
- * quotas"), so 200 handlers deploy in one `cdk deploy`: the parent holds the shared parts and one resource per group.
+ * 500 resources and 200 outputs per stack, and a nested stack counts as one resource in its parent (CloudFormation
+ * User Guide, "Understand CloudFormation quotas"), so 200 handlers deploy in one `cdk deploy`: the parent holds the
+ * shared parts and one resource per group.
  * A handler takes 9 resources (WarrenHandler's 8 and its trigger-teardown resource) plus two per shard (trigger and
  * drain resource, see WarrenHandler) and one output (its DLQ URL).
  */
