@@ -350,7 +350,8 @@ export class WarrenStack extends Stack {
     this.lockMode = props.lockMode ?? 'write';
     if (this.lockAdded.length > 0) {
       if (this.lockMode === 'locked') throw new StaleLockError(lockFile, this.lockAdded);
-      Annotations.of(this).addWarningV2('warren:lockChanged', `Warren: ${lockFile} gains ${this.lockAdded.length} entr${this.lockAdded.length === 1 ? 'y' : 'ies'} (${this.lockAdded.slice(0, 5).join(', ')}${this.lockAdded.length > 5 ? ', ...' : ''}); commit ${lockFile} with this change, or the next synth elsewhere may place handlers differently.`);
+      // Only when the record is a file (bin/warren.ts writes it); a stack built in code keeps `lock` itself.
+      if (props.lockFile !== undefined) Annotations.of(this).addWarningV2('warren:lockChanged', `Warren: ${lockFile} gains ${this.lockAdded.length} entr${this.lockAdded.length === 1 ? 'y' : 'ies'} (${this.lockAdded.slice(0, 5).join(', ')}${this.lockAdded.length > 5 ? ', ...' : ''}); commit ${lockFile} with this change, or the next synth elsewhere may place handlers differently.`);
     }
   }
 }

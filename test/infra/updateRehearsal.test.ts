@@ -73,6 +73,9 @@ describe('Update rehearsal: adding, removing, renaming, reordering handlers', ()
   it('adding handlers first, in the middle and last moves no handler: the new ones go to a new nested stack once the first holds 25', () => {
     for (const n of names(25)) expect(added.stack.lock.handlers[n]).toBe('Handlers1');
     expect({ h00: added.stack.lock.handlers.h00, h06a: added.stack.lock.handlers.h06a, h26: added.stack.lock.handlers.h26 }).toEqual({ h00: 'Handlers2', h06a: 'Handlers2', h26: 'Handlers2' });
+    // and synth says what to commit
+    const warnings = added.stack.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    expect(warnings).toContainEqual(expect.stringMatching(/^Warren: \S*warren\.lock\.json gains 3 entries \(handler h00 \(Handlers2\), handler h06a \(Handlers2\), handler h26 \(Handlers2\)\); commit \S*warren\.lock\.json with this change/));
     expect(owners(addedChanges.added.filter((l) => l.startsWith('Handlers2/') && l.includes('/handler ')))).toEqual(['handler h00', 'handler h06a', 'handler h26']);
     expect(addedChanges.added.filter((l) => l.startsWith('Handlers1/handler '))).toEqual(
       // h05's two new shards: a trigger each (and whatever per-shard resources come with one).
