@@ -62,9 +62,9 @@ export interface WarrenDatabaseProps {
   readonly maxAllocatedStorage?: number;
   /**
    * `development`: nothing survives the stack (no deletion protection, no final snapshot), so a failed first deploy
-   * rolls back to nothing and `cdk destroy` removes the data. `production`: the instance is kept when the stack is
-   * deleted or the instance replaced (DeletionPolicy `RetainExceptOnCreate`), yet still deleted when the deploy that
-   * created it rolls back. See `DATABASE_STAGES`.
+   * rolls back to nothing and `cdk destroy` removes the data. `production`: deleting the stack (or the instance) takes
+   * a final snapshot (DeletionPolicy `Snapshot`) and keeps the two database secrets, so `cdk destroy` completes and the
+   * data stays restorable. See `DATABASE_REMOVAL`.
    * @default 'development'
    */
   readonly stage?: DatabaseStage;
@@ -99,17 +99,24 @@ export const WARREN_DATABASE_DEFAULTS = {
 } as const;
 
 /**
- * What happens to a created instance when CloudFormation deletes it: on stack deletion, on replacement, and when the
- * deploy that created it rolls back. CloudFormation User Guide, "DeletionPolicy attribute": `RetainExceptOnCreate` keeps
- * the resource like `Retain` in every stack operation but the one that created it; when that one rolls back, the
- * resource is deleted (what's new, 2023-07-31: "AWS CloudFormation deletion policies for dev-test cycle"). RDS refuses
- * to delete an instance whose deletion protection is on (RDS API ModifyDBInstance, DeletionProtection), so protection at
- * creation would leave a failed first deploy in ROLLBACK_FAILED with a billed instance and a VPC that cannot go; it is
- * off unless asked for (`deletionProtection`, for a stack that already exists).
+ * What happens to a created instance when CloudFormation deletes it (the stack deleted, or the instance replaced).
+ * `production`: `Snapshot` (CloudFormation User Guide, "DeletionPolicy attribute": RDS takes a final DB snapshot, then
+ * deletes the instance). The instance must go: CDK gives its helpers (subnet group, security group; `helperRemovalPolicy`
+ * in aws-cdk-lib/aws-rds) `Delete` for every policy but `Retain`, and the parameter group and the VPC's subnets are
+ * the stack's too, so a retained instance made `cdk destroy` end in DELETE_FAILED while it still used them. The
+ * snapshot and the two database secrets (retained, `DATABASE_SECRET_REMOVAL`) are what is left: restore the snapshot
+ * with the master secret's password and create `warren_app` again with the application secret's
+ * (docs/changing-a-deployed-app.md, "Deleting the stack"). `development`: nothing survives.
  */
 export const DATABASE_REMOVAL: Record<DatabaseStage, RemovalPolicy> = {
   development: RemovalPolicy.DESTROY,
-  production: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+  production: RemovalPolicy.SNAPSHOT,
+};
+
+/** The database secrets (master and application user): kept in production, so a final snapshot stays restorable. */
+export const DATABASE_SECRET_REMOVAL: Record<DatabaseStage, RemovalPolicy> = {
+  development: RemovalPolicy.DESTROY,
+  production: RemovalPolicy.RETAIN,
 };
 
 /**
@@ -139,6 +146,8 @@ export class WarrenDatabase extends Construct {
   public readonly port: number;
   /** The instance when created here. */
   public readonly instance?: rds.DatabaseInstance;
+  /** The instance identifier (a `Ref` when created here): the migrations resource names it, so a new target reruns them. */
+  public readonly instanceIdentifier: string;
 
   public constructor(scope: Construct, id: string, props: WarrenDatabaseProps) {
     super(scope, id);
@@ -161,6 +170,7 @@ export class WarrenDatabase extends Construct {
         engine: ENGINE,
       });
       secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', props.existing.secretArn);
+      this.instanceIdentifier = props.existing.instanceIdentifier;
     } else {
       this.port = WARREN_DATABASE_DEFAULTS.port;
       const multiAz = props.multiAz ?? WARREN_DATABASE_DEFAULTS.multiAz;
@@ -230,9 +240,15 @@ export class WarrenDatabase extends Construct {
         id: 'AwsSolutions-SMG4',
         reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC, left to the operator (see "Deploy to AWS" in README.md).',
       });
+      // The master secret outlives a production stack with the final snapshot it opens (`instance.secret` is its
+      // attachment to the instance; the secret itself is the instance's child `Secret`).
+      const masterSecret = instance.node.tryFindChild('Secret');
+      if (!(masterSecret instanceof secretsmanager.Secret)) throw new ConfigError('databaseUser', 'the created instance has no generated secret child; this is a bug in WarrenDatabase, please report it');
+      masterSecret.applyRemovalPolicy(DATABASE_SECRET_REMOVAL[stage]);
       target = instance;
       secret = instanceSecret;
       this.instance = instance;
+      this.instanceIdentifier = instance.instanceIdentifier;
     }
 
     // The application user's secret: RDS Proxy needs one secret per database user it logs in as ("Setting up database
@@ -246,6 +262,7 @@ export class WarrenDatabase extends Construct {
         excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
       },
     });
+    this.appSecret.applyRemovalPolicy(props.existing === undefined ? DATABASE_SECRET_REMOVAL[props.stage ?? WARREN_DATABASE_DEFAULTS.stage] : RemovalPolicy.DESTROY);
     Validations.of(this.appSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC and a re-run of the migrations resource (ALTER USER), left to the operator.',

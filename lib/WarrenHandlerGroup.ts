@@ -1,7 +1,8 @@
 /**
- * A nested stack holding up to `handlersPerStack` handlers. CloudFormation allows 500 resources and 200 outputs per
- * stack, and a nested stack counts as one resource in its parent (CloudFormation User Guide, "Understand CloudFormation
- * quotas"), so 200 handlers deploy in one `cdk deploy`: the parent holds the shared parts and one resource per group.
+ * A nested stack holding the handlers the committed placement gives it (lib/warrenLock.ts). CloudFormation allows
+ * 500 resources and 200 outputs per stack, and a nested stack counts as one resource in its parent (CloudFormation
+ * User Guide, "Understand CloudFormation quotas"), so 200 handlers deploy in one `cdk deploy`: the parent holds the
+ * shared parts and one resource per group.
  * A handler takes 8 resources plus one per shard (its trigger, see WarrenHandler) and one output (its DLQ URL); the
  * group adds two custom resources for all its handlers: the shard drain (lib/WarrenShardDrain.ts) and the trigger
  * teardown (lib/WarrenTriggerTeardown.ts). One per group, not per shard or handler: each costs two invocations at once
@@ -48,8 +49,13 @@ export class WarrenHandlerGroup extends NestedStack {
     // The broker's AMQPS endpoint, selected in the parent and passed as a string: CDK passes a cross-stack list (the
     // broker's AmqpEndpoints) as a String parameter, on which an `Fn::Select` in here fails (cfn-lint E1020), and
     // CloudFormation cannot pass a list into a nested stack (AWS Knowledge Center, "parameters-nested-stacks").
-    const endpoint = new CfnParameter(this, 'BrokerAmqpsEndpoint', { type: 'String', description: 'AMQPS endpoint of the broker (amqps://<host>:5671)' });
-    this.setParameter(endpoint.logicalId, props.broker.amqpsEndpoint);
+    // Only when a handler here publishes: an unused parameter is a cfn-lint warning (W2001), and which handlers share a
+    // nested stack follows the committed placement (lib/warrenLock.ts), not the config's order.
+    let endpoint: CfnParameter | undefined;
+    if (props.handlers.some((h) => h.publishes.length > 0)) {
+      endpoint = new CfnParameter(this, 'BrokerAmqpsEndpoint', { type: 'String', description: 'AMQPS endpoint of the broker (amqps://<host>:5671)' });
+      this.setParameter(endpoint.logicalId, props.broker.amqpsEndpoint);
+    }
     this.handlers = props.handlers.map((handler) => new WarrenHandler(this, `Handler-${handler.name}`, {
       projectRoot: props.projectRoot,
       handler,
@@ -58,7 +64,7 @@ export class WarrenHandlerGroup extends NestedStack {
       securityGroup: props.securityGroup,
       broker: props.broker,
       brokerAppSecret: props.brokerAppSecret,
-      amqpsEndpoint: endpoint.valueAsString,
+      ...(endpoint === undefined ? {} : { amqpsEndpoint: endpoint.valueAsString }),
       database: props.database,
       dependsOn: props.dependsOn,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
@@ -87,9 +93,3 @@ export function handlerGroupDescription(names: readonly string[]): string {
   return `Warren handlers ${handlerRange(names)}`;
 }
 
-/** Splits `items` into chunks of at most `size`, in order. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

@@ -2,7 +2,7 @@
  * Custom resource that runs the config's `migrations` (SQL files) on deploy, through RDS Proxy with IAM auth over TLS,
  * exactly as the handlers connect (lib/functions/migrationResource.ts reads the same WARREN_DB_* variables). The SQL files are
  * copied into the function's bundle; their SHA-256 is a resource property, so the resource is updated (and the files
- * run again, in order) whenever the SQL changed. Triggers depend on it, so no message is handled before the tables
+ * run again, in order) whenever the SQL changed, and so is its target (instance, proxy, database, users). Triggers depend on it, so no message is handled before the tables
  * exist; a failing statement fails the deploy with MySQL's error as the reason.
  */
 import { CustomResource, Duration } from 'aws-cdk-lib';
@@ -83,7 +83,12 @@ export class WarrenMigrations extends Construct {
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::WarrenMigrations',
-      properties: { Files: JSON.stringify(props.files), Sha256: sha256, AppSecretArn: props.database.appSecret.secretArn },
+      // The target is named too: a new database instance, proxy, database or user is an Update, so the tables and the
+      // application user are created again there (the function reads its target from WARREN_DB_*; these only change).
+      properties: {
+        Files: JSON.stringify(props.files), Sha256: sha256, AppSecretArn: props.database.appSecret.secretArn,
+        Target: { Instance: props.database.instanceIdentifier, ProxyEndpoint: props.database.proxy.endpoint, Database: props.database.databaseName, User: props.database.user, AppUser: props.database.appUser },
+      },
     });
     // The proxy's endpoint exists before its target group has registered the database: wait for the target group too
     // (the function also retries its connect, since a registered target takes a while to turn AVAILABLE).

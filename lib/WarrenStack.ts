@@ -21,13 +21,15 @@ import { WarrenBrokerMonitor } from './WarrenBrokerMonitor.js';
 import { WarrenBrokerUser } from './WarrenBrokerUser.js';
 import { WarrenDatabase, type DatabaseStage, type ExistingDatabase } from './WarrenDatabase.js';
 import type { WarrenHandler } from './WarrenHandler.js';
-import { chunk, handlerRange, WarrenHandlerGroup } from './WarrenHandlerGroup.js';
+import { handlerRange, WarrenHandlerGroup } from './WarrenHandlerGroup.js';
 import { WarrenMigrations } from './WarrenMigrations.js';
 import { WarrenNetwork, type ExistingNetwork } from './WarrenNetwork.js';
 import { WARREN_RELAY_DEFAULTS, WarrenOutboxRelay } from './WarrenOutboxRelay.js';
 import { WARREN_PRUNER_DEFAULTS, WarrenPruner } from './WarrenPruner.js';
 import { WarrenTopology } from './WarrenTopology.js';
 import { WarrenTriggerTeardown } from './WarrenTriggerTeardown.js';
+import { checkCreateOnly, pinnedSettings, recordCreateOnly } from './createOnlyGuard.js';
+import { emptyLock, placeHandlers, StaleLockError, WARREN_LOCK_FILE, type LockMode, type WarrenLock } from './warrenLock.js';
 
 export interface WarrenStackProps extends StackProps {
   /** The resolved `warren.config.ts` (the same file the local runner reads). */
@@ -92,10 +94,22 @@ export interface WarrenStackProps extends StackProps {
    */
   readonly connectionBudget?: ConnectionBudgetMode;
   /**
-   * Handlers per nested stack (each handler is 8 resources + 1 per shard; CloudFormation allows 500 per stack).
+   * How many handlers a NEW handler may join in a nested stack (each handler is about 9 resources + 2 per shard;
+   * CloudFormation allows 500 per stack). Handlers already placed (`lock`) never move when this changes.
    * @default 25
    */
   readonly handlersPerStack?: number;
+  /**
+   * This stack's entry of the committed `warren.lock.json` (lib/warrenLock.ts): the nested stack of each handler and
+   * the create-only settings of the broker, database and proxy. The stack keeps both and refuses a change that would
+   * replace a stateful resource; `lock` on the stack is the record to write back.
+   * @default an empty record (a first synth)
+   */
+  readonly lock?: WarrenLock;
+  /** `locked` (CI): a handler or resource the record lacks fails synth (`StaleLockError`). @default 'write' */
+  readonly lockMode?: LockMode;
+  /** The record's file name, for messages. @default 'warren.lock.json' */
+  readonly lockFile?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** SNS topic that every alarm notifies. @default no alarm actions */
@@ -108,6 +122,11 @@ export const WARREN_STACK_DEFAULTS = {
   reclaimAllowance: 1,
   connectionBudget: 'multiplexed',
   handlersPerStack: 25,
+  /**
+   * A new handler joins a nested stack only while its estimated resources stay within this (of CloudFormation's 500):
+   * the rest is room for the stack's own resources and for raising the concurrency of handlers placed there.
+   */
+  handlerStackResourceBudget: 400,
   /** Alarm when the proxy's average borrow latency stays above this (microseconds, as RDS Proxy reports it). */
   borrowLatencyAlarmMicros: 1_000_000,
   /**
@@ -139,10 +158,25 @@ export class WarrenStack extends Stack {
   public readonly pruner: WarrenPruner;
   public readonly brokerMonitor: WarrenBrokerMonitor;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** The record to commit: the handlers' nested stacks and the stateful resources' create-only properties. */
+  public readonly lock: WarrenLock;
+  /** What this synth added to the record (handlers placed, resources pinned); empty when nothing changed. */
+  public readonly lockAdded: string[];
+  public readonly lockMode: LockMode;
 
   public constructor(scope: Construct, id: string, props: WarrenStackProps) {
     super(scope, id, props);
     const handlers = props.config.handlers;
+    const previous = props.lock ?? emptyLock();
+    const lockFile = props.lockFile ?? WARREN_LOCK_FILE;
+    // Settings a deployed stack recorded and this synth does not set: the recorded value, not today's default.
+    const pinned = pinnedSettings(previous);
+    const settings = {
+      brokerEngineVersion: props.brokerEngineVersion ?? pinned.brokerEngineVersion,
+      brokerDeploymentMode: props.brokerDeploymentMode ?? pinned.brokerDeploymentMode,
+      databaseUser: props.databaseUser ?? pinned.databaseUser,
+      databaseName: props.databaseName ?? pinned.databaseName,
+    };
 
     // 1. Validation first: the connection budget (clients against the proxy, database connections against MySQL).
     const maxConnections = wholeNumber('warren:maxConnections', props.maxConnections ?? WARREN_STACK_DEFAULTS.maxConnections, 10, 100_000);
@@ -184,8 +218,8 @@ export class WarrenStack extends Stack {
       subnets,
       ...(props.broker === undefined ? {} : { existing: props.broker }),
       ...(props.brokerInstanceType === undefined ? {} : { instanceType: props.brokerInstanceType }),
-      ...(props.brokerEngineVersion === undefined ? {} : { engineVersion: props.brokerEngineVersion }),
-      ...(props.brokerDeploymentMode === undefined ? {} : { deploymentMode: props.brokerDeploymentMode }),
+      ...(settings.brokerEngineVersion === undefined ? {} : { engineVersion: settings.brokerEngineVersion }),
+      ...(settings.brokerDeploymentMode === undefined ? {} : { deploymentMode: settings.brokerDeploymentMode }),
       ...(props.brokerMaintenanceWindow === undefined ? {} : { maintenanceWindow: props.brokerMaintenanceWindow }),
     });
     // A refused account fails the deploy before the broker (15-20 minutes to create) and the database are started.
@@ -206,8 +240,8 @@ export class WarrenStack extends Stack {
       ...(props.databaseMaxAllocatedStorage === undefined ? {} : { maxAllocatedStorage: props.databaseMaxAllocatedStorage }),
       ...(props.stage === undefined ? {} : { stage: props.stage }),
       ...(props.databaseDeletionProtection === undefined ? {} : { deletionProtection: props.databaseDeletionProtection }),
-      ...(props.databaseUser === undefined ? {} : { user: props.databaseUser }),
-      ...(props.databaseName === undefined ? {} : { databaseName: props.databaseName }),
+      ...(settings.databaseUser === undefined ? {} : { user: settings.databaseUser }),
+      ...(settings.databaseName === undefined ? {} : { databaseName: settings.databaseName }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
     this.database.node.addDependency(this.accountConcurrency.resource);
@@ -226,11 +260,19 @@ export class WarrenStack extends Stack {
     this.topology = new WarrenTopology(this, 'Topology', { ...shared, handlers, broker: this.broker });
     this.brokerUser = new WarrenBrokerUser(this, 'BrokerUser', { ...shared, handlers, broker: this.broker, dependsOn: [this.topology.resource] });
 
-    // 6. Handlers, in nested stacks of `handlersPerStack`.
+    // 6. Handlers, each in the nested stack the record gives it (a new one: the first with room). Never by position:
+    // a handler's resources keep their template and logical ids whatever is added, removed or reordered around it.
+    const placement = placeHandlers(handlers, previous.handlers, {
+      handlersPerStack,
+      resourceBudget: WARREN_STACK_DEFAULTS.handlerStackResourceBudget,
+      cost: (h) => 9 + 2 * h.concurrency,
+    });
+    const placedNew = handlers.filter((h) => previous.handlers[h.name] === undefined).map((h) => `handler ${h.name} (${placement[h.name] ?? ''})`);
     const dependsOn = [this.topology.resource, this.brokerUser.resource, this.migrations.resource];
     const teardown = new WarrenTriggerTeardown(this, 'TriggerTeardown', { projectRoot: props.projectRoot, vpc, ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }) });
-    this.handlerGroups = chunk(handlers, handlersPerStack).map((group, i) => new WarrenHandlerGroup(this, `Handlers${i + 1}`, {
-      ...shared, handlers: group, broker: this.broker, brokerAppSecret: this.brokerUser.secret, database: this.database, dependsOn, teardown,
+    const stackIds = [...new Set(Object.values(placement))].sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)));
+    this.handlerGroups = stackIds.map((stackId) => new WarrenHandlerGroup(this, stackId, {
+      ...shared, handlers: handlers.filter((h) => placement[h.name] === stackId), broker: this.broker, brokerAppSecret: this.brokerUser.secret, database: this.database, dependsOn, teardown,
       shardDrainServiceToken: this.topology.drainServiceToken, appUser: this.brokerUser.username,
     }));
     this.handlers = this.handlerGroups.flatMap((g) => g.handlers);
@@ -303,8 +345,27 @@ export class WarrenStack extends Stack {
     new CfnOutput(this, 'ProxyEndpoint', { value: this.database.proxy.endpoint, description: 'RDS Proxy endpoint (IAM auth, TLS)' });
     new CfnOutput(this, 'HandlerStacks', {
       // First and last handler per group (groups keep the config's order), not every name: bounded whatever the count.
-      value: this.handlerGroups.map((g, i) => `Handlers${i + 1}: ${handlerRange(g.handlers.map((h) => h.node.id.replace(/^Handler-/, '')))}`).join('; ').slice(0, 4000),
-      description: 'Which nested stack holds each handler; its outputs list the handlers\' DLQ URLs',
+      value: this.handlerGroups.map((g) => `${g.node.id}: ${handlerRange(g.handlers.map((h) => h.node.id.replace(/^Handler-/, '')))}`).join('; ').slice(0, 4000),
+      description: `Which nested stack holds each handler (all of them: ${lockFile}); its outputs list the handlers' DLQ URLs`,
     });
+
+    // 11. The record: refuse a change that would replace the broker, the database or the proxy; in CI, refuse a
+    // record that lacks an entry (a placement or pin that is not committed would be made again by the next synth).
+    const createOnly = recordCreateOnly(this, {
+      Broker: this.broker.node.tryFindChild('Broker'),
+      BrokerConfiguration: this.broker.node.tryFindChild('Configuration'),
+      DatabaseInstance: this.database.instance,
+      DatabaseProxy: this.database.proxy,
+    });
+    checkCreateOnly(previous.createOnly, createOnly);
+    const pinnedNew = Object.keys(createOnly).filter((r) => !(r in previous.createOnly)).map((r) => `create-only settings of ${r}`);
+    this.lock = { handlers: placement, createOnly };
+    this.lockAdded = [...placedNew, ...pinnedNew];
+    this.lockMode = props.lockMode ?? 'write';
+    if (this.lockAdded.length > 0) {
+      if (this.lockMode === 'locked') throw new StaleLockError(lockFile, this.lockAdded);
+      // Only when the record is a file (bin/warren.ts writes it); a stack built in code keeps `lock` itself.
+      if (props.lockFile !== undefined) Annotations.of(this).addWarningV2('warren:lockChanged', `Warren: ${lockFile} gains ${this.lockAdded.length} entr${this.lockAdded.length === 1 ? 'y' : 'ies'} (${this.lockAdded.slice(0, 5).join(', ')}${this.lockAdded.length > 5 ? ', ...' : ''}); commit ${lockFile} with this change, or the next synth elsewhere may place handlers differently.`);
+    }
   }
 }

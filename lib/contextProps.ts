@@ -8,6 +8,7 @@ import { CONNECTION_BUDGET_MODES, type ConnectionBudgetMode } from './connection
 import { ConfigError } from './errors.js';
 import { BROKER_DEPLOYMENT_MODES, type BrokerDeploymentMode } from './WarrenBroker.js';
 import { DATABASE_STAGES, type DatabaseStage } from './WarrenDatabase.js';
+import { LOCK_MODES, type LockMode } from './warrenLock.js';
 import type { WarrenStackProps } from './WarrenStack.js';
 
 /** Every context key Warren reads. */
@@ -44,9 +45,18 @@ export const CONTEXT_KEYS = {
   databaseUser: 'warren:databaseUser',
   databaseName: 'warren:databaseName',
   alarmTopicArn: 'warren:alarmTopicArn',
+  lockFile: 'warren:lockFile',
+  lock: 'warren:lock',
 } as const;
 
-export type ContextOptions = Omit<WarrenStackProps, 'config' | 'projectRoot'> & { readonly stackName: string; readonly configPath: string };
+export type ContextOptions = Omit<WarrenStackProps, 'config' | 'projectRoot' | 'lock' | 'lockMode' | 'lockFile'> & {
+  readonly stackName: string;
+  readonly configPath: string;
+  /** `warren:lockFile`: where the committed record is, relative to the project root. */
+  readonly lockFile?: string;
+  /** `warren:lock`: `locked` refuses a record that lacks an entry (CI), `write` adds them. */
+  readonly lockMode?: LockMode;
+};
 
 type Reader = (key: string) => unknown;
 
@@ -127,6 +137,10 @@ export function contextOptions(node: Node): ContextOptions {
   if (stage !== undefined && !(DATABASE_STAGES as readonly string[]).includes(stage)) {
     throw new ConfigError(K.stage, `expected ${DATABASE_STAGES.join(' or ')}, received ${JSON.stringify(stage)}`);
   }
+  const lockMode = str(read, K.lock);
+  if (lockMode !== undefined && !(LOCK_MODES as readonly string[]).includes(lockMode)) {
+    throw new ConfigError(K.lock, `expected ${LOCK_MODES.join(' or ')}, received ${JSON.stringify(lockMode)}`);
+  }
   return defined({
     stackName: str(read, K.stackName) ?? 'Warren',
     configPath: str(read, K.config) ?? 'warren.config.ts',
@@ -158,5 +172,7 @@ export function contextOptions(node: Node): ContextOptions {
     databaseUser: str(read, K.databaseUser),
     databaseName: str(read, K.databaseName),
     alarmTopicArn: str(read, K.alarmTopicArn),
+    lockFile: str(read, K.lockFile),
+    lockMode: lockMode as LockMode | undefined,
   });
 }

@@ -60,7 +60,8 @@ beforeAll(async () => {
   // Synthesise the real app (warren.config.ts) into a temporary assembly and find the orders function's asset.
   outdir = mkdtempSync(join(tmpdir(), 'warren-cdk-'));
   const started = Date.now();
-  const { app, stack } = await createWarrenApp({ projectRoot: root, outdir, nag: false });
+  // The record is read from the empty assembly folder, never from a warren.lock.json a developer's own `cdk synth` wrote.
+  const { app, stack } = await createWarrenApp({ projectRoot: root, outdir, nag: false, lockFile: join(outdir, 'warren.lock.json') });
   const assembly = app.synth();
   console.log(`synth of warren.config.ts: ${Date.now() - started} ms`);
   // Handlers live in nested stacks (lib/WarrenHandlerGroup.ts); the first holds the example app's one handler.

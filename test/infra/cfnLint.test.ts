@@ -17,7 +17,8 @@ let findings: CfnLintFinding[] = [];
 
 beforeAll(async () => {
   // Bundling skipped (`aws:cdk:bundling-stacks: []`): cfn-lint reads templates, not assets (bundledAsset.test.ts runs those).
-  const { app } = await createWarrenApp({ projectRoot: root, nag: true, outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  // The record is read from the empty assembly folder, never from a warren.lock.json a developer's own `cdk synth` wrote.
+  const { app } = await createWarrenApp({ projectRoot: root, nag: true, outdir, lockFile: join(outdir, 'warren.lock.json'), context: { 'aws:cdk:bundling-stacks': [] } });
   app.synth();
   ({ templates, findings } = await cfnLintAssembly(outdir));
 }, 600_000);

@@ -55,7 +55,7 @@ describe('Function: connectionBudget()', () => {
   });
 
   it('pins the stack defaults: max_connections 60, 90 percent for the proxy, one reclaim allowance, multiplexed, 25 handlers per nested stack, alarms', () => {
-    expect(WARREN_STACK_DEFAULTS).toEqual({ maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1, connectionBudget: 'multiplexed', handlersPerStack: 25, borrowLatencyAlarmMicros: 1_000_000, pinnedSessionsAlarmMinutes: 15 });
+    expect(WARREN_STACK_DEFAULTS).toEqual({ maxConnections: 60, maxConnectionsPercent: 90, reclaimAllowance: 1, connectionBudget: 'multiplexed', handlersPerStack: 25, handlerStackResourceBudget: 400, borrowLatencyAlarmMicros: 1_000_000, pinnedSessionsAlarmMinutes: 15 });
   });
 });
 

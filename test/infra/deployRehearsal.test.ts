@@ -103,6 +103,8 @@ function localValue(variable: string): string {
     SecretArn: SECRET_ARN,
     AdminSecretArn: SECRET_ARN,
     AppSecretArn: APP_SECRET_ARN,
+    // the migrations resource's target (instance, proxy, database, users): only there so a new target is an Update
+    Target: 'rehearsal-target',
     VpcId: 'vpc-0rehearsal',
     AccountId: '111122223333',
     BrokerArn: 'arn:aws:mq:eu-west-1:111122223333:broker:warren:b-9bcfa592-423a-4942-879d-eb284b418fc8',
