@@ -37,16 +37,20 @@ export function exactNames(regex: string): string[] | undefined {
 /**
  * `wanted`, with each vhost's read permission also naming what `previous` let it read: what an Update writes so the
  * triggers of removed shards keep reading until the cleanup phase deletes them. A regex that is not a list of exact
- * names is joined as it is.
+ * names is joined as it is. A vhost that `previous` had and `wanted` lost (its last handler removed) keeps its old
+ * read, and nothing else (configure and write `^$`), for the same reason: its triggers are deleted in the cleanup
+ * phase too. The drain resource then takes each name out (`dropRead`), leaving an empty `^$` permission behind.
  */
 export function withRemovedShards(wanted: readonly VhostPermissions[], previous: readonly VhostPermissions[]): VhostPermissions[] {
-  return wanted.map((p) => {
+  const kept = wanted.map((p) => {
     const old = previous.find((o) => o.vhost === p.vhost);
     if (old === undefined || old.read === p.read) return p;
     const [now, before] = [exactNames(p.read), exactNames(old.read)];
     if (now !== undefined && before !== undefined) return { ...p, read: exactly([...now, ...before]) };
     return { ...p, read: `${p.read}|${old.read}` };
   });
+  const gone = previous.filter((o) => !wanted.some((p) => p.vhost === o.vhost) && o.read !== '^$' && o.read !== '');
+  return [...kept, ...gone.map((o) => ({ vhost: o.vhost, configure: '^$', write: '^$', read: o.read }))];
 }
 
 export interface ManagementTarget {

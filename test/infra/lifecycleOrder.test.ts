@@ -92,6 +92,19 @@ describe('Function: withRemovedShards() and exactNames()', () => {
     expect(withRemovedShards(wanted, [{ ...previous[0]!, read: '^orders\\..*$' }])[0]!.read).toBe('^(?:orders\\.0|orders\\.1)$|^orders\\..*$');
   });
 
+  it('keeps read, and only read, on a vhost whose last handler the update removes, until the drain takes its shards out', () => {
+    const wanted = [{ vhost: '/', configure: '^$', write: '^$', read: exactly(['orders.0']) }];
+    const previous = [
+      { vhost: '/', configure: '^$', write: '^$', read: exactly(['orders.0']) },
+      { vhost: 'billing', configure: '^$', write: '^(?:invoices)$', read: exactly(['bills.0', 'bills.1']) },
+      { vhost: 'empty', configure: '^$', write: '^$', read: '^$' },
+    ];
+    expect(withRemovedShards(wanted, previous)).toEqual([
+      { vhost: '/', configure: '^$', write: '^$', read: '^(?:orders\\.0)$' },
+      { vhost: 'billing', configure: '^$', write: '^$', read: '^(?:bills\\.0|bills\\.1)$' },
+    ]);
+  });
+
   it('reads the names back from an exactly() regex, and refuses any other regex', () => {
     expect(exactNames(exactly(['a-b.0', 'c:d.1']))).toEqual(['a-b.0', 'c:d.1']);
     expect(exactNames('^$')).toEqual([]);
