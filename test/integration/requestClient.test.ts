@@ -4,14 +4,19 @@
  * default exchange with `reply_to` as the routing key and the request's correlation id; an error reply carries the
  * header `warren-error`. (The same client against a real Warren handler: requestCallers.test.ts.)
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NoSuchExchangeError, RequestAbortedError, RequestClient, RequestClientClosedError, RequestFailedError, RequestTimeoutError,
   UnroutableRequestError,
 } from '../../client/index.js';
-import { AMQP_URL, uniqueName, waitFor } from '../helpers/services.js';
+import { writeTestConfig } from '../helpers/cli.js';
+import { AMQP_URL, deleteTopology, queueDepths, uniqueName, waitFor } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
+
+const run = promisify(execFile);
 
 /** What the responder is asked to do. */
 interface Ask {
@@ -213,5 +218,61 @@ describe('RequestClient when its connection or channel goes away', () => {
       await client.close();
       await other.close();
     }
+  });
+});
+
+describe('CLI: npm run send -- --request', () => {
+  it('prints each reply and error reply with its round-trip time, and a summary with p50 and p99', async () => {
+    const queue = uniqueName('t_sendreq');
+    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue }] });
+    const connection = await amqp.connect(AMQP_URL);
+    try {
+      // The shard queue answered by hand per the contract: a valid order gets its id back, an invalid one an error reply.
+      const channel = await connection.createChannel();
+      await run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--config', config.path, '--count', '0']); // declares the topology
+      await channel.consume(`${queue}.0`, (msg) => {
+        if (msg === null) return;
+        let order: { orderId?: string; sku?: string } | undefined;
+        try { order = JSON.parse(msg.content.toString()) as typeof order; } catch { order = undefined; }
+        const valid = order?.sku !== undefined;
+        channel.publish('', String(msg.properties.replyTo), Buffer.from(JSON.stringify(valid ? { orderId: order!.orderId } : { error: 'invalid body' })), {
+          correlationId: String(msg.properties.correlationId), contentType: 'application/json', headers: valid ? {} : { 'warren-error': 'invalid body' },
+        });
+        channel.ack(msg);
+      });
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--request', '--config', config.path, '--count', '3', '--invalid', '1']);
+      const lines = stdout.trim().split('\n');
+      expect(lines).toHaveLength(5);
+      expect(lines.filter((l) => /^reply \d\/4 \S+ in \d+\.\d ms: \{"orderId":"[0-9a-f]{8}-\d"\}$/.test(l))).toHaveLength(3);
+      expect(lines.filter((l) => /^error reply \d\/4 \S+ in \d+\.\d ms: warren-error "invalid body"$/.test(l))).toHaveLength(1);
+      expect(lines[4]).toMatch(new RegExp(`^4 request\\(s\\) to exchange "${queue}" \\(run [0-9a-f]{8}\\) in \\d+\\.\\d\\d s: 3 replies, 1 error reply, 0 unanswered; round trip p50 \\d+\\.\\d ms, p99 \\d+\\.\\d ms, max \\d+\\.\\d ms$`));
+    } finally {
+      await connection.close().catch(() => undefined);
+      await config.remove();
+      await deleteTopology(queue, 1);
+    }
+  });
+
+  it('exits 1 naming the exchange, key and time waited when no reply comes', async () => {
+    const queue = uniqueName('t_sendreq');
+    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue }] });
+    try {
+      const failed = await run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--request', '--config', config.path, '--timeout-ms', '300'])
+        .then(() => undefined, (error: unknown) => error as { code: number; stdout: string });
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toMatch(new RegExp(`^no reply 1/1 (\\S+): No reply to the request to exchange "${queue}" with routing key "\\1" \\(correlation id [0-9a-f-]{36}\\) within 300 ms`));
+      expect(failed?.stdout).toContain('1 request(s) to exchange');
+      expect(failed?.stdout).toContain(': 0 replies, 0 error replies, 1 unanswered\n');
+      expect(await queueDepths([`${queue}.0`])).toEqual([1]); // it was sent; nobody answered
+    } finally {
+      await config.remove();
+      await deleteTopology(queue, 1);
+    }
+  });
+
+  it('refuses --timeout-ms without --request, and --request that would send nothing', async () => {
+    const fails = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', ...args]).then(() => '', (e: unknown) => (e as { stderr: string }).stderr);
+    expect(await fails(['--timeout-ms', '500'])).toBe('warren: --timeout-ms is the time to wait for each reply: it needs --request\n');
+    expect(await fails(['--request', '--count', '0'])).toBe('warren: --request with --count 0 and no --invalid sends nothing: give --count 1 or more\n');
   });
 });
