@@ -21,6 +21,7 @@ import type { BatchPreparer, InvocationCounts, Keyed, Outcome } from './invocati
 import { bodyHashKey, claim, clearFailures, messageKey, recordFailure } from './inbox.js';
 import { errorFields, type Logger } from './logger.js';
 import { OutboxBuffer, type CommittedRows } from './outbox/outbox.js';
+import { errorReason, replyToOf } from './outbox/replies.js';
 import { traceFields } from './traceparent.js';
 import { validateBody } from './validate.js';
 import { CrashedInvocationError } from './errors.js';
@@ -69,7 +70,7 @@ export class MessageProcessor<TBody> implements BatchPreparer<TBody> {
   public async process(db: Database, message: WarrenMessage<TBody>, counts: InvocationCounts): Promise<Outcome> {
     const log = this.messageLog(message);
     const started = Date.now();
-    const prepared = await this.prepare(db, message, log);
+    const prepared = await this.prepare(db, message, log, counts);
     if (typeof prepared === 'string') return prepared;
     this.countUnkeyed(counts, [prepared]);
     for (let attempt = 1; ; attempt += 1) {
@@ -86,13 +87,13 @@ export class MessageProcessor<TBody> implements BatchPreparer<TBody> {
   }
 
   /** Step 1, decode & validate: the body checked against the schema and the inbox key; a permanent problem dead-letters. */
-  public async prepare(db: Database, message: WarrenMessage<TBody>, log: Logger): Promise<Keyed<TBody> | Outcome> {
+  public async prepare(db: Database, message: WarrenMessage<TBody>, log: Logger, counts?: InvocationCounts): Promise<Keyed<TBody> | Outcome> {
     let key: string | null = null;
     try {
       if (this.o.inbox) key = messageKey(message, this.o.key, this.o.onMissingKey);
       if (this.o.schema !== undefined) setBody(message, await validateBody(this.o.schema, message.body));
     } catch (error) {
-      if (classifyError(error, this.o.classify) === 'permanent') return deadLetterMessage(this.deadLetterStep, db, message, key, error, 1, log);
+      if (classifyError(error, this.o.classify) === 'permanent') return this.deadLetter(db, message, key, error, 1, log, counts);
       throw error;
     }
     if (this.o.inbox && key === null) this.warnUnkeyedOnce(message);
@@ -106,14 +107,22 @@ export class MessageProcessor<TBody> implements BatchPreparer<TBody> {
   public async inTransaction(db: Database, { message, key }: Keyed<TBody>, attempt: number, log: Logger, counts: InvocationCounts): Promise<'committed' | 'deduplicated'> {
     let written: CommittedRows | undefined;
     const outcome = await db.transaction(async (query): Promise<'committed' | 'deduplicated'> => {
-      if (key !== null && !(await claim(query, this.handler, key, isReplayed(message)))) return 'deduplicated';
+      const outbox = new OutboxBuffer(this.handler, message.queue);
+      if (key !== null && !(await claim(query, this.handler, key, isReplayed(message)))) {
+        // A retried request (a redelivery, or a caller asking again on a new reply address) gets the kept reply.
+        if (await outbox.resend(query, message, key)) {
+          await outbox.write(query);
+          written = outbox.committed();
+        }
+        return 'deduplicated';
+      }
       // A redelivery that gets this far forgets the failures counted for it (an unkeyed message's by its body hash).
       if (message.redelivered) await query('DELETE FROM warren_deliveries WHERE handler = ? AND message_key = ?', [this.handler, key ?? bodyHashKey(message)]);
-      const outbox = new OutboxBuffer(this.handler, message.queue);
       if (this.o.handleBatch !== undefined) {
         await this.o.handleBatch([message], batchContext(query, outbox, [{ message, key }], log, attempt, this.publishKey));
       } else {
-        await this.o.handle(message, { query, log, attempt, publish: outbox.writer(key ?? (() => this.publishKey(message)), message) });
+        const messageKey = key ?? (() => this.publishKey(message));
+        await this.o.handle(message, { query, log, attempt, publish: outbox.writer(messageKey, message), reply: outbox.replier(message, messageKey, key) });
       }
       await outbox.write(query);
       written = outbox.size > 0 ? outbox.committed() : undefined;
@@ -129,7 +138,7 @@ export class MessageProcessor<TBody> implements BatchPreparer<TBody> {
    * the batch is redelivered. An unkeyed message is counted by a hash of its body.
    */
   public async onFailure(db: Database, { message, key }: Keyed<TBody>, error: unknown, attempt: number, log: Logger, started: number, counts: InvocationCounts): Promise<'retry' | Outcome> {
-    if (classifyError(error, this.o.classify) === 'permanent') return deadLetterMessage(this.deadLetterStep, db, message, key, error, 1, log);
+    if (classifyError(error, this.o.classify) === 'permanent') return this.deadLetter(db, message, key, error, 1, log, counts);
     if (attempt < this.o.attempts) {
       const delay = backoffDelay(attempt - 1, this.o.retryBackoffBaseMs, this.o.retryBackoffMaxMs);
       log.warn('transient failure; retrying the message', { retryInMs: delay, durationMs: Date.now() - started, ...errorFields(error) });
@@ -145,7 +154,7 @@ export class MessageProcessor<TBody> implements BatchPreparer<TBody> {
       throw error; // the database itself is unreachable: let the batch be redelivered
     }
     if (failures >= this.o.maxDeliveries) {
-      const outcome = await deadLetterMessage(this.deadLetterStep, db, message, key, error, failures, log);
+      const outcome = await this.deadLetter(db, message, key, error, failures, log, counts);
       if (key === null) await clearFailures(db, this.handler, failureKey);
       return outcome;
     }
@@ -154,8 +163,33 @@ export class MessageProcessor<TBody> implements BatchPreparer<TBody> {
   }
 
   /** Dead-letters a message that crashed `crashes` invocations (runtime/crashGuard.ts) without running it. */
-  public deadLetterCrashed(db: Database, message: WarrenMessage<TBody>, key: string, crashes: number): Promise<Outcome> {
-    return deadLetterMessage(this.deadLetterStep, db, message, key, new CrashedInvocationError(crashes), crashes, this.messageLog(message));
+  public deadLetterCrashed(db: Database, message: WarrenMessage<TBody>, key: string, crashes: number, counts?: InvocationCounts): Promise<Outcome> {
+    return this.deadLetter(db, message, key, new CrashedInvocationError(crashes), crashes, this.messageLog(message), counts);
+  }
+
+  /**
+   * The dead-letter step, then the answer a request gets: an error reply when it was dead-lettered now, the kept reply
+   * when it was handled before (a retried request). The reply row is written in its own transaction, with the reply kept
+   * for the key, and published after it like any outbox row (`counts.outbox`; without counts, by the next flush).
+   * A failure to answer is logged, never thrown: the message is set aside already and its caller's timeout answers.
+   */
+  private async deadLetter(db: Database, message: WarrenMessage<TBody>, key: string | null, error: unknown, deliveries: number, log: Logger, counts?: InvocationCounts): Promise<Outcome> {
+    const outcome = await deadLetterMessage(this.deadLetterStep, db, message, key, error, deliveries, log);
+    if (replyToOf(message) === null) return outcome;
+    try {
+      const storeKey = this.o.inbox ? key : null;
+      const written = await db.transaction(async (query) => {
+        const outbox = new OutboxBuffer(this.handler, message.queue);
+        if (outcome === 'dead-lettered') outbox.errorReply(message, key ?? this.publishKey(message), storeKey, errorReason(error));
+        else if (storeKey === null || !(await outbox.resend(query, message, storeKey))) return undefined;
+        await outbox.write(query);
+        return outbox.committed();
+      });
+      if (written !== undefined) counts?.outbox.push(written);
+    } catch (replyError) {
+      log.warn('could not answer the request after setting it aside; its caller\'s timeout answers it', { replyTo: replyToOf(message), ...errorFields(replyError) });
+    }
+    return outcome;
   }
 
   /** The message id prefix of a follow-up published for `message` when it has no key: unique per run (at-least-once). */

@@ -11,7 +11,7 @@ import type { WarrenMessage } from './decode.js';
 import { WarrenError } from './errors.js';
 import { errorFields, type Logger } from './logger.js';
 import type { BatchContext, BatchPreparer, InvocationCounts, Keyed } from './invocation.js';
-import { OutboxBuffer, type CommittedRows, type PublishFn } from './outbox/outbox.js';
+import { OutboxBuffer, type CommittedRows, type PublishFn, type ReplyFn } from './outbox/outbox.js';
 
 export type BatchFunction<TBody> = (messages: WarrenMessage<TBody>[], ctx: BatchContext) => Promise<void>;
 
@@ -25,10 +25,10 @@ export class ConcurrentClaimError extends WarrenError {
 
 export type Prepared<TBody> = Keyed<TBody>;
 
-/** Thrown by `ctx.publish(source, ...)` in batch mode when `source` is not a message of this batch. */
+/** Thrown by `ctx.publish(source, ...)` and `ctx.reply(source, ...)` in batch mode when `source` is not a message of this batch. */
 export class UnknownPublishSourceError extends WarrenError {
   public constructor() {
-    super('ctx.publish(source, ...): source must be one of the messages handed to handleBatch; pass the message the follow-up belongs to');
+    super('ctx.publish(source, ...) / ctx.reply(source, ...): source must be one of the messages handed to handleBatch; pass the message the follow-up or reply belongs to');
     this.name = 'UnknownPublishSourceError';
   }
 }
@@ -36,8 +36,18 @@ export class UnknownPublishSourceError extends WarrenError {
 /** Builds the context a batch function sees, for the given messages and their keys, on the given transaction. */
 export function batchContext(query: QueryFn, outbox: OutboxBuffer, prepared: readonly Prepared<unknown>[], log: Logger, attempt: number, fallbackKey: (m: WarrenMessage) => string): BatchContext {
   const writers = new Map<WarrenMessage, PublishFn>();
-  for (const { message, key } of prepared) writers.set(message, outbox.writer(key ?? (() => fallbackKey(message)), message));
+  const repliers = new Map<WarrenMessage, ReplyFn>();
+  for (const { message, key } of prepared) {
+    const messageKey = key ?? (() => fallbackKey(message));
+    writers.set(message, outbox.writer(messageKey, message));
+    repliers.set(message, outbox.replier(message, messageKey, key));
+  }
   return {
+    reply: async (source, body, properties) => {
+      const replier = repliers.get(source);
+      if (replier === undefined) throw new UnknownPublishSourceError();
+      await replier(body, properties);
+    },
     query,
     log,
     attempt,
@@ -73,15 +83,23 @@ export async function runBatchTransaction<TBody>(db: Database, handler: string, 
       for (const r of rows) known.add(r.message_key);
     }
     const fresh: Prepared<TBody>[] = [];
+    const repeated: Prepared<TBody>[] = [];
     const claimed = new Set<string>();
     for (const p of prepared) {
       if (p.key === null) { fresh.push(p); continue; }
-      if (known.has(p.key) || claimed.has(p.key)) continue; // processed before, or twice in this batch
+      if (known.has(p.key) || claimed.has(p.key)) { repeated.push(p); continue; } // processed before, or twice in this batch
       claimed.add(p.key);
       fresh.push(p);
     }
     const deduplicated = prepared.length - fresh.length;
-    if (fresh.length === 0) return { committed: 0, deduplicated, outbox: undefined };
+    const outbox = new OutboxBuffer(handler, prepared[0]?.message.queue ?? '');
+    // A retried request gets the kept reply (one handled before: from warren_replies; twice in this batch: the first's).
+    const resendAll = async () => { for (const p of repeated) await outbox.resend(query, p.message, p.key as string); };
+    if (fresh.length === 0) {
+      await resendAll();
+      await outbox.write(query);
+      return { committed: 0, deduplicated, outbox: outbox.size > 0 ? outbox.committed() : undefined };
+    }
     if (claimed.size > 0) {
       const claimKeys = [...claimed];
       const inserted = await query(
@@ -94,8 +112,8 @@ export async function runBatchTransaction<TBody>(db: Database, handler: string, 
         await query(`DELETE FROM warren_deliveries WHERE handler = ? AND message_key IN (${redelivered.map(() => '?').join(', ')})`, [handler, ...redelivered]);
       }
     }
-    const outbox = new OutboxBuffer(handler, fresh[0]?.message.queue ?? '');
     await fn(fresh.map((p) => p.message), batchContext(query, outbox, fresh, log, 1, fallbackKey));
+    await resendAll();
     await outbox.write(query);
     return { committed: fresh.length, deduplicated, outbox: outbox.committed() };
   });
@@ -109,7 +127,7 @@ export async function runBatchTransaction<TBody>(db: Database, handler: string, 
 export async function processAsBatch<TBody>(processor: BatchPreparer<TBody>, db: Database, messages: readonly WarrenMessage<TBody>[], fn: BatchFunction<TBody>, counts: InvocationCounts, log: Logger): Promise<WarrenMessage<TBody>[]> {
   const prepared: Prepared<TBody>[] = [];
   for (const message of messages) {
-    const p = await processor.prepare(db, message, processor.messageLog(message));
+    const p = await processor.prepare(db, message, processor.messageLog(message), counts);
     if (typeof p !== 'string') prepared.push(p);
     else if (p === 'dead-lettered') counts.deadLettered += 1;
     else counts.deduplicated += 1;

@@ -33,6 +33,7 @@ import { newCounts, type InvocationCounts } from './invocation.js';
 import { MessageProcessor } from './MessageProcessor.js';
 import { OutboxFlusher } from './outbox/OutboxFlusher.js';
 import { processPublisher } from './outbox/Publisher.js';
+import { droppedReplies } from './outbox/replies.js';
 import { sentMarksFor } from './outbox/SentMarks.js';
 import { processConnection } from './db/processConnection.js';
 import { ensureWarrenTables } from './db/warrenTables.js';
@@ -87,7 +88,7 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
     const suspect = guardCrashes ? await markInvocationStart(db, name, messages, keyOf) : undefined;
     try {
       if (suspect !== undefined && suspect.crashes >= o.maxDeliveries) {
-        if ((await processor.deadLetterCrashed(db, suspect.message, suspect.key, suspect.crashes)) !== 'deduplicated') counts.deadLettered += 1;
+        if ((await processor.deadLetterCrashed(db, suspect.message, suspect.key, suspect.crashes, counts)) !== 'deduplicated') counts.deadLettered += 1;
       }
       await processor.processAll(db, messages, counts);
     } catch (error) {
@@ -97,8 +98,9 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
     } finally {
       if (suspect !== undefined) await markInvocationEnd(db, name, suspect.mark);
     }
+    const droppedBefore = droppedReplies();
     const published = await flush(db, counts, messages);
     const { outbox: _outbox, ...summary } = counts;
-    return { messages: messages.length, ...summary, published };
+    return { messages: messages.length, ...summary, published, repliesDropped: droppedReplies() - droppedBefore };
   });
 }

@@ -34,6 +34,7 @@ export const EMF_METRICS = {
   DbReconnects: 'Count',
   DbConnectionOpen: 'Count',
   DbConnectionInvocations: 'Count',
+  RepliesDropped: 'Count',
 } as const;
 
 export type EmfMetricName = keyof typeof EMF_METRICS;
@@ -123,6 +124,7 @@ function emfDocument(handler: string, event: RmqEvent, summary: BatchSummary | u
     DbReconnects: Math.max(0, connectsAfter - Math.max(connectsBefore, 1)),
     DbConnectionOpen: db?.connected === true ? 1 : 0,
     DbConnectionInvocations: state.connectionInvocations,
+    RepliesDropped: summary?.repliesDropped ?? 0,
   };
   return {
     _aws: {

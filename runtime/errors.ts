@@ -250,3 +250,15 @@ export class ConnectionBudgetError extends WarrenError {
     this.name = 'ConnectionBudgetError';
   }
 }
+
+/**
+ * Thrown by `ctx.reply()` when the message cannot be answered: it has no `reply_to` property (it is not a request),
+ * its `reply_to` is a malformed `/exchanges/...` address, or it was answered already in this transaction. Permanent
+ * (retrying cannot change the message), so an uncaught one dead-letters the message with this reason.
+ */
+export class ReplyNotAllowedError extends PermanentError {
+  public constructor(why: string, options?: ErrorOptions) {
+    super(`ctx.reply(): this message cannot be answered: ${why}`, options);
+    this.name = 'ReplyNotAllowedError';
+  }
+}

@@ -12,7 +12,7 @@ import type { InvocationContext, RmqEvent } from './event.js';
 import { ConfigError } from './errors.js';
 import { MISSING_KEY_POLICIES, type KeyFunction, type MissingKeyPolicy } from './inbox.js';
 import type { Logger } from './logger.js';
-import type { PublishFn } from './outbox/outbox.js';
+import type { PublishFn, ReplyFn } from './outbox/outbox.js';
 import type { Publisher } from './outbox/Publisher.js';
 
 export interface HandlerContext {
@@ -28,6 +28,14 @@ export interface HandlerContext {
    * The exchange must exist: list it in the handler's `publishes` in warren.config.ts.
    */
   readonly publish: PublishFn;
+  /**
+   * Answers the request exactly once: the reply is written to the outbox in this transaction and sent after the
+   * commit to the message's `reply_to` (default exchange, or the exchange of a `/exchanges/<exchange>/<key>` address),
+   * with the request's correlation id (else its message id). It is kept with the inbox row, so a retried request with
+   * the same key gets it again without running the handler. Throws `ReplyNotAllowedError` when the message has no
+   * `reply_to` or was answered already. The handler needs `replies: true` in warren.config.ts (docs/request-and-reply.md).
+   */
+  readonly reply: ReplyFn;
 }
 
 /** A handler has either `handle` (one message per transaction) or `handleBatch` (the batch in one transaction). */
@@ -121,6 +129,8 @@ export interface BatchSummary {
   readonly unkeyed?: number;
   /** Outbox messages published after the commits (this invocation's and any left behind). */
   readonly published?: number;
+  /** Replies among them that RabbitMQ returned as unroutable (their caller is gone): dropped, logged (`outbox/replies.ts`). */
+  readonly repliesDropped?: number;
 }
 
 /** The options with every default applied (what the message processor reads). */

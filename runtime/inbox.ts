@@ -81,17 +81,35 @@ export async function recordFailure(db: Database, handler: string, key: string, 
 
 
 /**
- * Deletes inbox rows older than `olderThanSeconds` (all handlers, or one). Deduplication holds for messages redelivered
- * within that window: keep it longer than any redelivery or replay can take. Returns the rows deleted.
+ * The statements that prune the inbox, in batches of 5,000 rows, each run until it deletes fewer: the inbox rows, and
+ * the replies kept with them (`warren_replies`, written in the same transaction as their inbox row, so the same age
+ * rule keeps a reply exactly as long as its inbox row). Values: the cutoff, then the handler when `handler` is set.
+ */
+export function pruneInboxStatements(handler?: string): readonly string[] {
+  const where = handler === undefined ? '' : ' AND handler = ?';
+  return [
+    `DELETE FROM warren_inbox WHERE processed_at < ?${where} LIMIT 5000`,
+    `DELETE FROM warren_replies WHERE created_at < ?${where} LIMIT 5000`,
+  ];
+}
+
+/**
+ * Deletes inbox rows older than `olderThanSeconds` (all handlers, or one), and the replies kept with them.
+ * Deduplication (and answering a retried request again) holds for messages redelivered or retried within that window:
+ * keep it longer than any redelivery, retry or replay can take. Returns the inbox rows deleted.
  */
 export async function pruneInbox(db: Database, olderThanSeconds: number, handler?: string): Promise<number> {
   const cutoff = new Date(Date.now() - olderThanSeconds * 1000);
-  const where = handler === undefined ? '' : ' AND handler = ?';
   const values = handler === undefined ? [cutoff] : [cutoff, handler];
+  const [inboxSql, repliesSql] = pruneInboxStatements(handler) as [string, string];
   let total = 0;
   for (;;) {
-    const { affectedRows } = await db.autocommit(`DELETE FROM warren_inbox WHERE processed_at < ?${where} LIMIT 5000`, values);
+    const { affectedRows } = await db.autocommit(inboxSql, values);
     total += affectedRows;
+    if (affectedRows < 5000) break;
+  }
+  for (;;) {
+    const { affectedRows } = await db.autocommit(repliesSql, values);
     if (affectedRows < 5000) return total;
   }
 }

@@ -6,7 +6,7 @@
 import type { Database, QueryFn } from './db/ConnectionManager.js';
 import type { WarrenMessage } from './decode.js';
 import type { Logger } from './logger.js';
-import type { CommittedRows, PublishProperties } from './outbox/outbox.js';
+import type { CommittedRows, PublishProperties, ReplyProperties } from './outbox/outbox.js';
 
 export type Outcome = 'committed' | 'deduplicated' | 'dead-lettered';
 
@@ -38,13 +38,15 @@ export interface BatchContext {
   readonly attempt: number;
   /** Publishes a follow-up for `source` through the outbox; its message_id is `<source's key>/<n>`. */
   publish(source: WarrenMessage, exchange: string, routingKey: string, body: unknown, properties?: PublishProperties): Promise<void>;
+  /** Answers the request `source` (see `HandlerContext.reply`): once per message of the batch that has a `reply_to`. */
+  reply(source: WarrenMessage, body: unknown, properties?: ReplyProperties): Promise<void>;
 }
 
 /** What batch mode needs of the per-message processor (`MessageProcessor` is one). */
 export interface BatchPreparer<TBody> {
   readonly handler: string;
   readonly publishKey: (message: WarrenMessage) => string;
-  prepare(db: Database, message: WarrenMessage<TBody>, log: Logger): Promise<Keyed<TBody> | Outcome>;
+  prepare(db: Database, message: WarrenMessage<TBody>, log: Logger, counts?: InvocationCounts): Promise<Keyed<TBody> | Outcome>;
   messageLog(message: WarrenMessage): Logger;
   countUnkeyed(counts: InvocationCounts, keyed: readonly Keyed<TBody>[]): void;
 }

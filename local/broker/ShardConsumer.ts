@@ -30,6 +30,8 @@ export interface ShardCounters {
   failedBatches: number;
   requeued: number;
   batches: number;
+  /** Replies RabbitMQ returned as unroutable (their caller is gone): dropped with a log line. */
+  repliesDropped: number;
 }
 
 export const SHARD_DEFAULTS = {
@@ -38,7 +40,7 @@ export const SHARD_DEFAULTS = {
 } as const;
 
 export class ShardConsumer {
-  public readonly counters: ShardCounters = { received: 0, acked: 0, committed: 0, deduplicated: 0, deadLettered: 0, failedBatches: 0, requeued: 0, batches: 0 };
+  public readonly counters: ShardCounters = { received: 0, acked: 0, committed: 0, deduplicated: 0, deadLettered: 0, failedBatches: 0, requeued: 0, batches: 0, repliesDropped: 0 };
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private generation = 0;
@@ -215,6 +217,7 @@ export class ShardConsumer {
           this.counters.committed += outcome.summary.committed;
           this.counters.deduplicated += outcome.summary.deduplicated;
           this.counters.deadLettered += outcome.summary.deadLettered;
+          this.counters.repliesDropped += outcome.summary.repliesDropped ?? 0;
           this.failStreak = 0;
           return;
         }

@@ -45,6 +45,7 @@ const SHARD_COUNTERS: readonly (readonly [string, string, (s: ShardView) => numb
   ['warren_messages_deduplicated_total', 'Messages found in the inbox already (redelivery or duplicate publish): acked without running the handler.', (s) => s.consumer.counters.deduplicated],
   ['warren_messages_dead_lettered_total', 'Messages set aside in the dead-letter queue.', (s) => s.consumer.counters.deadLettered],
   ['warren_messages_requeued_total', 'Messages returned to their queue unacked (failed batch, shutdown).', (s) => s.consumer.counters.requeued],
+  ['warren_replies_dropped_total', 'Replies RabbitMQ returned as unroutable (the caller\'s reply queue is gone): dropped with a log line, never retried.', (s) => s.consumer.counters.repliesDropped],
   ['warren_batches_total', 'Batches (invocations) handed to the worker.', (s) => s.consumer.counters.batches],
   ['warren_batches_failed_total', 'Batches whose invocation failed or whose worker died; they are redelivered whole.', (s) => s.consumer.counters.failedBatches],
 ];

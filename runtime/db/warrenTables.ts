@@ -4,6 +4,10 @@
  * - `warren_deliveries`: failed deliveries per message key, written outside the rolled-back transaction.
  * - `warren_outbox`: messages a handler published, written in its transaction, sent after the commit; `source_queue`
  *   is the shard queue of the message that caused them (one consumer per shard, so one flusher per shard).
+ * - `warren_replies`: the reply (`ctx.reply`, or the error reply of a dead-lettered request) kept per inbox key, written
+ *   in the same transaction as the inbox row, so a retried request is answered again; pruned with the inbox.
+ * A table added in a later version is created by the next migration (CREATE TABLE IF NOT EXISTS), so an existing
+ * database is upgraded by running the migrations (on AWS every deploy runs them); existing tables are never altered.
  */
 import type { ConnectionManager } from './ConnectionManager.js';
 import { PrivilegeError } from '../errors.js';
@@ -39,10 +43,19 @@ export const WARREN_TABLES_SQL = [
     KEY warren_outbox_unsent (handler, sent_at, id),
     KEY warren_outbox_shard (handler, source_queue, sent_at, id)
   ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS warren_replies (
+    handler      VARCHAR(64)  NOT NULL,
+    message_key  VARCHAR(191) NOT NULL,
+    body         MEDIUMBLOB   NOT NULL,
+    properties   TEXT         NOT NULL,
+    created_at   TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    PRIMARY KEY (handler, message_key),
+    KEY warren_replies_age (created_at)
+  ) ENGINE=InnoDB`,
 ] as const;
 
 /** Names of Warren's tables, in the order of WARREN_TABLES_SQL. */
-export const WARREN_TABLE_NAMES = ['warren_inbox', 'warren_deliveries', 'warren_outbox'] as const;
+export const WARREN_TABLE_NAMES = ['warren_inbox', 'warren_deliveries', 'warren_outbox', 'warren_replies'] as const;
 
 const ensured = new WeakSet<ConnectionManager>();
 
@@ -54,7 +67,7 @@ const ensured = new WeakSet<ConnectionManager>();
 export async function ensureWarrenTables(db: ConnectionManager): Promise<void> {
   if (ensured.has(db)) return;
   const { rows } = await db.autocommit<{ name: string }>(
-    'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?)',
+    `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${WARREN_TABLE_NAMES.map(() => '?').join(', ')})`,
     WARREN_TABLE_NAMES,
   );
   const present = new Set(rows.map((r) => r.name.toLowerCase()));

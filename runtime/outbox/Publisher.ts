@@ -9,6 +9,7 @@ import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { WarrenError } from '../errors.js';
 import { redactUrl } from '../logger.js';
 import { urlForVhost } from '../amqp/amqpUrl.js';
+import { onReturnedMessage } from './replies.js';
 import { ENV, envValue, scopedEnv } from '../env.js';
 
 export interface OutgoingMessage {
@@ -66,6 +67,8 @@ export class AmqpPublisher implements Publisher {
       this.connection = connection;
       const channel = await connection.createConfirmChannel();
       channel.on('error', () => undefined); // e.g. 404 for a missing exchange: the channel closes, the flush fails
+      // A mandatory message (a reply) that reached no queue comes back before its confirm: dropped, logged, counted.
+      channel.on('return', onReturnedMessage);
       channel.once('close', () => { this.channel = undefined; });
       await this.setup(channel);
       return channel;
@@ -88,7 +91,7 @@ export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = scopedEnv()): P
     url.password = encodeURIComponent(password);
     return urlForVhost(url.toString(), envValue(ENV.amqpVhost, env) ?? '/');
   }
-  throw new WarrenError('ctx.publish() needs a broker to publish to: set WARREN_PUBLISH_AMQP_URL (the local runner does), or WARREN_AMQP_ENDPOINT and WARREN_AMQP_SECRET_ARN (the CDK stack does)');
+  throw new WarrenError('ctx.publish() and ctx.reply() need a broker to publish to (a handler that replies needs `replies: true` in warren.config.ts): set WARREN_PUBLISH_AMQP_URL (the local runner does), or WARREN_AMQP_ENDPOINT and WARREN_AMQP_SECRET_ARN (the CDK stack does)');
 }
 
 const KEY = Symbol.for('warren.publishers');

@@ -8,6 +8,8 @@ import type { Database, QueryFn } from '../db/ConnectionManager.js';
 import type { OutgoingMessage, Publisher } from './Publisher.js';
 import type { SentMarks } from './SentMarks.js';
 import { checkLambdaBodySize } from '../payloadLimit.js';
+import { ReplyNotAllowedError } from '../errors.js';
+import { errorReplyBody, isDirectReplyTo, REPLY_ERROR_HEADER, replyCorrelationId, replyRoute, replyToOf, storedReply, storeReplies, type ReplySource, type StoredReply } from './replies.js';
 
 /** Properties a handler may set on a published message. */
 export interface PublishProperties {
@@ -17,10 +19,24 @@ export interface PublishProperties {
   readonly type?: string;
   readonly priority?: number;
   readonly expiration?: string;
+  /**
+   * Makes the published message a request: where its reply goes. For a reply that must come back to a handler, use
+   * `replyAddress(<that handler's exchange>, <routing key>)` (docs/request-and-reply.md, "Handler to handler").
+   */
+  readonly replyTo?: string;
 }
 
 /** `ctx.publish(exchange, routingKey, body, properties?)`: a Buffer is sent as is, anything else as JSON. */
 export type PublishFn = (exchange: string, routingKey: string, body: unknown, properties?: PublishProperties) => Promise<void>;
+
+/** Properties a handler may set on a reply (its correlation id is the request's). */
+export type ReplyProperties = Omit<PublishProperties, 'correlationId' | 'replyTo'>;
+
+/**
+ * `ctx.reply(body, properties?)`: answers the request (its `reply_to`) once, through the outbox; a Buffer is sent as
+ * is, anything else as JSON. Throws `ReplyNotAllowedError` when the message has no `reply_to` or was answered already.
+ */
+export type ReplyFn = (body: unknown, properties?: ReplyProperties) => Promise<void>;
 
 interface StoredProperties {
   readonly headers?: Record<string, string | number | boolean>;
@@ -29,6 +45,9 @@ interface StoredProperties {
   readonly type?: string;
   readonly priority?: number;
   readonly expiration?: string;
+  readonly replyTo?: string;
+  /** Set on replies: a reply no queue takes comes back (basic.return) and is dropped with a log line (replies.ts). */
+  readonly mandatory?: boolean;
 }
 
 /** The message a follow-up is published for (what it inherits from). */
@@ -49,6 +68,8 @@ export function publishDefaults(message: PublishSource): PublishDefaults {
  */
 export class OutboxBuffer {
   private readonly rows: { exchange: string; routingKey: string; messageId: string; data: Buffer; stored: StoredProperties }[] = [];
+  /** Replies to keep with the inbox, by message key (a retried request is answered from them). */
+  private readonly replies = new Map<string, StoredReply>();
   /** The id of the first row once written (a multi-row INSERT's ids increase in row order). */
   private firstId = 0;
 
@@ -86,8 +107,64 @@ export class OutboxBuffer {
     };
   }
 
-  /** Inserts the buffered rows (in publish order, so ids follow it) inside the caller's transaction. */
+  /**
+   * A reply function for one incoming message: one reply, id `<messageKey>/reply`, to the message's `reply_to`.
+   * `storeKey`: the inbox key it is kept under (null: not kept, the request is answered once).
+   */
+  public replier(message: ReplySource & PublishSource, key: string | (() => string), storeKey: string | null): ReplyFn {
+    let answered = false;
+    return async (body, properties = {}) => {
+      if (replyToOf(message) === null) {
+        throw new ReplyNotAllowedError('it has no reply_to property, so no caller waits for an answer (a request carries reply_to: check message.properties.replyTo before replying, or send the result on with ctx.publish)');
+      }
+      if (answered) throw new ReplyNotAllowedError('it was answered already; a request gets one reply (call ctx.reply once per message)');
+      const data = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+      checkLambdaBodySize(data, 'ctx.reply(body): the body');
+      const { traceparent } = publishDefaults(message);
+      const stored: StoredProperties = {
+        ...properties,
+        headers: { ...properties.headers, ...(traceparent === null || properties.headers?.traceparent !== undefined ? {} : { traceparent }) },
+        contentType: properties.contentType ?? (Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json'),
+      };
+      const reply = { body: data, properties: JSON.stringify(stored) };
+      this.addReply(message, typeof key === 'string' ? key : key(), reply);
+      answered = true;
+      if (storeKey !== null) this.replies.set(storeKey, reply);
+    };
+  }
+
+  /** An error reply for a request Warren dead-lettered: header `warren-error` and body `{"error": reason}`. */
+  public errorReply(message: ReplySource, key: string, storeKey: string | null, reason: string): void {
+    const stored: StoredProperties = { headers: { [REPLY_ERROR_HEADER]: reason }, contentType: 'application/json' };
+    const reply = { body: errorReplyBody(reason), properties: JSON.stringify(stored) };
+    this.addReply(message, key, reply);
+    if (storeKey !== null) this.replies.set(storeKey, reply);
+  }
+
+  /**
+   * A retried request (its key was handled before): sends the reply kept for `key` (this transaction's, else the
+   * stored one) to this message's `reply_to` with its correlation id. False when there is nothing to send.
+   */
+  public async resend(query: QueryFn, message: ReplySource, key: string): Promise<boolean> {
+    if (replyToOf(message) === null) return false;
+    const reply = this.replies.get(key) ?? await storedReply(query, this.handler, key);
+    if (reply === undefined) return false;
+    this.addReply(message, key, reply);
+    return true;
+  }
+
+  private addReply(message: ReplySource, key: string, reply: StoredReply): void {
+    const { exchange, routingKey } = replyRoute(replyToOf(message) ?? '');
+    const correlationId = replyCorrelationId(message);
+    const kept = JSON.parse(reply.properties) as StoredProperties;
+    const isError = kept.headers?.[REPLY_ERROR_HEADER] !== undefined;
+    const stored: StoredProperties = { ...kept, ...(correlationId === null ? {} : { correlationId }), ...(isDirectReplyTo(exchange, routingKey) ? {} : { mandatory: true }) };
+    this.rows.push({ exchange, routingKey, messageId: `${key}/${isError ? 'error-reply' : 'reply'}`, data: reply.body, stored });
+  }
+
+  /** Inserts the buffered rows (in publish order, so ids follow it) and the replies to keep, in the caller's transaction. */
   public async write(query: QueryFn): Promise<void> {
+    if (this.replies.size > 0) await storeReplies(query, this.handler, [...this.replies].map(([key, reply]) => ({ key, reply })));
     if (this.rows.length === 0) return;
     const { insertId } = await query(
       `INSERT INTO warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties) VALUES ${this.rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,

@@ -79,6 +79,7 @@ describe('Function: withInvocationMetrics() through defineHandler()', () => {
           ['Messages', 'Count'], ['Acked', 'Count'], ['Failed', 'Count'], ['Committed', 'Count'], ['Deduplicated', 'Count'],
           ['DeadLettered', 'Count'], ['Retries', 'Count'], ['Unkeyed', 'Count'], ['ProcessDuration', 'Milliseconds'], ['ColdStart', 'Count'],
           ['DbConnects', 'Count'], ['DbReconnects', 'Count'], ['DbConnectionOpen', 'Count'], ['DbConnectionInvocations', 'Count'],
+          ['RepliesDropped', 'Count'],
         ].map(([Name, Unit]) => ({ Name, Unit })),
       }],
     });

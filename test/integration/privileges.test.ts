@@ -61,7 +61,7 @@ describe('Local privilege split: MIGRATIONS_URL migrates, DATABASE_URL needs DML
   });
 
   it('names an application table the runner\'s user cannot even see (SELECT), found through the migrations user', async () => {
-    const url = await user('warrenonly', ['warren_inbox', 'warren_deliveries', 'warren_outbox'].map((t) => `GRANT SELECT, INSERT, UPDATE, DELETE ON $db.${t} TO $user`));
+    const url = await user('warrenonly', ['warren_inbox', 'warren_deliveries', 'warren_outbox', 'warren_replies'].map((t) => `GRANT SELECT, INSERT, UPDATE, DELETE ON $db.${t} TO $user`));
     const cli = await startAndWait(url);
     try {
       expect(await cli.exited).toBe(1);
@@ -78,7 +78,7 @@ describe('Local privilege split: MIGRATIONS_URL migrates, DATABASE_URL needs DML
       await waitFor('runner started', () => cli.output().includes('processing messages') || cli.child.exitCode !== null, 90_000);
       expect(cli.output()).toContain('processing messages');
       const tables = await db.query<{ TABLE_NAME: string }[]>('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [db.name]);
-      expect(tables.map((t) => t.TABLE_NAME)).toEqual(['orders', 'sku_totals', 'warren_deliveries', 'warren_inbox', 'warren_outbox']);
+      expect(tables.map((t) => t.TABLE_NAME)).toEqual(['orders', 'sku_totals', 'warren_deliveries', 'warren_inbox', 'warren_outbox', 'warren_replies']);
       const connection = await amqp.connect(AMQP_URL);
       const channel = await connection.createConfirmChannel();
       for (let i = 0; i < 3; i += 1) {
