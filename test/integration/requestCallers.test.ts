@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import amqp, { type GetMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequestClient, RequestFailedError } from '../../client/index.js';
+import { writeTestConfig } from '../helpers/cli.js';
 import { counterState, createCounterTables } from '../helpers/counter.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
 import { AMQP_URL, createTestDatabase, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
@@ -231,6 +232,28 @@ describe('Caller: Warren\'s RequestClient', () => {
       expect(await counterState(db)).toEqual(after);
     } finally {
       await retrying.close();
+    }
+  });
+});
+
+describe('Caller: npm run send -- --request, against the example app\'s effect answering (bench/handlers/ordersReply.ts)', () => {
+  it('prints the three replies with the SKU totals and the error reply Warren sends for the invalid order', async () => {
+    const orders = await createTestDatabase();
+    const events = uniqueName('t_events');
+    const app = await startTestRunner(orders, [{ name: 'orders', entry: 'bench/handlers/ordersReply.ts', publishes: [{ exchange: events, type: 'topic' }] }], { workerEnv: { WARREN_EVENTS_EXCHANGE: events } });
+    const config = await writeTestConfig(app.queueOf('orders'), { handlers: [{ name: 'orders', entry: 'bench/handlers/ordersReply.ts', queue: app.queueOf('orders') }] });
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--request', '--config', config.path, '--count', '3', '--invalid', '1', '--timeout-ms', '20000'], { env: { ...process.env, AMQP_URL } });
+      const lines = stdout.trim().split('\n');
+      // functions/samples.ts: order i has sku-i and quantity 1 + i, so each SKU's total is its one order's quantity.
+      const replies = lines.filter((l) => l.startsWith('reply ')).map((l) => JSON.parse(l.slice(l.indexOf(': ') + 2)) as { sku: string; total: number });
+      expect(replies.map((r) => [r.sku, r.total]).sort()).toEqual([['sku-0', 1], ['sku-1', 2], ['sku-2', 3]]);
+      expect(lines.filter((l) => /^error reply \d\/4 \S+-bad-\d+ in \d+\.\d ms: warren-error ".+"$/.test(l))).toHaveLength(1);
+      expect(lines.at(-1)).toMatch(/: 3 replies, 1 error reply, 0 unanswered; round trip p50 /);
+    } finally {
+      await config.remove();
+      await app.cleanup();
+      await orders.drop();
     }
   });
 });
