@@ -13,6 +13,8 @@ export default defineConfig({
       concurrency: 4,
       // `orders.events` unless WARREN_EVENTS_EXCHANGE names another (the workers inherit the variable)
       publishes: [{ exchange: process.env[ENV.eventsExchange] || 'orders.events', type: 'topic' }],
+      // An order sent with reply_to is answered (functions/orders.ts; docs/request-and-reply.md)
+      replies: true,
     },
   ],
 });

@@ -61,6 +61,20 @@ export interface HandlerConfig {
    * @default []
    */
   readonly publishes?: readonly PublishedExchange[];
+  /**
+   * The handler answers requests with `ctx.reply()` to their `reply_to` (a named reply queue or direct reply-to). It
+   * then gets the broker settings and the outbox relay (as with `publishes`), and the application broker user gets
+   * write on `amq.default` in this vhost: replies go through the default exchange, which lets that user publish into
+   * any queue of the vhost by name (docs/request-and-reply.md, "Broker permissions").
+   * @default false
+   */
+  readonly replies?: boolean;
+  /**
+   * Handlers of this config whose requests this handler answers through their own input exchange (handler to handler:
+   * the asker sets `reply_to` to `replyAddress(<its exchange>, <key>)`). Grants write on exactly those exchanges.
+   * @default []
+   */
+  readonly repliesTo?: readonly string[];
 }
 
 /** An exchange a handler publishes follow-up messages to. */
@@ -138,6 +152,8 @@ export const HANDLER_DEFAULTS = {
   timeoutSeconds: 60,
   deliveryLimit: 50,
   publishes: [],
+  replies: false,
+  repliesTo: [],
 } as const;
 
 export const RUNNER_DEFAULTS = {
@@ -154,7 +170,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
   return config;
 }
 
-const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes'];
+const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes', 'replies', 'repliesTo'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
 const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort', 'workers', 'dedicated'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
@@ -221,7 +237,31 @@ function resolveHandler(raw: unknown, at: string): ResolvedHandlerConfig {
     timeoutSeconds: seconds(raw.timeoutSeconds, `${at}.timeoutSeconds`, 1, 840, HANDLER_DEFAULTS.timeoutSeconds),
     deliveryLimit: integer(raw.deliveryLimit, `${at}.deliveryLimit`, 1, 1_000_000, HANDLER_DEFAULTS.deliveryLimit),
     publishes: resolvePublishes(raw.publishes, `${at}.publishes`),
+    replies: flag(raw.replies, `${at}.replies`, HANDLER_DEFAULTS.replies),
+    repliesTo: names(raw.repliesTo, `${at}.repliesTo`),
   };
+}
+
+function flag(raw: unknown, field: string, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'boolean') throw new ConfigError(field, `expected true or false, received ${describe(raw)}`);
+  return raw;
+}
+
+function names(raw: unknown, at: string): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(at, `expected an array of handler names, received ${describe(raw)}`);
+  return raw.map((n: unknown, i: number) => text(n, `${at}[${i}]`, NAME_PATTERN, 'the name of a handler in this config'));
+}
+
+/** True when the handler answers requests (`replies`, or `repliesTo` handlers). */
+export function answersRequests(handler: Pick<ResolvedHandlerConfig, 'replies' | 'repliesTo'>): boolean {
+  return handler.replies || handler.repliesTo.length > 0;
+}
+
+/** True when the handler publishes through the outbox (`publishes`, or replies): it needs broker settings and the relay. */
+export function usesOutbox(handler: Pick<ResolvedHandlerConfig, 'publishes' | 'replies' | 'repliesTo'>): boolean {
+  return handler.publishes.length > 0 || answersRequests(handler);
 }
 
 function resolvePublishes(raw: unknown, at: string): Required<PublishedExchange>[] {
@@ -256,6 +296,11 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
       seen.set(key, `handlers[${i}]`);
     }
   });
+  handlers.forEach((h, i) => h.repliesTo.forEach((target, j) => {
+    const to = handlers.find((t) => t.name === target);
+    if (to === undefined) throw new ConfigError(`handlers[${i}].repliesTo[${j}]`, `no handler is called ${JSON.stringify(target)}; use one of ${handlers.map((t) => t.name).join(', ')}`);
+    if (to.vhost !== h.vhost) throw new ConfigError(`handlers[${i}].repliesTo[${j}]`, `handler ${JSON.stringify(target)} is on vhost ${JSON.stringify(to.vhost)}, this handler on ${JSON.stringify(h.vhost)}; a reply stays in its vhost`);
+  }));
   const migrationsRaw = raw.migrations ?? [];
   if (!Array.isArray(migrationsRaw)) throw new ConfigError('migrations', `expected an array of .sql file paths, received ${describe(migrationsRaw)}`);
   const migrations = migrationsRaw.map((m: unknown, i: number) => text(m, `migrations[${i}]`, /^[^\0]+\.sql$/, 'a path to a .sql file'));

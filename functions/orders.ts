@@ -4,6 +4,8 @@
  * orderId as routing key and message_id. The schema types and checks the body (an invalid one is dead-lettered to
  * `orders.dlq` with the failing field); the inbox makes a redelivered order change nothing; each new order is announced
  * as `order.accepted` on the topic exchange `orders.events` (or `WARREN_EVENTS_EXCHANGE`) through the outbox.
+ * An order sent as a request (with `reply_to`) is answered `{"orderId", "sku", "skuTotal"}` (the sku's running total
+ * after it); an invalid one gets Warren's error reply (header `warren-error`); see docs/request-and-reply.md.
  *
  * The schema uses `zod/mini` with the English messages: the same checks and messages as `import { z } from 'zod'`, at
  * about 20 KB of bundle instead of 470 KB, which every Lambda cold start compiles (README, "Cold start").
@@ -49,17 +51,30 @@ export function orderEventsExchange(): string {
   return envValue(ENV.eventsExchange) ?? ORDER_EVENTS.exchange;
 }
 
+/** The reply to an order sent as a request: its id and the sku's running total, read in the order's transaction. */
+export interface OrderReply { readonly orderId: string; readonly sku: string; readonly skuTotal: number }
+
+/** The running totals of `skus`, inside the caller's transaction. */
+async function skuTotals(query: QueryFn, skus: readonly string[]): Promise<Map<string, number>> {
+  const unique = [...new Set(skus)].sort();
+  if (unique.length === 0) return new Map();
+  const { rows } = await query<{ sku: string; quantity_total: number | string }>(`SELECT sku, quantity_total FROM sku_totals WHERE sku IN (${unique.map(() => '?').join(', ')})`, unique);
+  return new Map(rows.map((r) => [r.sku, Number(r.quantity_total)]));
+}
+
 export const handler = defineHandler({
   schema: orderSchema,
   // The inbox key is the AMQP message_id; a message without one is keyed by a hash of its body.
   onMissingKey: 'hash-body',
-  async handle(message, { query, log, publish }) {
-    if (!(await recordOrder(query, message.body))) {
-      log.debug('order row already existed; nothing to do', { orderId: message.body.orderId });
-      return;
-    }
+  async handle(message, { query, log, publish, reply }) {
+    const recorded = await recordOrder(query, message.body);
+    if (!recorded) log.debug('order row already existed; nothing to do', { orderId: message.body.orderId });
     // Written to the outbox in this transaction, sent after the commit: exactly one event per distinct order.
-    await publish(orderEventsExchange(), ORDER_EVENTS.accepted, { ...message.body, acceptedAt: new Date().toISOString() });
+    else await publish(orderEventsExchange(), ORDER_EVENTS.accepted, { ...message.body, acceptedAt: new Date().toISOString() });
+    if (message.properties.replyTo) {
+      const { orderId, sku } = message.body;
+      await reply({ orderId, sku, skuTotal: (await skuTotals(query, [sku])).get(sku) ?? 0 } satisfies OrderReply);
+    }
   },
 });
 
@@ -71,14 +86,20 @@ export const handler = defineHandler({
 export const batchHandler = defineHandler({
   schema: orderSchema,
   onMissingKey: 'hash-body',
-  async handleBatch(messages, { query, publish }) {
+  async handleBatch(messages, { query, publish, reply }) {
     const byId = new Map<string, (typeof messages)[number]>();
     for (const m of messages) if (!byId.has(m.body.orderId)) byId.set(m.body.orderId, m);
     const ids = [...byId.keys()].sort();
     const { rows } = await query<{ order_id: string }>(`SELECT order_id FROM orders WHERE order_id IN (${ids.map(() => '?').join(', ')})`, ids);
     const existing = new Set(rows.map((r) => r.order_id));
     const fresh = ids.filter((id) => !existing.has(id)).map((id) => byId.get(id)!);
-    if (fresh.length === 0) return;
+    // Every message sent as a request is answered, after the batch's effects (a repeated order with the total as it is).
+    const answer = async () => {
+      const requests = messages.filter((m) => m.properties.replyTo);
+      const totals = await skuTotals(query, requests.map((m) => m.body.sku));
+      for (const m of requests) await reply(m, { orderId: m.body.orderId, sku: m.body.sku, skuTotal: totals.get(m.body.sku) ?? 0 } satisfies OrderReply);
+    };
+    if (fresh.length === 0) return answer();
     const inserted = await query(
       `INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES ${fresh.map(() => '(?, ?, ?)').join(', ')}`,
       fresh.flatMap((m) => [m.body.orderId, m.body.sku, m.body.quantity]),
@@ -92,5 +113,6 @@ export const batchHandler = defineHandler({
       skus.flatMap((sku) => [sku, totals.get(sku)!]),
     );
     for (const m of fresh) await publish(m, orderEventsExchange(), ORDER_EVENTS.accepted, { ...m.body, acceptedAt: new Date().toISOString() });
+    await answer();
   },
 });

@@ -10,7 +10,7 @@
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ResolvedHandlerConfig } from '../config/config.js';
+import { usesOutbox, type ResolvedHandlerConfig } from '../config/config.js';
 import { accountApiProvider } from './warrenProvider.js';
 
 export const WARREN_CONCURRENCY_DEFAULTS = {
@@ -29,7 +29,7 @@ export interface ConcurrencyNeed {
 /** What `handlers` need at once: one per shard trigger, the relay when one publishes, the monitor, the headroom. */
 export function concurrencyNeed(handlers: readonly ResolvedHandlerConfig[]): ConcurrencyNeed {
   const triggers = handlers.reduce((sum, h) => sum + h.concurrency, 0);
-  const relay = handlers.some((h) => h.publishes.length > 0) ? 1 : 0;
+  const relay = handlers.some((h) => usesOutbox(h)) ? 1 : 0;
   const monitor = 1;
   const headroom = WARREN_CONCURRENCY_DEFAULTS.headroom;
   return { triggers, relay, monitor, headroom, total: triggers + relay + monitor + headroom };

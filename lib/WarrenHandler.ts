@@ -17,7 +17,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
-import { shardQueues, type ResolvedHandlerConfig } from '../config/config.js';
+import { shardQueues, usesOutbox, type ResolvedHandlerConfig } from '../config/config.js';
 import { ENV } from '../runtime/env.js';
 import type { WarrenBroker } from './WarrenBroker.js';
 import type { WarrenDatabase } from './WarrenDatabase.js';
@@ -95,8 +95,8 @@ export class WarrenHandler extends Construct {
         [ENV.handler]: h.name,
         [ENV.dlqUrl]: this.deadLetterQueue.queueUrl,
         ...props.database.environment(),
-        // ctx.publish(): the outbox is flushed after each commit over one AMQPS connection per environment.
-        ...(h.publishes.length === 0 ? {} : {
+        // ctx.publish() and ctx.reply() (`publishes`, `replies`, `repliesTo`): the outbox is flushed after each commit over one AMQPS connection per environment.
+        ...(!usesOutbox(h) ? {} : {
           [ENV.amqpEndpoint]: props.amqpsEndpoint ?? props.broker.amqpsEndpoint,
           [ENV.amqpSecretArn]: props.brokerAppSecret.secretArn,
           [ENV.amqpVhost]: h.vhost,

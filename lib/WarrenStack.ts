@@ -11,7 +11,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { ResolvedConfig } from '../config/config.js';
+import { usesOutbox, type ResolvedConfig } from '../config/config.js';
 import { checkConnectionBudget, type ConnectionBudget, type ConnectionBudgetMode } from './connectionBudget.js';
 import { wholeNumber } from './errors.js';
 import { concurrencyNeed, concurrencyNotice, WarrenAccountConcurrency } from './WarrenAccountConcurrency.js';
@@ -143,7 +143,7 @@ export class WarrenStack extends Stack {
     const maxConnectionsPercent = wholeNumber('warren:maxConnectionsPercent', props.maxConnectionsPercent ?? WARREN_STACK_DEFAULTS.maxConnectionsPercent, 1, 100);
     const reclaimAllowance = wholeNumber('warren:reclaimAllowance', props.reclaimAllowance ?? WARREN_STACK_DEFAULTS.reclaimAllowance, 0, 100);
     const handlersPerStack = wholeNumber('warren:handlersPerStack', props.handlersPerStack ?? WARREN_STACK_DEFAULTS.handlersPerStack, 1, 40);
-    const publishers = handlers.filter((h) => h.publishes.length > 0);
+    const publishers = handlers.filter((h) => usesOutbox(h));
     this.budget = checkConnectionBudget(handlers, {
       maxConnections, maxConnectionsPercent, reclaimAllowance,
       mode: props.connectionBudget ?? WARREN_STACK_DEFAULTS.connectionBudget,

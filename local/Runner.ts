@@ -4,7 +4,7 @@
  * connection per distinct database) runs the batches of every handler, plus workers of their own for the handlers in
  * `runner.dedicated`.
  */
-import type { ResolvedConfig, ResolvedHandlerConfig } from '../config/config.js';
+import { usesOutbox, type ResolvedConfig, type ResolvedHandlerConfig } from '../config/config.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { urlForVhost } from '../runtime/amqp/amqpUrl.js';
 import { deadLetterQueueName, declareTopology, topologyPlan } from '../topology/topology.js';
@@ -168,7 +168,7 @@ export class Runner {
     });
   }
 
-  private get needsRelay(): boolean { return this.config.handlers.some((h) => h.publishes.length > 0); }
+  private get needsRelay(): boolean { return this.config.handlers.some((h) => usesOutbox(h)); }
 
   /** The shared pool (every handler not dedicated; left out when there is none) and one group per dedicated handler. */
   private poolGroups(table: HandlerTable): PoolGroup[] {

@@ -4,7 +4,10 @@
  *   configure  `^$`: nothing. No declare, no delete, no bind. The topology custom resource (administrator) declares
  *              everything; a passive declare (`checkQueue`/`checkExchange`) needs no permission.
  *   read       the handlers' shard queues `<queue>.0` .. `<queue>.<N-1>`, exactly: consuming (the MQ triggers).
- *   write      the exchanges listed in `publishes`, exactly: `ctx.publish` and the outbox relay.
+ *   write      the exchanges listed in `publishes`, exactly: `ctx.publish` and the outbox relay; with `replies`, also
+ *              `amq.default` (replies to `reply_to` queues go through the default exchange, which lets the user publish
+ *              into ANY queue of the vhost by name: docs/request-and-reply.md weighs it); with `repliesTo`, the input
+ *              exchanges of exactly those handlers.
  * Dead-lettering past a shard's delivery limit is done by the broker itself into `<queue>.dlq` (permissions are
  * checked when the queue is declared with `x-dead-letter-*`, by the administrator), and Warren's own dead letters go
  * to SQS on AWS, so the application user needs nothing on `<queue>.dlq`.
@@ -34,7 +37,10 @@ export function exactly(names: readonly string[]): string {
 }
 
 /** One entry per virtual host the handlers use, in first-use order. */
-export function brokerAppPermissions(handlers: readonly Pick<ResolvedHandlerConfig, 'vhost' | 'queue' | 'concurrency' | 'publishes'>[]): VhostPermissions[] {
+/** RabbitMQ's name for the default exchange in permissions (RabbitMQ docs, "Access Control": `amq.default`). */
+export const DEFAULT_EXCHANGE_RESOURCE = 'amq.default';
+
+export function brokerAppPermissions(handlers: readonly (Pick<ResolvedHandlerConfig, 'vhost' | 'queue' | 'concurrency' | 'publishes'> & Partial<Pick<ResolvedHandlerConfig, 'name' | 'replies' | 'repliesTo'>>)[]): VhostPermissions[] {
   const vhosts = [...new Set(handlers.map((h) => h.vhost))];
   return vhosts.map((vhost) => {
     const mine = handlers.filter((h) => h.vhost === vhost);
@@ -42,7 +48,11 @@ export function brokerAppPermissions(handlers: readonly Pick<ResolvedHandlerConf
       vhost,
       configure: NOTHING,
       read: exactly(mine.flatMap((h) => shardQueues(h))),
-      write: exactly(mine.flatMap((h) => h.publishes.map((p) => p.exchange))),
+      write: exactly(mine.flatMap((h) => [
+        ...h.publishes.map((p) => p.exchange),
+        ...(h.replies === true ? [DEFAULT_EXCHANGE_RESOURCE] : []),
+        ...(h.repliesTo ?? []).flatMap((name) => mine.filter((t) => t.name === name).map((t) => t.queue)),
+      ])),
     };
   });
 }

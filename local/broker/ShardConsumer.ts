@@ -17,7 +17,7 @@ import type { Logger } from '../../runtime/logger.js';
 import type { DeadLetterSink } from '../../runtime/deadLetter/types.js';
 import { toRmqEvent } from './toRmqEvent.js';
 import { PayloadBudget } from './payloadBudget.js';
-import { setAsideOversize } from './setAsideOversize.js';
+import { oversizeErrorReply, setAsideOversize } from './setAsideOversize.js';
 import type { Dispatcher } from '../pool/Dispatcher.js';
 import type { WorkerHandle } from '../pool/WorkerHandle.js';
 
@@ -248,8 +248,9 @@ export class ShardConsumer {
     if (this.pending.length > 0) this.firstPendingAt = Date.now();
     const generation = this.generation;
     const done = setAsideOversize(this.deadLetterSink(), { handler: this.handler.name, queue: this.queue, vhost: this.handler.vhost }, msg, this.budget, this.log).then(
-      () => {
+      (reason) => {
         if (generation !== this.generation) return; // connection replaced: the broker requeued it
+        oversizeErrorReply(channel, msg, reason, this.log);
         channel.ack(msg); // the oldest unacked message on this channel (one batch in flight)
         this.unacked -= 1;
         this.counters.acked += 1;

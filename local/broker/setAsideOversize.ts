@@ -4,7 +4,8 @@
  * dead-letter sink (`<queue>.dlq` by default) with a reason that says so, with its size and the limit. `npm run dlq`
  * lists it like any other letter.
  */
-import type { Message } from 'amqplib';
+import type { Channel, Message } from 'amqplib';
+import { errorReason, errorReplyMessage } from '../../runtime/outbox/replies.js';
 import { DeadLetterError } from '../../runtime/errors.js';
 import type { DeadLetterSink } from '../../runtime/deadLetter/types.js';
 import { RabbitMqSink } from '../../runtime/deadLetter/RabbitMqSink.js';
@@ -30,8 +31,11 @@ export function oversizeReason(eventBytes: number, bodyBytes: number, limit: num
     'reference (an S3 key, a row id) instead of the data, or split it';
 }
 
-/** Resolves once the sink confirmed the letter; rejects (`DeadLetterError`) when there is no sink or it failed. */
-export async function setAsideOversize(sink: DeadLetterSink | undefined, source: OversizeSource, msg: Pick<Message, 'content' | 'fields' | 'properties'>, budget: PayloadBudget, log: Logger): Promise<void> {
+/**
+ * Resolves with the reason once the sink confirmed the letter; rejects (`DeadLetterError`) when there is no sink or it
+ * failed. The caller answers a request with an error reply (`oversizeErrorReply`).
+ */
+export async function setAsideOversize(sink: DeadLetterSink | undefined, source: OversizeSource, msg: Pick<Message, 'content' | 'fields' | 'properties'>, budget: PayloadBudget, log: Logger): Promise<string> {
   const eventBytes = budget.aloneBytes(msg);
   const reason = oversizeReason(eventBytes, msg.content.length, budget.limit);
   const messageId = typeof msg.properties.messageId === 'string' ? msg.properties.messageId : null;
@@ -54,6 +58,33 @@ export async function setAsideOversize(sink: DeadLetterSink | undefined, source:
     throw new DeadLetterError(`Could not write a message Lambda would drop to the dead-letter queue (${sink.destination}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   log.error('message dead-lettered: Lambda would drop it', { messageId, eventBytes, bodyBytes: msg.content.length, limit: budget.limit, to: sink.destination });
+  return reason;
+}
+
+/**
+ * Answers a request that was set aside with an error reply, published on the shard's own channel (the letter is
+ * written already; at most once, like any publish without confirms). Only through the default exchange: a publish to
+ * an exchange that does not exist would close the consumer's channel, so an `/exchanges/` reply address gets no error
+ * reply here (logged). A malformed address is logged too.
+ */
+export function oversizeErrorReply(channel: Pick<Channel, 'publish'>, msg: Pick<Message, 'properties'>, reason: string, log: Logger): void {
+  const p = msg.properties as { replyTo?: unknown; messageId?: unknown; correlationId?: unknown };
+  const source = {
+    messageId: typeof p.messageId === 'string' ? p.messageId : null,
+    correlationId: typeof p.correlationId === 'string' ? p.correlationId : null,
+    properties: { replyTo: typeof p.replyTo === 'string' ? p.replyTo : null },
+  };
+  try {
+    const reply = errorReplyMessage(source, errorReason(reason));
+    if (reply === undefined) return;
+    if (reply.exchange !== '') {
+      log.warn('no error reply for a message set aside: its reply_to names an exchange, and the runner answers only through the default exchange; the caller\'s timeout answers it', { replyTo: source.properties.replyTo });
+      return;
+    }
+    channel.publish(reply.exchange, reply.routingKey, reply.body, { ...reply.properties, persistent: false });
+  } catch (error) {
+    log.warn('no error reply for a message set aside', { replyTo: source.properties.replyTo, error: error instanceof Error ? error.message : String(error) });
+  }
 }
 
 /**

@@ -87,6 +87,28 @@ export function errorReplyBody(reason: string): Buffer {
   return Buffer.from(JSON.stringify({ error: reason }));
 }
 
+/**
+ * The error reply for a request, as one message to publish directly (not through the outbox): for the runner's set-aside
+ * of a message Lambda would drop, which runs in no transaction. Undefined when the message is not a request.
+ */
+export function errorReplyMessage(message: ReplySource, reason: string): { exchange: string; routingKey: string; body: Buffer; properties: { correlationId?: string; contentType: string; headers: Record<string, string>; messageId?: string } } | undefined {
+  const replyTo = replyToOf(message);
+  if (replyTo === null) return undefined;
+  const { exchange, routingKey } = replyRoute(replyTo);
+  const correlationId = replyCorrelationId(message);
+  return {
+    exchange,
+    routingKey,
+    body: errorReplyBody(reason),
+    properties: {
+      contentType: 'application/json',
+      headers: { [REPLY_ERROR_HEADER]: reason },
+      ...(correlationId === null ? {} : { correlationId }),
+      ...(message.messageId === null ? {} : { messageId: `${message.messageId}/error-reply` }),
+    },
+  };
+}
+
 /** A reply kept with the inbox: its body and properties, without the per-request routing and correlation id. */
 export interface StoredReply {
   readonly body: Buffer;

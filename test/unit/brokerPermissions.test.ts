@@ -19,6 +19,31 @@ describe('Function: brokerAppPermissions()', () => {
     ]);
   });
 
+  it('adds write on amq.default for a handler with replies, and on exactly the input exchanges of its repliesTo handlers', () => {
+    const replying = resolveConfig({
+      handlers: [
+        { name: 'orders', entry: 'functions/orders.ts', queue: 'orders', replies: true },
+        { name: 'asker', entry: 'functions/orders.ts', queue: 'ask-queue' },
+        { name: 'answerer', entry: 'functions/orders.ts', queue: 'answers', repliesTo: ['asker'], publishes: [{ exchange: 'ledger', type: 'fanout' }] },
+      ],
+    }).handlers;
+    expect(brokerAppPermissions(replying)).toEqual([
+      { vhost: '/', configure: '^$', read: '^(?:answers\\.0|ask\\-queue\\.0|orders\\.0)$', write: '^(?:amq\\.default|ask\\-queue|ledger)$' },
+    ]);
+    const write = new RegExp(brokerAppPermissions(replying)[0]!.write);
+    for (const name of ['amq.default', 'ask-queue', 'ledger']) expect(write.test(name)).toBe(true);
+    for (const name of ['amq.direct', 'answers', 'orders']) expect(write.test(name)).toBe(false);
+  });
+
+  it('refuses a repliesTo naming no handler of the config, or one on another vhost, naming the field', () => {
+    expect(() => resolveConfig({ handlers: [{ name: 'a', entry: 'functions/orders.ts', repliesTo: ['nobody'] }] }))
+      .toThrow('Invalid config at "handlers[0].repliesTo[0]": no handler is called "nobody"; use one of a');
+    expect(() => resolveConfig({ handlers: [{ name: 'a', entry: 'functions/orders.ts', repliesTo: ['b'] }, { name: 'b', entry: 'functions/orders.ts', vhost: 'jobs' }] }))
+      .toThrow('Invalid config at "handlers[0].repliesTo[0]": handler "b" is on vhost "jobs", this handler on "/"; a reply stays in its vhost');
+    expect(() => resolveConfig({ handlers: [{ name: 'a', entry: 'functions/orders.ts', replies: 'yes' }] }))
+      .toThrow('Invalid config at "handlers[0].replies": expected true or false, received "yes"');
+  });
+
   it('builds patterns that match the names themselves and nothing next to them', () => {
     const [root] = brokerAppPermissions(handlers);
     const read = new RegExp(root!.read);

@@ -1,0 +1,35 @@
+/**
+ * A caller no one here wrote: Python's pika (BlockingConnection) asking over direct reply-to, run as a child process.
+ * `wait: false` publishes the request and disconnects at once (a caller that is gone when the reply comes).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const SCRIPT = `
+import json, sys, time, pika
+url, exchange, key, body, message_id, wait_s = sys.argv[1:7]
+conn = pika.BlockingConnection(pika.URLParameters(url))
+ch = conn.channel()
+got = []
+def on_reply(_ch, _method, props, payload):
+    got.append({"body": payload.decode(), "correlation_id": props.correlation_id, "message_id": props.message_id,
+                "headers": {k: (v.decode() if isinstance(v, bytes) else v) for k, v in (props.headers or {}).items()}})
+ch.basic_consume(queue="amq.rabbitmq.reply-to", on_message_callback=on_reply, auto_ack=True)
+props = pika.BasicProperties(reply_to="amq.rabbitmq.reply-to", content_type="application/json", delivery_mode=2,
+                             message_id=(message_id or None))
+started = time.monotonic()
+ch.basic_publish(exchange=exchange, routing_key=key, body=body.encode(), properties=props)
+deadline = started + float(wait_s)
+while float(wait_s) > 0 and not got and time.monotonic() < deadline:
+    conn.process_data_events(time_limit=0.1)
+print(json.dumps({"replies": got, "ms": round((time.monotonic() - started) * 1000, 1)}))
+conn.close()
+`;
+
+export interface PikaReply { readonly body: string; readonly correlation_id: string | null; readonly message_id: string | null; readonly headers: Record<string, unknown> }
+
+/** Sends one request and waits up to `waitSeconds` for its reply (0: does not wait, disconnects). */
+export async function pikaRequest(url: string, exchange: string, key: string, body: unknown, options: { messageId?: string; waitSeconds?: number } = {}): Promise<{ replies: PikaReply[]; ms: number }> {
+  const { stdout } = await promisify(execFile)('/usr/bin/python3', ['-c', SCRIPT, url, exchange, key, JSON.stringify(body), options.messageId ?? '', String(options.waitSeconds ?? 20)], { timeout: 60_000 });
+  return JSON.parse(stdout) as { replies: PikaReply[]; ms: number };
+}
