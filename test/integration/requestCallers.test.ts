@@ -43,7 +43,7 @@ let channel: amqp.Channel;
 beforeAll(async () => {
   db = await createTestDatabase({ schema: false });
   await createCounterTables(db);
-  running = await startTestRunner(db, [{ name: 'asked', entry: 'test/fixtures/replyCounter.ts', concurrency: 2 }]);
+  running = await startTestRunner(db, [{ name: 'asked', entry: 'test/fixtures/replyCounter.ts', concurrency: 2, replies: true }]);
   exchange = running.queueOf('asked');
   connection = await amqp.connect(AMQP_URL);
   channel = await connection.createChannel();
@@ -236,18 +236,17 @@ describe('Caller: Warren\'s RequestClient', () => {
   });
 });
 
-describe('Caller: npm run send -- --request, against the example app\'s effect answering (bench/handlers/ordersReply.ts)', () => {
+describe('Caller: npm run send -- --request, against the example app answering (functions/orders.ts)', () => {
   it('prints the three replies with the SKU totals and the error reply Warren sends for the invalid order', async () => {
     const orders = await createTestDatabase();
-    const events = uniqueName('t_events');
-    const app = await startTestRunner(orders, [{ name: 'orders', entry: 'bench/handlers/ordersReply.ts', publishes: [{ exchange: events, type: 'topic' }] }], { workerEnv: { WARREN_EVENTS_EXCHANGE: events } });
-    const config = await writeTestConfig(app.queueOf('orders'), { handlers: [{ name: 'orders', entry: 'bench/handlers/ordersReply.ts', queue: app.queueOf('orders') }] });
+    const app = await startTestRunner(orders, [{ name: 'orders', entry: 'functions/orders.ts', replies: true }]);
+    const config = await writeTestConfig(app.queueOf('orders'), { handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue: app.queueOf('orders') }] });
     try {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--request', '--config', config.path, '--count', '3', '--invalid', '1', '--timeout-ms', '20000'], { env: { ...process.env, AMQP_URL } });
       const lines = stdout.trim().split('\n');
       // functions/samples.ts: order i has sku-i and quantity 1 + i, so each SKU's total is its one order's quantity.
-      const replies = lines.filter((l) => l.startsWith('reply ')).map((l) => JSON.parse(l.slice(l.indexOf(': ') + 2)) as { sku: string; total: number });
-      expect(replies.map((r) => [r.sku, r.total]).sort()).toEqual([['sku-0', 1], ['sku-1', 2], ['sku-2', 3]]);
+      const replies = lines.filter((l) => l.startsWith('reply ')).map((l) => JSON.parse(l.slice(l.indexOf(': ') + 2)) as { sku: string; skuTotal: number });
+      expect(replies.map((r) => [r.sku, r.skuTotal]).sort()).toEqual([['sku-0', 1], ['sku-1', 2], ['sku-2', 3]]);
       expect(lines.filter((l) => /^error reply \d\/4 \S+-bad-\d+ in \d+\.\d ms: warren-error ".+"$/.test(l))).toHaveLength(1);
       expect(lines.at(-1)).toMatch(/: 3 replies, 1 error reply, 0 unanswered; round trip p50 /);
     } finally {
