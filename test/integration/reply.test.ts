@@ -68,6 +68,19 @@ const batched = defineHandler<Req>({
   },
 });
 
+/** Always fails transiently: Warren counts its failed deliveries and dead-letters it at the second. */
+const poison = defineHandler<{ n: number }>({
+  name: 'reply-poison-test',
+  publisher,
+  deadLetter: sink,
+  attempts: 1,
+  maxDeliveries: 2,
+  async handle(_message, { reply }) {
+    await reply({ never: 'sent' });
+    throw new Error('the database of a partner is down');
+  },
+});
+
 const strict = defineHandler<{ n: number }>({
   name: 'reply-strict-test',
   publisher,
@@ -181,6 +194,28 @@ describe('ctx.reply on the Lambda runtime (defineHandler, real RabbitMQ and Mari
     expect(sink.letters.filter((l) => l.messageKey === 'bad-1')).toHaveLength(1);
   });
 
+  it('replies nothing to a request that fails transiently, and an error reply once Warren dead-letters it as poison', async () => {
+    const q = await replyQueue();
+    const poisoned = request({ n: 1 }, { messageId: 'poison-1', replyTo: q, correlationId: 'p-c' });
+    await expect(poison(event([poisoned]))).rejects.toThrow('the database of a partner is down');
+    expect(await drainQueue(q)).toEqual([]); // the failed delivery answers nothing: the broker redelivers it
+    const summary = await poison(event([{ ...poisoned, redelivered: true }]));
+    expect(summary).toMatchObject({ deadLettered: 1, committed: 0 });
+    const [reply] = await takeAll(q, 1);
+    expect([headerText(reply!, 'warren-error'), json(reply!), reply!.properties.correlationId]).toEqual(['the database of a partner is down', { error: 'the database of a partner is down' }, 'p-c']);
+    expect(await drainQueue(q)).toEqual([]);
+  });
+
+  it('keeps replies as long as the inbox rows: the inbox prune deletes them with the same age rule', async () => {
+    await db.query("INSERT INTO $db.warren_inbox (handler, message_key, processed_at) VALUES ('prune-h', 'old', NOW() - INTERVAL 8 DAY), ('prune-h', 'new', NOW())");
+    await db.query("INSERT INTO $db.warren_replies (handler, message_key, body, properties, created_at) VALUES ('prune-h', 'old', '{}', '{}', NOW() - INTERVAL 8 DAY), ('prune-h', 'new', '{}', '{}', NOW())");
+    const { pruneInbox } = await import('../../runtime/inbox.js');
+    const { processConnection } = await import('../../runtime/db/processConnection.js');
+    expect(await pruneInbox(processConnection(), 7 * 86_400, 'prune-h')).toBe(1);
+    const kept = await db.query<RowDataPacket[]>("SELECT message_key FROM $db.warren_replies WHERE handler = 'prune-h'");
+    expect(kept.map((r) => r.message_key)).toEqual(['new']);
+  });
+
   it('dead-letters a message without reply_to that the handler tries to answer, naming the fix', async () => {
     const summary = await strict(event([request({ n: 1 }, { messageId: 'no-reply-to' })]));
     expect(summary).toMatchObject({ deadLettered: 1, committed: 0 });
@@ -259,6 +294,26 @@ describe('ctx.reply on the Lambda runtime (defineHandler, real RabbitMQ and Mari
       expect([json(got[0]!), got[0]!.properties.correlationId]).toEqual([{ sku: 'direct', total: 5 }, 'direct-1']);
     } finally {
       await caller.close();
+    }
+  });
+});
+
+describe('warren_replies on a database created before replies existed', () => {
+  it('is added by the migrations next to the existing tables, whose rows stay', async () => {
+    const old = await createTestDatabase({ schema: false });
+    try {
+      const { WARREN_TABLES_SQL } = await import('../../runtime/db/warrenTables.js');
+      for (const sql of WARREN_TABLES_SQL.slice(0, 3)) await old.query(sql.replace(/CREATE TABLE IF NOT EXISTS (\w+)/, 'CREATE TABLE IF NOT EXISTS $db.$1'));
+      await old.query("INSERT INTO $db.warren_inbox (handler, message_key) VALUES ('orders', 'kept')");
+      const { migrate } = await import('../../local/commands/migrate.js');
+      const { createLogger } = await import('../../runtime/logger.js');
+      await migrate(old.url, [], process.cwd(), createLogger({}, { level: 'error' }));
+      const tables = await old.query<RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [old.name]);
+      expect(tables.map((r) => r.t)).toEqual(['warren_deliveries', 'warren_inbox', 'warren_outbox', 'warren_replies']);
+      const inbox = await old.query<RowDataPacket[]>('SELECT message_key FROM $db.warren_inbox');
+      expect(inbox.map((r) => r.message_key)).toEqual(['kept']);
+    } finally {
+      await old.drop();
     }
   });
 });
