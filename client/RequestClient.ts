@@ -19,7 +19,7 @@
  * }
  * ```
  * Never call it inside a handler: waiting would hold the handler's transaction and row locks open
- * (docs/request-and-reply.md, "Asking from a handler").
+ * (docs/request-and-reply.md, "Handler to handler").
  */
 import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
