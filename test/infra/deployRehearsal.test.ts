@@ -57,7 +57,7 @@ const appUser = { username: `wrehapp_${suffix}`, password: `app-${randomBytes(8)
 const STACK_ID = 'arn:aws:cloudformation:eu-west-1:111122223333:stack/warren-rehearsal/0f4c8f30-b1a2-11ef-9f3c-0a1b2c3d4e5f';
 const config = resolveConfig({
   migrations: ['functions/schema.sql'],
-  handlers: [{ name: handlerName, entry: 'functions/orders.ts', queue, vhost, concurrency: 2, publishes: [{ exchange: 'orders.events', type: 'topic' }] }],
+  handlers: [{ name: handlerName, entry: 'functions/orders.ts', queue, vhost, concurrency: 2, publishes: [{ exchange: 'orders.events', type: 'topic' }], replies: true }],
 });
 
 interface Template { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }
@@ -367,7 +367,7 @@ describe('Deploy rehearsal: the broker user custom resource', () => {
     expect(responseProblems(create.raw)).toEqual([]);
     expect(create.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `warren-broker-user:${appUser.username}` });
     const permissions = await management('GET', `/api/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(appUser.username)}`);
-    expect(permissions.body).toMatchObject({ configure: '^$', write: '^(?:orders\\.events)$' });
+    expect(permissions.body).toMatchObject({ configure: '^$', write: '^(?:amq\\.default|orders\\.events)$' });
     const deleted = await cloudFormation(host, resource, 'Delete', { physicalId: `warren-broker-user:${appUser.username}` });
     expect(deleted.body).toMatchObject({ Status: 'SUCCESS' });
     expect((await management('GET', `/api/users/${encodeURIComponent(appUser.username)}`)).status).toBe(404);
@@ -395,6 +395,28 @@ describe('Deploy rehearsal: the functions the triggers and schedules invoke', ()
     const got = await waitFor('the order.accepted event', async () => (await tap.get(tapQueue, { noAck: true })) || undefined, 15_000);
     expect(JSON.parse(got.content.toString())).toMatchObject({ orderId: `reh-${suffix}`, sku: 'sku-1', quantity: 3 });
     await tapConnection.close();
+  });
+
+  it('runs the bundled handler answering a request (replies: true): the order\'s reply reaches the caller\'s reply queue with its correlation id', async () => {
+    const callerConnection = await amqp.connect(`${AMQP_URL}/${encodeURIComponent(vhost)}`);
+    const caller = await callerConnection.createChannel();
+    const { queue: replyQueue } = await caller.assertQueue('', { exclusive: true });
+    const host = await startHost(deployed(stack.handlers[0]!.function));
+    const message = (body: unknown, id: string) => ({
+      basicProperties: { contentType: 'application/json', headers: [], deliveryMode: 2, messageId: id, correlationId: `corr-${id}`, replyTo: replyQueue, bodySize: 50, timestamp: null },
+      redelivered: false,
+      data: Buffer.from(JSON.stringify(body)).toString('base64'),
+    });
+    const event = {
+      eventSource: 'aws:rmq',
+      eventSourceArn: 'arn:aws:mq:eu-west-1:111122223333:broker:warren:b-9bcfa592-423a-4942-879d-eb284b418fc8',
+      rmqMessagesByQueue: { [`${queue}.1::${vhost}`]: [message({ orderId: `ask-${suffix}`, sku: 'sku-ask', quantity: 4 }, `ask-${suffix}`)] },
+    };
+    const result = await host.call({ cmd: 'invoke', event });
+    expect(result, host.output().slice(-2000)).toMatchObject({ ok: true });
+    const first = await waitFor('the reply', async () => (await caller.get(replyQueue, { noAck: true })) || undefined, 15_000);
+    expect([JSON.parse(first.content.toString()), first.properties.correlationId]).toEqual([{ orderId: `ask-${suffix}`, sku: 'sku-ask', skuTotal: 4 }, `corr-ask-${suffix}`]);
+    await callerConnection.close();
   });
 
   it('runs the outbox relay: publishes an old unsent outbox row of its handler and marks it sent', async () => {
