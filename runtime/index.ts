@@ -8,12 +8,13 @@ export type { BatchContext } from './invocation.js';
 export type { ConnectionManagerOptions, QueryFn, QueryResult } from './db/ConnectionManager.js';
 export type { HeaderValue, WarrenMessage } from './decode.js';
 export type { InvocationContext, RmqBasicProperties, RmqEvent } from './event.js';
-export { PayloadTooLargeError, PermanentError, PermanentInputError, WarrenError } from './errors.js';
+export { PayloadTooLargeError, PermanentError, PermanentInputError, ReplyNotAllowedError, WarrenError } from './errors.js';
 export { checkLambdaBodySize, LAMBDA_MAX_BODY_BYTES, LAMBDA_PAYLOAD_LIMIT_BYTES } from './payloadLimit.js';
 export type { ErrorClassifier, ErrorKind } from './classify.js';
 export type { KeyFunction, MissingKeyPolicy } from './inbox.js';
 export type { DeadLetter, DeadLetterSink } from './deadLetter/types.js';
-export type { PublishFn, PublishProperties } from './outbox/outbox.js';
+export type { PublishFn, PublishProperties, ReplyFn, ReplyProperties } from './outbox/outbox.js';
+export { REPLY_ERROR_HEADER, replyAddress } from './outbox/replies.js';
 export type { OutgoingMessage, Publisher } from './outbox/Publisher.js';
 export type { Logger, LogFields } from './logger.js';
 /** Reading a variable of the handler's environment: `envValue` sees the handler's own `env` in a shared worker. */

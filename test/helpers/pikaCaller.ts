@@ -2,12 +2,12 @@
  * A caller no one here wrote: Python's pika (BlockingConnection) asking over direct reply-to, run as a child process.
  * `wait: false` publishes the request and disconnects at once (a caller that is gone when the reply comes).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 
 const SCRIPT = `
 import json, sys, time, pika
-url, exchange, key, body, message_id, wait_s = sys.argv[1:7]
+url, exchange, key, message_id, wait_s = sys.argv[1:6]
+body = sys.stdin.read()
 conn = pika.BlockingConnection(pika.URLParameters(url))
 ch = conn.channel()
 got = []
@@ -30,6 +30,14 @@ export interface PikaReply { readonly body: string; readonly correlation_id: str
 
 /** Sends one request and waits up to `waitSeconds` for its reply (0: does not wait, disconnects). */
 export async function pikaRequest(url: string, exchange: string, key: string, body: unknown, options: { messageId?: string; waitSeconds?: number } = {}): Promise<{ replies: PikaReply[]; ms: number }> {
-  const { stdout } = await promisify(execFile)('/usr/bin/python3', ['-c', SCRIPT, url, exchange, key, JSON.stringify(body), options.messageId ?? '', String(options.waitSeconds ?? 20)], { timeout: 60_000 });
+  // The body goes through stdin: a large one does not fit the argument list.
+  const child = spawn('/usr/bin/python3', ['-c', SCRIPT, url, exchange, key, options.messageId ?? '', String(options.waitSeconds ?? 20)], { timeout: 60_000 });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdin.end(JSON.stringify(body));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`pika caller exited with ${code}: ${stderr.slice(-2000)}`);
   return JSON.parse(stdout) as { replies: PikaReply[]; ms: number };
 }

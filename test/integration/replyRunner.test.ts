@@ -75,6 +75,19 @@ describe('ctx.reply on the local runner', () => {
     expect(Number(unsent[0]?.n)).toBe(0);
   });
 
+  it('answers a request the runner sets aside as too big for Lambda with an error reply, and the shard keeps answering', async () => {
+    const sku = uniqueName('sku');
+    const big = await pikaRequest(AMQP_URL, running.queueOf('counter'), sku, { sku, quantity: 1, pad: 'x'.repeat(7_000_000) }, { messageId: `${sku}-big` });
+    expect(big.replies).toHaveLength(1);
+    const [reply] = big.replies;
+    expect(reply!.correlation_id).toBe(`${sku}-big`);
+    expect(reply!.headers['warren-error']).toMatch(/^Lambda would drop this message: its aws:rmq event alone is 9,33\d,\d{3} bytes/);
+    expect(JSON.parse(reply!.body)).toEqual({ error: reply!.headers['warren-error'] });
+    const next = await pikaRequest(AMQP_URL, running.queueOf('counter'), sku, { sku, quantity: 2 }, { messageId: `${sku}-next` });
+    expect(next.replies.map((r) => r.body)).toEqual([JSON.stringify({ sku, total: 2 })]);
+    expect((await drainQueue(`${running.queueOf('counter')}.dlq`)).map((m) => m.properties.messageId)).toEqual([`${sku}-big`]);
+  });
+
   it('answers the example app\'s order with its orderId and the sku\'s running total, and an invalid order with an error reply', async () => {
     const sku = uniqueName('sku');
     const orders = running.queueOf('orders');
