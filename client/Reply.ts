@@ -1,7 +1,9 @@
 /** What a request resolves with: the reply's body and AMQP properties, and the round trip it took. */
 
-/** The header an error reply carries, holding the reason (docs/request-and-reply.md). */
-export const WARREN_ERROR_HEADER = 'warren-error';
+import { REPLY_ERROR_HEADER } from '../runtime/outbox/replies.js';
+
+/** The header an error reply carries, holding the reason: the one the handler side sets (runtime/outbox/replies.ts). */
+export const WARREN_ERROR_HEADER = REPLY_ERROR_HEADER;
 
 /** The reply's AMQP properties that a caller reads (the rest of what the broker sent is under `headers`, or dropped). */
 export interface ReplyProperties {

@@ -24,6 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
 import { ConfigError } from '../runtime/errors.js';
+import { DIRECT_REPLY_TO } from '../runtime/outbox/replies.js';
 import { checkLambdaBodySize } from '../runtime/payloadLimit.js';
 import {
   NoSuchExchangeError, RequestAbortedError, RequestClientClosedError, RequestFailedError, RequestTimeoutError,
@@ -31,8 +32,7 @@ import {
 } from './errors.js';
 import { Reply, type ReplyProperties } from './Reply.js';
 
-/** RabbitMQ's direct reply-to pseudo-queue. */
-export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+export { DIRECT_REPLY_TO };
 
 /** Every default of the client, in one place (pinned by test/unit/requestClient.test.ts). */
 export const REQUEST_CLIENT_DEFAULTS = {
