@@ -6,7 +6,7 @@ import { REPLY_ERROR_HEADER } from '../runtime/outbox/replies.js';
 export const WARREN_ERROR_HEADER = REPLY_ERROR_HEADER;
 
 /** The reply's AMQP properties that a caller reads (the rest of what the broker sent is under `headers`, or dropped). */
-export interface ReplyProperties {
+export interface ReceivedReplyProperties {
   readonly correlationId?: string;
   readonly messageId?: string;
   readonly contentType?: string;
@@ -22,11 +22,11 @@ export class Reply {
   /** The reply's body as received. */
   public readonly body: Buffer;
   /** The reply's AMQP properties (`correlationId`, `contentType`, `headers`, ...). */
-  public readonly properties: ReplyProperties;
+  public readonly properties: ReceivedReplyProperties;
   /** From publishing the request to receiving this reply, in ms. */
   public readonly roundTripMs: number;
 
-  public constructor(body: Buffer, properties: ReplyProperties, roundTripMs: number) {
+  public constructor(body: Buffer, properties: ReceivedReplyProperties, roundTripMs: number) {
     this.body = body;
     this.properties = properties;
     this.roundTripMs = roundTripMs;

@@ -30,7 +30,7 @@ import {
   NoSuchExchangeError, RequestAbortedError, RequestClientClosedError, RequestFailedError, RequestTimeoutError,
   UnroutableRequestError, type RequestTarget,
 } from './errors.js';
-import { Reply, type ReplyProperties } from './Reply.js';
+import { Reply, type ReceivedReplyProperties } from './Reply.js';
 
 export { DIRECT_REPLY_TO };
 
@@ -248,7 +248,7 @@ function stringOf(value: unknown): string | undefined {
   return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
 }
 
-function propertiesOf(message: Message): ReplyProperties {
+function propertiesOf(message: Message): ReceivedReplyProperties {
   const p = message.properties;
   const optional = (name: string, value: unknown) => (value === undefined || value === null ? {} : { [name]: value });
   return {
@@ -260,5 +260,5 @@ function propertiesOf(message: Message): ReplyProperties {
     ...optional('appId', stringOf(p.appId)),
     ...optional('timestamp', typeof p.timestamp === 'number' ? p.timestamp : undefined),
     headers: { ...(p.headers ?? {}) },
-  } as ReplyProperties;
+  } as ReceivedReplyProperties;
 }
