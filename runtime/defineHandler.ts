@@ -87,10 +87,14 @@ function bindHandler<TBody>(name: string, o: ResolvedHandlerOptions<TBody>): Rmq
     // On Lambda, bound a message that crashes the function before Warren can count it (runtime/crashGuard.ts).
     const suspect = guardCrashes ? await markInvocationStart(db, name, messages, keyOf) : undefined;
     try {
+      let rest: readonly WarrenMessage<TBody>[] = messages;
       if (suspect !== undefined && suspect.crashes >= o.maxDeliveries) {
-        if ((await processor.deadLetterCrashed(db, suspect.message, suspect.key, suspect.crashes, counts)) !== 'deduplicated') counts.deadLettered += 1;
+        if ((await processor.deadLetterCrashed(db, suspect.message, suspect.key, suspect.crashes, counts)) !== 'deduplicated') {
+          counts.deadLettered += 1;
+          rest = messages.filter((m) => m !== suspect.message); // set aside now: not run (nor answered) again below
+        }
       }
-      await processor.processAll(db, messages, counts);
+      await processor.processAll(db, rest, counts);
     } catch (error) {
       // Messages committed before the failure still announce their work now, not at the next flush.
       if (counts.outbox.length > 0) await flush(db, counts, messages);
