@@ -11,16 +11,19 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  *   config/                       -> runtime/
  *   topology/                     -> config/, runtime/
  *   lib/functions/ (stack's Lambda functions) -> topology/, config/, runtime/ (never the CDK constructs)
- *   lib/ (CDK constructs), local/ (the runner) -> the rooms above, never each other (local/ reads functions/samples.ts)
+ *   client/ (request(): code outside handlers asking them) -> runtime/ only
+ *   lib/ (CDK constructs), local/ (the runner) -> the rooms above, never each other (local/ reads functions/samples.ts;
+ *                                                lib/ never client/)
  * Each entry names the folders a room must not reach, as the first folder after the `../`s of a relative import.
  * `import-x/no-cycle` skips `import type`; test/unit/importGraph.test.ts checks loops through types too.
  */
 const FORBIDDEN = [
-  { room: 'runtime', folders: ['local', 'lib', 'config', 'topology', 'functions', 'bench', 'test'] },
-  { room: 'config', folders: ['local', 'lib', 'topology', 'functions', 'bench', 'test'] },
-  { room: 'topology', folders: ['local', 'lib', 'functions', 'bench', 'test'] },
+  { room: 'runtime', folders: ['local', 'lib', 'config', 'topology', 'functions', 'client', 'bench', 'test'] },
+  { room: 'config', folders: ['local', 'lib', 'topology', 'functions', 'client', 'bench', 'test'] },
+  { room: 'topology', folders: ['local', 'lib', 'functions', 'client', 'bench', 'test'] },
+  { room: 'client', folders: ['local', 'lib', 'config', 'topology', 'functions', 'bench', 'test'] },
   { room: 'local', folders: ['lib', 'bench', 'test'] },
-  { room: 'lib', folders: ['local', 'bench', 'test'] },
+  { room: 'lib', folders: ['local', 'client', 'bench', 'test'] },
 ];
 const CDK = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'];
 
@@ -81,7 +84,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { regex: '^\\.\\./[^./][^/]*$', message: 'lib/functions/ may not import the CDK constructs in lib/ (their code would ride in the Lambda bundle).' },
-          { regex: '^(\\.\\./)+(local|functions|bench|test)/', message: 'lib/functions/ may not import from local, functions, bench, test (README, "Where things live").' },
+          { regex: '^(\\.\\./)+(local|functions|client|bench|test)/', message: 'lib/functions/ may not import from local, functions, client, bench, test (README, "Where things live").' },
           { group: CDK, message: 'lib/functions/ is bundled into Lambda functions: no CDK here.' },
         ],
       }],

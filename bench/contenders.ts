@@ -32,6 +32,12 @@ export interface ContenderDefinition {
    * `thinSeconds`, and the server's counters cover that part alone (the backlog before it only warms every shard up).
    */
   readonly fixedRate?: number;
+  /**
+   * Request and reply (issue 27): the fixed-rate part sends each order as a request (client/RequestClient.ts, direct
+   * reply-to) and p50/p99 are the round trip, publish to reply received, instead of publish to commit. Needs
+   * `fixedRate` and a handler that replies. @default false
+   */
+  readonly request?: boolean;
 }
 
 export const CONTENDERS: readonly ContenderDefinition[] = [
@@ -47,6 +53,8 @@ export const CONTENDERS: readonly ContenderDefinition[] = [
   { name: 'many', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, manyHandlers: true, about: 'the runner with --many-handlers (200) handlers of one shard each, the example app, messages spread over all', messages: 40_000, latencyRate: 500, tables: true },
   { name: 'many-thin', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, manyHandlers: true, fixedRate: 900, about: 'thin traffic: the runner with --many-handlers (200) handlers of one shard each at a fixed 900 msg/s spread over all (a batch holds one or two messages); latency and server counters of that part', messages: 2_000, latencyRate: 900, tables: true },
   { name: 'single-many', kind: 'single', manyHandlers: true, fixedRate: 900, about: 'thin traffic baseline: one process consuming the same 200 shard queues (prefetch 50 each), a mysql2 pool of W connections, same SQL, at the same fixed rate', messages: 2_000, latencyRate: 900, tables: true },
+  { name: 'request', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler', settings: { batchingWindowSeconds: 0 } }, request: true, fixedRate: 50, about: 'request and reply: the example app answering orders sent as requests at a fixed 50/s through direct reply-to, batchingWindowSeconds 0; p50/p99 are the round trip', messages: 2_000, latencyRate: 50, tables: true },
+  { name: 'request-window', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, request: true, fixedRate: 50, about: 'as request, with warren.config.ts\'s batchingWindowSeconds (Lambda\'s default, 0.5 s, when it sets none): each request may wait for its batch to fill', messages: 2_000, latencyRate: 50, tables: true },
   { name: 'warren-plain', kind: 'runner', handler: { entry: 'bench/handlers/ordersPlain.ts', export: 'handler' }, diagnostic: true, about: 'diagnostic: the runner with exactly the baselines\' SQL (no inbox, no outbox, no schema)', messages: 20_000, latencyRate: 500, tables: true },
 ];
 
@@ -90,6 +98,7 @@ export const RATIOS: readonly RatioDefinition[] = [
   { name: 'many-thin/single-many p99', of: 'many-thin', over: 'single-many', metric: 'p99Ms', target: 1.5, atMost: true, profiles: ['default'] },
   { name: 'many-thin statements/msg', of: 'many-thin', metric: 'statementsPerMessage', target: 6.2, atMost: true },
   { name: 'many-thin commits/msg', of: 'many-thin', metric: 'commitsPerMessage', target: 1.1, atMost: true },
+  { name: 'request-window/request p50', of: 'request-window', over: 'request', metric: 'p50Ms' },
   { name: 'warren-plain/raw', of: 'warren-plain', over: 'raw' },
   { name: 'warren-plain/single', of: 'warren-plain', over: 'single' },
 ];

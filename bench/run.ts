@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     for (const [i, def] of contenders.entries()) {
       if (interrupt.signal.aborted) break;
       const messages = Math.max(BENCH_DEFAULTS.minMessages, Math.round(def.messages * options.scale));
-      const contender = def.fixedRate !== undefined && options.thinRate !== undefined ? { ...def, fixedRate: options.thinRate } : def;
+      const contender = def.fixedRate !== undefined && def.request !== true && options.thinRate !== undefined ? { ...def, fixedRate: options.thinRate } : def;
       const settings: RunSettings = {
         amqpUrl,
         workers: options.workers,
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   const mode = options.quick ? 'quick' : 'default';
   const settingsOut = {
     code: codeVersion(), profile: options.profile, ...(proxy === undefined ? {} : { rttMs: options.rttMs }), mode, scale: options.scale, workers: options.workers, workerModel: options.workerModel,
-    batchSize, batchingWindowSeconds, manyHandlers: options.manyHandlers, thinRate: options.thinRate ?? CONTENDERS.find((c) => c.fixedRate !== undefined)?.fixedRate, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10,
+    batchSize, batchingWindowSeconds, manyHandlers: options.manyHandlers, thinRate: options.thinRate ?? CONTENDERS.find((c) => c.fixedRate !== undefined && c.request !== true)?.fixedRate, cpuRowsPerMessage: cpu.rows, cpuMsPerMessage: Math.round(cpu.ms * 10) / 10,
     singlePrefetch: BENCH_DEFAULTS.singlePrefetch, commitCounter: commitCounter ? 'trx_rw_commits' : null,
   };
   const report = {

@@ -19,6 +19,7 @@ import type { Phase } from './orders.js';
 import type { ChildReport, ChildSpec, FromChild } from './protocol.js';
 import type { BenchProxy } from './proxy/BenchProxy.js';
 import { publishOrders } from './publisher.js';
+import { requestOrders } from './requester.js';
 import type { ServerCost } from './serverCounters.js';
 import { percentile, ratePerSecond } from './stats.js';
 
@@ -180,7 +181,10 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     counts.latency = Math.max(20, Math.round(latencyRate * settings.latencySeconds));
     link.send({ type: 'expect', total: counts.throughput + counts.latency });
     let publishTimes: Float64Array | undefined;
-    if (publisher !== undefined && to !== undefined) {
+    let roundTrips: number[] | undefined;
+    if (def.request === true && to !== undefined) {
+      roundTrips = await requestOrders(settings.amqpUrl, to, counts.latency, latencyRate, (n) => progress(`latency part: ${n}/${counts.latency} requests sent at ${latencyRate}/s`));
+    } else if (publisher !== undefined && to !== undefined) {
       publishTimes = await publishOrders(publisher, to, 'latency', counts.latency, latencyRate, (n) => progress(`latency part: ${n}/${counts.latency} published at ${latencyRate}/s`));
     } else {
       link.send({ type: 'generate', phase: 'latency', count: counts.latency, rate: latencyRate });
@@ -200,7 +204,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     if (def.tables) await db.checkOrders(def.name, database.name, counts);
     else if (report.processed !== counts.throughput + counts.latency) throw new Error(`${def.name} acked ${report.processed} messages, ${counts.throughput + counts.latency} were published`);
     await queues?.checkEmpty();
-    const latencies = await latenciesOf(report, publishTimes, db, database.name);
+    const latencies = roundTrips ?? await latenciesOf(report, publishTimes, db, database.name);
     if (latencies.length < counts.latency) throw new Error(`${def.name}: only ${latencies.length} of ${counts.latency} latency samples were found`);
     for (const problem of report.problems.slice(0, 3)) progress(`note: ${problem.slice(0, 200)}`);
 

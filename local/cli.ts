@@ -17,6 +17,8 @@ import { loadConfig } from '../config/loadConfig.js';
 import { migrate } from './commands/migrate.js';
 import { visibleTables } from './checks/checkPrivileges.js';
 import { publish } from './commands/publish.js';
+import { quantile, sendRequests } from './commands/request.js';
+import { REQUEST_CLIENT_DEFAULTS } from '../client/index.js';
 import { onShutdownSignals, type StopSignal } from './ops/shutdownSignals.js';
 import { Runner } from './Runner.js';
 import { urlForVhost } from '../runtime/amqp/amqpUrl.js';
@@ -36,6 +38,9 @@ const USAGE = `usage:
   warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R] [--invalid M] [--bytes B]
                  publish N example messages (and M invalid ones, which should be dead-lettered), each padded to
                  B bytes when given; a body over ${LAMBDA_MAX_BODY_BYTES.toLocaleString('en-US')} bytes is refused (Lambda would drop it)
+  warren send --request [--handler orders] [--count 1] [--rate R] [--invalid M] [--bytes B] [--timeout-ms ${REQUEST_CLIENT_DEFAULTS.timeoutMs}]
+                 send them as requests (direct reply-to) and print each reply and its round-trip time; one at a time,
+                 or R per second; exits 1 when a request got no answer (docs/request-and-reply.md)
   warren migrate [--config warren.config.ts]                        apply the config's SQL files
   warren dlq list   [--handler orders]                               show dead letters with their reasons
   warren dlq replay [--handler orders] (--all | --id MESSAGE_ID...)  send dead letters back to their shard queue
@@ -110,7 +115,16 @@ function padded(sample: Sample, bytes: number): Sample {
   return { ...sample, body: { ...sample.body, padding: 'x'.repeat(Math.max(0, bytes - bare)) } };
 }
 
-async function send(configPath: string, handlerName: string, count: number, rate: number, invalid: number, bytes: number): Promise<number> {
+interface SendOptions {
+  readonly count: number;
+  readonly rate: number;
+  readonly invalid: number;
+  readonly bytes: number;
+  /** `--request`: the timeout of each request, in ms; unset: publish only. */
+  readonly requestTimeoutMs?: number;
+}
+
+async function send(configPath: string, handlerName: string, { count, rate, invalid, bytes, requestTimeoutMs }: SendOptions): Promise<number> {
   const config = await loadConfig(configPath);
   const handler = config.handlers.find((h) => h.name === handlerName);
   if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
@@ -129,9 +143,18 @@ async function send(configPath: string, handlerName: string, count: number, rate
   const badAt = new Set(Array.from({ length: invalid }, (_, k) => Math.floor(((k + 1) * total) / (invalid + 1))));
   let sent = 0;
   let sentBad = 0;
+  const message = (i: number) => (badAt.has(i) ? bad[sentBad++ % bad.length]!(i, runId) : padded(sample(sent++, runId), bytes));
+  if (requestTimeoutMs !== undefined) {
+    const done = await sendRequests({ url, exchange: handler.queue, count: total, rate, timeoutMs: requestTimeoutMs, message, print: (line) => process.stdout.write(`${line}\n`) });
+    const rt = done.roundTripsMs;
+    process.stdout.write(`${total} request(s) to exchange "${handler.queue}" (run ${runId}) in ${(done.ms / 1000).toFixed(2)} s: ${done.replies} repl${done.replies === 1 ? 'y' : 'ies'}, ` +
+      `${done.errorReplies} error repl${done.errorReplies === 1 ? 'y' : 'ies'}, ${done.unanswered} unanswered` +
+      `${rt.length === 0 ? '' : `; round trip p50 ${quantile(rt, 0.5).toFixed(1)} ms, p99 ${quantile(rt, 0.99).toFixed(1)} ms, max ${rt.at(-1)!.toFixed(1)} ms`}\n`);
+    return done.unanswered > 0 ? 1 : 0;
+  }
   const { ms } = await publish({
     url, exchange: handler.queue, count: total, rate,
-    message: (i) => (badAt.has(i) ? bad[sentBad++ % bad.length]!(i, runId) : padded(sample(sent++, runId), bytes)),
+    message,
     onProgress: (n) => { if (tty) process.stdout.write(`\r\x1b[2Kpublished ${n}/${total}`); },
   });
   process.stdout.write(`${tty ? '\n' : ''}published ${count} message(s)${invalid > 0 ? ` and ${invalid} invalid one(s)` : ''} to exchange "${handler.queue}" (run ${runId}) in ${(ms / 1000).toFixed(2)} s, ${(total / (ms / 1000)).toFixed(0)} msg/s\n`);
@@ -189,6 +212,8 @@ async function main(argv: string[]): Promise<number> {
       days: { type: 'string' },
       invalid: { type: 'string' },
       bytes: { type: 'string' },
+      request: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -196,7 +221,16 @@ async function main(argv: string[]): Promise<number> {
   if (values.help === true) { process.stdout.write(`${USAGE}\n`); return 0; }
   switch (command) {
     case 'start': return start(values.config, values.handler ?? []);
-    case 'send': return send(values.config, values.handler?.[0] ?? 'orders', positiveInt(values.count, '--count', 1_000), positiveInt(values.rate, '--rate', 0), positiveInt(values.invalid, '--invalid', 0), positiveInt(values.bytes, '--bytes', 0));
+    case 'send': {
+      const request = values.request === true;
+      if (!request && values['timeout-ms'] !== undefined) throw new WarrenError('--timeout-ms is the time to wait for each reply: it needs --request');
+      const requestTimeoutMs = request ? positiveInt(values['timeout-ms'], '--timeout-ms', REQUEST_CLIENT_DEFAULTS.timeoutMs) : undefined;
+      if (requestTimeoutMs === 0) throw new WarrenError('--timeout-ms expects milliseconds above 0, received "0"');
+      const count = positiveInt(values.count, '--count', request ? 1 : 1_000);
+      const invalid = positiveInt(values.invalid, '--invalid', 0);
+      if (request && count + invalid === 0) throw new WarrenError('--request with --count 0 and no --invalid sends nothing: give --count 1 or more');
+      return send(values.config, values.handler?.[0] ?? 'orders', { count, rate: positiveInt(values.rate, '--rate', 0), invalid, bytes: positiveInt(values.bytes, '--bytes', 0), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) });
+    }
     case 'dlq': return deadLetters(values.config, values.handler?.[0] ?? 'orders', positionals[1], values.all === true, values.id ?? []);
     case 'shards': return shardsCommand(amqpUrl, await loadConfig(values.config), values.config, positionals[1], values.handler ?? [], (text) => process.stdout.write(text));
     case 'prune': {
