@@ -76,6 +76,11 @@ export interface DeployChanges {
   readonly removed: string[];
   readonly added: string[];
   readonly updated: string[];
+  /**
+   * ... of each resource whose only change is its `DependsOn` (e.g. a trigger that now waits for its group's new
+   * drain resource): CloudFormation sends no update for it, since `DependsOn` is no property; it only orders the work.
+   */
+  readonly reordered: string[];
 }
 
 function owner(resource: { Metadata?: Record<string, unknown> } | undefined, logicalId: string): string {
@@ -86,7 +91,7 @@ function owner(resource: { Metadata?: Record<string, unknown> } | undefined, log
 
 /** What deploying `after` over `before` does, per template (a nested stack that appears or goes counts whole). */
 export function deployChanges(before: Synth, after: Synth): DeployChanges {
-  const out: DeployChanges = { replaced: [], removed: [], added: [], updated: [] };
+  const out: DeployChanges = { replaced: [], removed: [], added: [], updated: [], reordered: [] };
   for (const key of new Set([...Object.keys(before.templates), ...Object.keys(after.templates)])) {
     const oldT = before.templates[key] ?? {};
     const newT = after.templates[key] ?? {};
@@ -100,7 +105,12 @@ export function deployChanges(before: Synth, after: Synth): DeployChanges {
       else if (impact === ResourceImpact.WILL_CREATE) out.added.push(label);
       // A custom resource has no schema, so cloudformation-diff rates its property changes NO_CHANGE; CloudFormation
       // still sends it an Update (what the migrations resource relies on).
-      else if (impact === ResourceImpact.WILL_UPDATE || (impact === ResourceImpact.NO_CHANGE && change.isDifferent)) out.updated.push(label);
+      else if (impact === ResourceImpact.WILL_UPDATE || (impact === ResourceImpact.NO_CHANGE && change.isDifferent)) {
+        // Only `DependsOn` changed: "CloudFormation makes no changes to the automatically updated resources" (DependsOn
+        // attribute, CloudFormation Template Reference); cloudformation-diff still rates it WILL_UPDATE.
+        const onlyDependsOn = Object.keys(change.propertyUpdates).length === 0 && Object.keys(change.otherChanges).every((k) => k === 'DependsOn');
+        (onlyDependsOn ? out.reordered : out.updated).push(label);
+      }
     });
   }
   for (const list of Object.values(out) as string[][]) list.sort();

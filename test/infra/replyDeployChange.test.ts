@@ -46,11 +46,12 @@ describe('Deploy change: replies: true on a deployed handler', () => {
   it('adds the relay and updates the function environment, the broker user permissions and the concurrency check in place; removes and replaces nothing', async () => {
     const diff = changes(await synth(false), await synth(true));
     expect(diff.removed).toEqual([]);
-    // All update in place: Lambda Environment and Code, an alarm's description and a nested stack's template URL are
+    // All update in place: Lambda Environment and Code, an alarm's description, a nested stack's template URL and its
+    // parameters (the broker endpoint, passed only to a nested stack with a handler that publishes or replies) are
     // "Update requires: No interruption" (CloudFormation resource reference); a custom resource's changed properties
     // are an Update event to its function, which keeps the physical id.
     expect(diff.changed).toEqual([
-      'AWS::CloudFormation::Stack.TemplateURL', 'AWS::CloudWatch::Alarm.AlarmDescription', 'AWS::Lambda::Function.Code', 'AWS::Lambda::Function.Environment',
+      'AWS::CloudFormation::Stack.Parameters', 'AWS::CloudFormation::Stack.TemplateURL', 'AWS::CloudWatch::Alarm.AlarmDescription', 'AWS::Lambda::Function.Code', 'AWS::Lambda::Function.Environment',
       'Custom::WarrenAccountConcurrency.Required', 'Custom::WarrenBrokerUser.Permissions', 'Custom::WarrenTopology.Handlers',
     ]);
     expect(diff.added).toEqual(['AWS::Events::Rule', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::EventInvokeConfig', 'AWS::Lambda::Function', 'AWS::Lambda::Permission', 'AWS::Logs::LogGroup']); // the outbox relay

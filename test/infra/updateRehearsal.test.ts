@@ -85,7 +85,10 @@ describe('Update rehearsal: adding, removing, renaming, reordering handlers', ()
 
   it('adding, raising and lowering concurrency, batchSize, timeout and publishes replace nothing; only h06\'s surplus shard is removed', () => {
     expect(addedChanges.replaced).toEqual([]);
-    expect(owners(addedChanges.removed)).toEqual(['handler h06']);
+    // Besides h06's surplus shard: the group's shard-drain and trigger-teardown resources, whose logical ids follow
+    // the group's shards (lib/WarrenShardDrain.ts): the new ones are created, the old ones deleted in the cleanup phase.
+    expect(owners(addedChanges.removed)).toEqual([expect.stringMatching(/^ShardDrain[0-9A-F]{8}$/), expect.stringMatching(/^TriggerTeardown[0-9A-F]{8}$/), 'handler h06']);
+    expect(addedChanges.removed.filter((l) => !l.includes('/handler '))).toEqual([expect.stringMatching(/^Handlers1\/ShardDrain[0-9A-F]{8}\/Custom::WarrenShardDrain$/), expect.stringMatching(/^Handlers1\/TriggerTeardown[0-9A-F]{8}\/Custom::WarrenTriggerTeardown$/)]);
     expect(addedChanges.removed).toContain('Handlers1/handler h06/AWS::Lambda::EventSourceMapping');
     expect(addedChanges.removed.filter((l) => l.endsWith('AWS::Lambda::EventSourceMapping'))).toHaveLength(1);
     expectNothingStatefulTouched(addedChanges);
@@ -93,6 +96,8 @@ describe('Update rehearsal: adding, removing, renaming, reordering handlers', ()
 
   it('updates h05, h06, h08, h09 and h10 in place (their functions or triggers), no other handler', () => {
     expect(owners(addedChanges.updated.filter((l) => l.includes('/handler ')))).toEqual(['handler h05', 'handler h06', 'handler h08', 'handler h09', 'handler h10']);
+    // The other handlers of the group: only their triggers' DependsOn names the group's new drain resource (no update).
+    expect(new Set(addedChanges.reordered.filter((l) => l.includes('/handler ')).map((l) => l.replace(/handler [^/]+/, 'handler *')))).toEqual(new Set(['Handlers1/handler */AWS::Lambda::EventSourceMapping']));
     expect(addedChanges.updated).toContain('Handlers1/handler h08/AWS::Lambda::EventSourceMapping');
     expect(addedChanges.updated).toContain('Handlers1/handler h09/AWS::Lambda::Function');
     expect(addedChanges.updated).toContain('Handlers1/handler h10/AWS::Lambda::Function');
@@ -100,7 +105,7 @@ describe('Update rehearsal: adding, removing, renaming, reordering handlers', ()
 
   it('removing h07 from the middle and renaming h09 delete exactly their resources and replace nothing', () => {
     expect(removed.replaced).toEqual([]);
-    expect(owners(removed.removed)).toEqual(['handler h07', 'handler h09']);
+    expect(owners(removed.removed)).toEqual([expect.stringMatching(/^ShardDrain[0-9A-F]{8}$/), expect.stringMatching(/^TriggerTeardown[0-9A-F]{8}$/), 'handler h07', 'handler h09']);
     for (const n of ['h07', 'h09']) {
       for (const type of ['AWS::Lambda::Function', 'AWS::SQS::Queue', 'AWS::Lambda::EventSourceMapping', 'AWS::IAM::Role']) expect(removed.removed).toContain(`Handlers1/handler ${n}/${type}`);
     }
