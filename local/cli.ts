@@ -48,7 +48,7 @@ const USAGE = `usage:
   warren shards status [--handler NAME]...                         each shard queue: ready messages, consumers, surplus shards
   warren shards drain  [--handler NAME]...                         move what surplus shards (left by a lower concurrency) hold
                  back through the handler's exchange and delete them
-  warren prune   [--days 7]                                         delete inbox and sent outbox rows older than the window
+  warren prune   [--days 7]                                         delete inbox rows (and their kept replies) and sent outbox rows older than the window
 environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL}: the runner's user, DML is enough),
              MIGRATIONS_URL (default DATABASE_URL: the user \`migrate\` and the migrate step of \`start\` run as; it creates tables)`;
 
