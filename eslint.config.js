@@ -6,24 +6,26 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 /**
  * The rooms of the tree and what each may import (README, "Where things live"): imports go down this list only.
- *   functions/ (the example app)  -> runtime/index.ts only
+ *   examples/orders/ (the example app, shaped as a team's repository) -> Warren's package entry points only
+ *                                 (`warren`, `warren/config`, `warren/cdk`, `warren/testing`, `warren/client`)
  *   runtime/ (inside a handler)   -> runtime/ only: it is what a handler's Lambda bundle holds
  *   config/                       -> runtime/
  *   topology/                     -> config/, runtime/
  *   lib/functions/ (stack's Lambda functions) -> topology/, config/, runtime/ (never the CDK constructs)
  *   client/ (request(): code outside handlers asking them) -> runtime/ only
- *   lib/ (CDK constructs), local/ (the runner) -> the rooms above, never each other (local/ reads functions/samples.ts;
- *                                                lib/ never client/)
+ *   testing/ (the handler test kit, `warren/testing`) -> config/, runtime/
+ *   lib/ (CDK constructs), local/ (the runner) -> the rooms above, never each other (lib/ never client/ or testing/)
  * Each entry names the folders a room must not reach, as the first folder after the `../`s of a relative import.
  * `import-x/no-cycle` skips `import type`; test/unit/importGraph.test.ts checks loops through types too.
  */
 const FORBIDDEN = [
-  { room: 'runtime', folders: ['local', 'lib', 'config', 'topology', 'functions', 'client', 'bench', 'test'] },
-  { room: 'config', folders: ['local', 'lib', 'topology', 'functions', 'client', 'bench', 'test'] },
-  { room: 'topology', folders: ['local', 'lib', 'functions', 'client', 'bench', 'test'] },
-  { room: 'client', folders: ['local', 'lib', 'config', 'topology', 'functions', 'bench', 'test'] },
-  { room: 'local', folders: ['lib', 'bench', 'test'] },
-  { room: 'lib', folders: ['local', 'client', 'bench', 'test'] },
+  { room: 'runtime', folders: ['local', 'lib', 'config', 'topology', 'examples', 'client', 'testing', 'bench', 'test'] },
+  { room: 'config', folders: ['local', 'lib', 'topology', 'examples', 'client', 'testing', 'bench', 'test'] },
+  { room: 'topology', folders: ['local', 'lib', 'examples', 'client', 'testing', 'bench', 'test'] },
+  { room: 'client', folders: ['local', 'lib', 'config', 'topology', 'examples', 'testing', 'bench', 'test'] },
+  { room: 'testing', folders: ['local', 'lib', 'topology', 'examples', 'client', 'bench', 'test'] },
+  { room: 'local', folders: ['lib', 'examples', 'testing', 'bench', 'test'] },
+  { room: 'lib', folders: ['local', 'client', 'examples', 'testing', 'bench', 'test'] },
 ];
 const CDK = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'];
 
@@ -69,11 +71,14 @@ export default tseslint.config(
     rules: roomRule(room, folders, room === 'runtime' ? CDK : []),
   })),
   {
-    // The example app is what a user writes: the handler API (runtime/index.ts) and nothing else of Warren's.
-    files: ['functions/**/*.ts'],
+    // The example app is what a team writes: Warren through the package's entry points, nothing out of its folder.
+    files: ['examples/*/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ regex: '^\\.\\./(?!runtime/index\\.js$)', message: 'functions/ imports Warren through runtime/index.ts only (the handler author\'s API).' }],
+        patterns: [
+          { regex: '^(\\.\\./){2,}', message: 'an example app imports Warren through the package (`warren`, `warren/config`, `warren/cdk`, `warren/testing`), never by a path out of its folder.' },
+          { regex: '^warren/(?!(config|cdk|testing|client)$)', message: 'only the package entry points: warren, warren/config, warren/cdk, warren/testing, warren/client.' },
+        ],
       }],
     },
   },
@@ -84,7 +89,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { regex: '^\\.\\./[^./][^/]*$', message: 'lib/functions/ may not import the CDK constructs in lib/ (their code would ride in the Lambda bundle).' },
-          { regex: '^(\\.\\./)+(local|functions|client|bench|test)/', message: 'lib/functions/ may not import from local, functions, client, bench, test (README, "Where things live").' },
+          { regex: '^(\\.\\./)+(local|examples|client|testing|bench|test)/', message: 'lib/functions/ may not import from local, examples, client, testing, bench, test (docs/architecture.md).' },
           { group: CDK, message: 'lib/functions/ is bundled into Lambda functions: no CDK here.' },
         ],
       }],

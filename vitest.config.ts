@@ -11,10 +11,23 @@ import { defineConfig } from 'vitest/config';
  */
 export const GROUP_ORDER = { unit: 0, infra: 0, integration: 1, disruptive: 2 } as const;
 
+/**
+ * In this repository `warren`, `warren/config`, ... resolve to the TypeScript sources through the package's
+ * `warren-source` export condition (package.json `exports`): for the tests' own imports (vite's resolver) and for every
+ * process a test starts (NODE_OPTIONS, inherited: the runner, its workers, the CLI). A team's project has no such
+ * condition and gets the built files (test/integration/userPath.test.ts takes that path, with NODE_OPTIONS cleared).
+ */
+export const SOURCE_CONDITION = 'warren-source';
+if (!(process.env.NODE_OPTIONS ?? '').includes(`--conditions=${SOURCE_CONDITION}`)) {
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=${SOURCE_CONDITION}`.trim();
+}
+
 export default defineConfig({
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, 'node', 'development|production'] } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -22,6 +35,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -33,6 +47,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           // Tests that restart the shared RabbitMQ: they run alone, after every other project has finished.
           name: 'disruptive',
@@ -44,6 +59,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],

@@ -9,7 +9,7 @@ import { expectedTotals, PHASE_PREFIX, type Phase } from './orders.js';
 import { WARREN_TABLES_SQL } from '../runtime/db/warrenTables.js';
 
 export const ADMIN_URL = process.env.WARREN_BENCH_ADMIN_URL ?? 'mysql://root@127.0.0.1:3306';
-const SCHEMA = new URL('../functions/schema.sql', import.meta.url);
+const SCHEMA = new URL('../examples/orders/functions/schema.sql', import.meta.url);
 
 /** Thrown when a contender left the tables in a state the example app must never reach. */
 export class InvariantError extends Error {

@@ -3,7 +3,7 @@
  * example handler (functions/orders.ts) in-process, AWS_LAMBDA_FUNCTION_NAME set by the parent. It runs one warm-up
  * invocation, says `ready`, and on `go` runs `messages` orders, `perInvocation` per `aws:rmq` event, then says `done`.
  */
-import { handler } from '../functions/orders.js';
+import { handler } from '../examples/orders/functions/orders.js';
 import { toRmqEvent } from '../local/broker/toRmqEvent.js';
 import { setEmfSink } from '../runtime/emf.js';
 import { closeProcessConnection, processConnection } from '../runtime/db/processConnection.js';

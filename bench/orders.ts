@@ -3,7 +3,7 @@
  * leave behind, and a `QueryFn` over a plain mysql2 connection so the baselines run the example app's exact SQL.
  */
 import type mysql from 'mysql2/promise';
-import { recordOrder, type Order } from '../functions/orders.js';
+import { recordOrder, type Order } from '../examples/orders/functions/orders.js';
 import type { QueryFn, QueryResult } from '../runtime/index.js';
 
 /** The example app's body plus the publish time, which the example handler ignores. */

@@ -57,6 +57,12 @@ export interface HandlerConfig {
    */
   readonly deliveryLimit?: number;
   /**
+   * Example messages for `warren send`: a module, relative to the project root, exporting `sample` (a `SampleFactory`)
+   * and optionally `invalidSamples` (an array of them). Without it, `warren send` needs `--body`.
+   * @default none
+   */
+  readonly samples?: string;
+  /**
    * Exchanges this handler publishes to with `ctx.publish()`; declared (durable) with the rest of the topology.
    * @default []
    */
@@ -150,7 +156,7 @@ export interface WarrenConfig {
   readonly runner?: RunnerConfig;
 }
 
-export type ResolvedHandlerConfig = Required<Omit<HandlerConfig, 'publishes'>> & { readonly publishes: readonly Required<PublishedExchange>[] };
+export type ResolvedHandlerConfig = Required<Omit<HandlerConfig, 'publishes' | 'samples'>> & { readonly publishes: readonly Required<PublishedExchange>[]; readonly samples?: string };
 export interface ResolvedConfig {
   readonly handlers: readonly ResolvedHandlerConfig[];
   readonly migrations: readonly string[];
@@ -187,7 +193,7 @@ export function defineConfig(config: WarrenConfig): WarrenConfig {
   return config;
 }
 
-const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes', 'replies', 'repliesTo'];
+const HANDLER_KEYS = ['name', 'entry', 'export', 'queue', 'vhost', 'batchSize', 'batchingWindowSeconds', 'concurrency', 'timeoutSeconds', 'deliveryLimit', 'publishes', 'replies', 'repliesTo', 'samples'];
 const TOP_KEYS = ['handlers', 'migrations', 'runner'];
 const RUNNER_KEYS = ['shutdownTimeoutSeconds', 'deadLetter', 'inboxRetentionDays', 'metricsPort', 'workers', 'dedicated', 'workerModel', 'workerHeapMb'];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
@@ -256,6 +262,7 @@ function resolveHandler(raw: unknown, at: string): ResolvedHandlerConfig {
     publishes: resolvePublishes(raw.publishes, `${at}.publishes`),
     replies: flag(raw.replies, `${at}.replies`, HANDLER_DEFAULTS.replies),
     repliesTo: names(raw.repliesTo, `${at}.repliesTo`),
+    ...(raw.samples === undefined ? {} : { samples: text(raw.samples, `${at}.samples`, /^[^\0]+\.(ts|mts|js|mjs)$/, 'a path to a .ts or .js module such as "functions/samples.ts"') }),
   };
 }
 

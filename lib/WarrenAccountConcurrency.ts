@@ -18,6 +18,7 @@
  * parallel. So at once: max(8, 2 x 2 x nested stacks).
  */
 import { CustomResource, Duration, Lazy } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { usesOutbox, type ResolvedHandlerConfig } from '../config/config.js';
@@ -85,7 +86,7 @@ export class WarrenAccountConcurrency extends Construct {
     // Outside the VPC: it only calls Lambda's GetAccountSettings, and must run before the network's NAT exists.
     const { projectRoot, logRetention } = props;
     const provider = accountApiProvider(this, {
-      projectRoot, logRetention, entry: 'lib/functions/accountConcurrencyResource.ts', timeout: Duration.minutes(1),
+      projectRoot, logRetention, entry: ownFunctionEntry('accountConcurrencyResource'), timeout: Duration.minutes(1),
       description: 'Warren: fails the deploy when the account\'s Lambda concurrency cannot run every trigger',
       unscopedActions: { actions: ['lambda:GetAccountSettings'], reason: 'lambda:GetAccountSettings is account-wide and takes no resource.' },
     });

@@ -7,6 +7,7 @@
  * reach the broker fails its run and the third alarm (the function's Errors) reports it.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -28,7 +29,7 @@ export class WarrenBrokerMonitor extends Construct {
     super(scope, id);
     const queues: MonitoredHandler[] = props.handlers.map((h) => ({ handler: h.name, vhost: h.vhost, queue: h.queue, shards: h.concurrency }));
     this.function = brokerAdminFunction(this, 'Function', props, {
-      entry: 'lib/functions/brokerMonitor.ts',
+      entry: ownFunctionEntry('brokerMonitor'),
       timeout: WARREN_BROKER_MONITOR_DEFAULTS.timeout,
       description: 'Warren broker monitor: dead letters the broker gave up on, shards without a consumer',
       environment: { [ENV.amqpEndpoint]: props.broker.amqpsEndpoint, [ENV.amqpSecretArn]: props.broker.secret.secretArn, [ENV.stackName]: Aws.STACK_NAME },

@@ -7,6 +7,7 @@
  * the triggers run after it.
  */
 import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IDependable } from 'constructs';
 import { brokerAppPermissions } from '../topology/brokerPermissions.js';
@@ -57,7 +58,7 @@ export class WarrenBrokerUser extends Construct {
 
     // The onEvent function: in the VPC (the management API is private), reads both secrets.
     this.function = brokerAdminFunction(this, 'OnEvent', props, {
-      entry: 'lib/functions/brokerUserResource.ts',
+      entry: ownFunctionEntry('brokerUserResource'),
       timeout: Duration.minutes(5),
       description: 'Creates the Warren application user on the broker (management API)',
     });

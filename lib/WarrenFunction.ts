@@ -11,13 +11,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { warrenBundling } from './functionBundling.js';
+import { commonRoot, findLockFile } from './ownFunctions.js';
 
 export interface WarrenFunctionProps {
   /** Project root: entries and the lock file are resolved from it. */
   readonly projectRoot: string;
-  /** Handler module relative to `projectRoot`. */
+  /** Handler module: relative to `projectRoot`, or absolute (the stack's own functions, lib/ownFunctions.ts). */
   readonly entry: string;
   /**
    * Exported handler function.
@@ -85,11 +86,13 @@ export class WarrenFunction extends NodejsFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}`,
     });
+    const entry = isAbsolute(props.entry) ? props.entry : join(props.projectRoot, props.entry);
+    const depsLockFilePath = findLockFile(props.projectRoot);
     super(scope, id, {
-      entry: join(props.projectRoot, props.entry),
+      entry,
       handler: props.handler ?? WARREN_FUNCTION_DEFAULTS.handler,
-      projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      projectRoot: commonRoot(props.projectRoot, dirname(entry), dirname(depsLockFilePath)),
+      depsLockFilePath,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       timeout: props.timeout ?? WARREN_FUNCTION_DEFAULTS.timeout,

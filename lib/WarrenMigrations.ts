@@ -6,6 +6,7 @@
  * exist; a failing statement fails the deploy with MySQL's error as the reason.
  */
 import { CustomResource, Duration } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -58,7 +59,7 @@ export class WarrenMigrations extends Construct {
     const sha256 = migrationsHash(props.projectRoot, props.files);
     this.function = new WarrenFunction(this, 'OnEvent', {
       projectRoot: props.projectRoot,
-      entry: 'lib/functions/migrationResource.ts',
+      entry: ownFunctionEntry('migrationResource'),
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],
@@ -70,9 +71,9 @@ export class WarrenMigrations extends Construct {
       commandHooks: {
         beforeBundling: () => [],
         beforeInstall: () => [],
-        afterBundling: (inputDir, outputDir) => [
+        afterBundling: (_inputDir, outputDir) => [
           `mkdir -p "${outputDir}/migrations"`,
-          ...props.files.map((file, i) => `cp "${resolve(inputDir, file)}" "${outputDir}/${bundledMigrationName(i)}"`),
+          ...props.files.map((file, i) => `cp "${resolve(props.projectRoot, file)}" "${outputDir}/${bundledMigrationName(i)}"`),
         ],
       },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),

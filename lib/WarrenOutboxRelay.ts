@@ -10,6 +10,7 @@
  * them sent: no row is published twice by two relays, nor out of order.
  */
 import { Duration } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -68,7 +69,7 @@ export class WarrenOutboxRelay extends Construct {
     super(scope, id);
     this.function = new WarrenFunction(this, 'Function', {
       projectRoot: props.projectRoot,
-      entry: 'lib/functions/relayFunction.ts',
+      entry: ownFunctionEntry('relayFunction'),
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],

@@ -9,6 +9,7 @@
  * 1 hour, no async retries), and if they did, two DELETE ... LIMIT loops would only share the work.
  */
 import { Duration } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -48,7 +49,7 @@ export class WarrenPruner extends Construct {
     super(scope, id);
     this.function = new WarrenFunction(this, 'Function', {
       projectRoot: props.projectRoot,
-      entry: 'lib/functions/pruneFunction.ts',
+      entry: ownFunctionEntry('pruneFunction'),
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [props.securityGroup],

@@ -4,6 +4,7 @@
  * so their queues exist before Lambda starts polling. Deleting the stack leaves the queues on the broker.
  */
 import { CustomResource, Duration } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import { Construct } from 'constructs';
 import { brokerAdminFunction, type BrokerAdminFunctionProps } from './brokerAdminFunction.js';
 import type { WarrenFunction } from './WarrenFunction.js';
@@ -28,7 +29,7 @@ export class WarrenTopology extends Construct {
 
     // The onEvent function: in the VPC (the broker is private), reads the broker secret.
     this.function = brokerAdminFunction(this, 'OnEvent', props, {
-      entry: 'lib/functions/brokerResources.ts', // topology, and shard drains (lib/functions/shardDrainResource.ts)
+      entry: ownFunctionEntry('brokerResources'), // topology, and shard drains (lib/functions/shardDrainResource.ts)
       // Connect retries with backoff right after the broker turns RUNNING take up to ~2 minutes (lib/functions/topologyResource.ts).
       timeout: Duration.minutes(5),
       description: 'Declares Warren shard topology on the broker',

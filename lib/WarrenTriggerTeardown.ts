@@ -7,6 +7,7 @@
  * interfaces as deleting the stack does (issue 26, fault 6: one resource per group, not per handler).
  */
 import { Aws, CustomResource, Duration } from 'aws-cdk-lib';
+import { ownFunctionEntry } from './ownFunctions.js';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
@@ -29,7 +30,7 @@ export class WarrenTriggerTeardown extends Construct {
     super(scope, id);
     const { projectRoot, logRetention } = props;
     this.serviceToken = accountApiProvider(this, {
-      projectRoot, logRetention, entry: 'lib/functions/triggerTeardownResource.ts', timeout: Duration.minutes(1), asyncCompletion: true,
+      projectRoot, logRetention, entry: ownFunctionEntry('triggerTeardownResource'), timeout: Duration.minutes(1), asyncCompletion: true,
       description: 'Warren: waits, when triggers are deleted, until their MQ pollers released their network interfaces',
       unscopedActions: { actions: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], reason: 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings do not support resource-level permissions.' },
     }).serviceToken;

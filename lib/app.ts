@@ -1,7 +1,7 @@
 /**
  * Builds the Warren CDK app: reads `warren.config.ts` (the file the local runner reads), the `warren:*` context and
- * `warren.lock.json` (lib/warrenLock.ts), adds the stack and cdk-nag's AwsSolutionsChecks. Used by `bin/warren.ts` and
- * by the tests.
+ * `warren.lock.json` (lib/warrenLock.ts), adds the stack and cdk-nag's AwsSolutionsChecks. Used by a team's CDK entry
+ * (`synthWarrenApp`, e.g. examples/orders/lib/app.ts) and by the tests.
  */
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config/loadConfig.js';
 import type { ResolvedConfig } from '../config/config.js';
 import { contextOptions } from './contextProps.js';
-import { readLock, WARREN_LOCK_FILE, type LockMode, type WarrenLock } from './warrenLock.js';
+import { readLock, saveLock, WARREN_LOCK_FILE, type LockMode, type WarrenLock } from './warrenLock.js';
 import { WarrenStack } from './WarrenStack.js';
 
 export interface WarrenAppOptions extends AppProps {
@@ -24,7 +24,7 @@ export interface WarrenAppOptions extends AppProps {
    * @default `warren.lock.json` in `projectRoot` when the config is loaded from its file; none when `config` is given
    */
   readonly lockFile?: string;
-  /** `locked`: a record that lacks an entry fails synth (bin/warren.ts passes it when `CI` is set). @default 'write' */
+  /** `locked`: a record that lacks an entry fails synth (`synthWarrenApp` passes it when `CI` is set). @default 'write' */
   readonly lockMode?: LockMode;
 }
 
@@ -47,4 +47,25 @@ export async function createWarrenApp(options: WarrenAppOptions = {}): Promise<{
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack, lockFile: lockPath };
+}
+
+/** True when `CI` is set to anything but '', '0' or 'false'. */
+function inCi(): boolean {
+  const ci = process.env.CI;
+  return ci !== undefined && !['', '0', 'false'].includes(ci.toLowerCase());
+}
+
+/**
+ * A team's whole CDK entry: builds the app (`createWarrenApp`), synthesizes it, and writes `warren.lock.json` when the
+ * synth placed a new handler or pinned a new resource (commit it). In CI (`CI` set) the record must already hold every
+ * entry (docs/changing-a-deployed-app.md).
+ */
+export async function synthWarrenApp(options: WarrenAppOptions = {}): Promise<{ app: App; stack: WarrenStack }> {
+  const { app, stack, lockFile } = await createWarrenApp(inCi() ? { lockMode: 'locked', ...options } : options);
+  app.synth();
+  if (lockFile !== undefined && stack.lockMode === 'write' && saveLock(lockFile, stack.stackName, stack.lock)) {
+    const added = stack.lockAdded;
+    process.stderr.write(`Warren: wrote ${lockFile}${added.length > 0 ? ` (${added.length} new: ${added.slice(0, 5).join(', ')}${added.length > 5 ? ', ...' : ''})` : ''}. Commit it with this change.\n`);
+  }
+  return { app, stack };
 }

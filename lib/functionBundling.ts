@@ -21,6 +21,7 @@ import { buildSync } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { BUILT_PACKAGE } from './ownFunctions.js';
 
 /** Bundled on their own (minified, every dependency inside), loaded by `await import()` on the path that needs them. */
 export const SEPARATE_MODULES = ['@aws-sdk/client-sqs', '@aws-sdk/client-secrets-manager', '@aws-sdk/rds-signer', '@aws-sdk/client-ec2', 'amqplib'] as const;
@@ -57,7 +58,8 @@ export function stageLazyModules(scope: IConstruct, projectRoot: string): string
   if (done !== undefined && existsSync(done)) return done;
   const modules = join(dir, 'node_modules');
   mkdirSync(modules, { recursive: true });
-  const fromRoot = createRequire(join(projectRoot, 'package.json'));
+  // Warren's own dependencies, resolved from Warren's package (hoisted into a team's node_modules or not).
+  const fromRoot = createRequire(import.meta.url);
   for (const name of SEPARATE_MODULES) {
     const { version } = JSON.parse(readFileSync(join(packageDir(fromRoot, name), 'package.json'), 'utf8')) as { version: string };
     mkdirSync(join(modules, name), { recursive: true });
@@ -104,7 +106,9 @@ export function warrenBundling(scope: IConstruct, projectRoot: string, extra: { 
     sourcesContent: false,
     // `await import('x')` of a module kept outside becomes `require('x')`, found in the asset's node_modules (the ESM
     // loader would not start either).
-    esbuildArgs: { '--supported:dynamic-import': 'false' },
+    // In Warren's repository (`warren-source`, package.json `exports`) an app's `import 'warren'` bundles the sources
+    // the synth itself runs from; an installed Warren bundles its compiled files.
+    esbuildArgs: { '--supported:dynamic-import': 'false', ...(BUILT_PACKAGE ? {} : { '--conditions': 'warren-source' }) },
     externalModules: [...LAZY_MODULES],
     forceDockerBundling: false,
     commandHooks: {

@@ -4,7 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { invalidSamples, samples, type Sample } from '../functions/samples.js';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import type { Sample, SampleFactory, SamplesModule } from '../config/samples.js';
+import type { ResolvedHandlerConfig } from '../config/config.js';
 import { LAMBDA_MAX_BODY_BYTES } from '../runtime/payloadLimit.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/db/ConnectionManager.js';
 import { WarrenError } from '../runtime/errors.js';
@@ -35,9 +38,9 @@ import { redactText, rememberSecret, scrubError } from '../runtime/redact.js';
 
 const USAGE = `usage:
   warren start   [--config warren.config.ts] [--handler NAME]...   run handlers locally until Ctrl-C
-  warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R] [--invalid M] [--bytes B]
-                 publish N example messages (and M invalid ones, which should be dead-lettered), each padded to
-                 B bytes when given; a body over ${LAMBDA_MAX_BODY_BYTES.toLocaleString('en-US')} bytes is refused (Lambda would drop it)
+  warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R] [--invalid M] [--bytes B] [--body JSON]
+                 publish N example messages (the handler's \`samples\` module, or --body with a unique key each) and M
+                 invalid ones (which should be dead-lettered), each padded to B bytes when given; a body over ${LAMBDA_MAX_BODY_BYTES.toLocaleString('en-US')} bytes is refused (Lambda would drop it)
   warren send --request [--handler orders] [--count 1] [--rate R] [--invalid M] [--bytes B] [--timeout-ms ${REQUEST_CLIENT_DEFAULTS.timeoutMs}]
                  send them as requests (direct reply-to) and print each reply and its round-trip time; one at a time,
                  or R per second; exits 1 when a request got no answer (docs/request-and-reply.md)
@@ -122,22 +125,40 @@ interface SendOptions {
   readonly bytes: number;
   /** `--request`: the timeout of each request, in ms; unset: publish only. */
   readonly requestTimeoutMs?: number;
+  /** `--body`: one JSON body for every message, instead of the handler's samples. */
+  readonly body?: string;
 }
 
-async function send(configPath: string, handlerName: string, { count, rate, invalid, bytes, requestTimeoutMs }: SendOptions): Promise<number> {
+/**
+ * The example messages of `handler`: `--body` (one JSON body, each message keyed `<run>-<index>`), else the module the
+ * handler's `samples` names (config/samples.ts).
+ */
+async function loadSamples(handler: ResolvedHandlerConfig, configPath: string, body: string | undefined): Promise<SamplesModule> {
+  if (body !== undefined) {
+    let parsed: unknown;
+    try { parsed = JSON.parse(body); } catch (error) { throw new WarrenError(`--body expects a JSON document, such as '{"orderId": "o1"}': ${(error as Error).message}`); }
+    return { sample: (index, runId) => ({ key: `${runId}-${index}`, body: parsed }) };
+  }
+  if (handler.samples === undefined) throw new WarrenError(`handler "${handler.name}" has no example messages: pass --body '<JSON>', or set \`samples\` on it in ${configPath} to a module exporting \`sample\` (docs/local-runner.md)`);
+  const mod = (await import(pathToFileURL(resolve(process.cwd(), handler.samples)).href)) as Partial<SamplesModule>;
+  if (typeof mod.sample !== 'function') throw new WarrenError(`${handler.samples} (samples of handler "${handler.name}") must export \`sample\`, a function (index, runId) => ({ key, body })`);
+  const invalid = mod.invalidSamples;
+  if (invalid !== undefined && (!Array.isArray(invalid) || !invalid.every((f: unknown) => typeof f === 'function'))) throw new WarrenError(`${handler.samples}: \`invalidSamples\` must be an array of functions (index, runId) => ({ key, body, raw? })`);
+  return { sample: mod.sample, ...(invalid === undefined ? {} : { invalidSamples: invalid as unknown as readonly SampleFactory[] }) };
+}
+
+async function send(configPath: string, handlerName: string, { count, rate, invalid, bytes, requestTimeoutMs, body }: SendOptions): Promise<number> {
   const config = await loadConfig(configPath);
   const handler = config.handlers.find((h) => h.name === handlerName);
   if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
-  const sample = samples[handler.name];
-  if (sample === undefined) throw new WarrenError(`no example messages for handler "${handler.name}"; add a factory to functions/samples.ts`);
+  const { sample, invalidSamples: bad = [] } = await loadSamples(handler, configPath, body);
   const url = urlForVhost(amqpUrl, handler.vhost);
   const connection = await amqp.connect(url);
   await declareTopology(connection, handler);
   await connection.close();
   const runId = randomBytes(4).toString('hex');
   const tty = process.stdout.isTTY === true;
-  const bad = invalidSamples[handler.name] ?? [];
-  if (invalid > 0 && bad.length === 0) throw new WarrenError(`no invalid example messages for handler "${handler.name}"; add them to functions/samples.ts`);
+  if (invalid > 0 && bad.length === 0) throw new WarrenError(`no invalid example messages for handler "${handler.name}": export \`invalidSamples\` from its samples module${handler.samples === undefined ? ' (set `samples` on the handler in warren.config.ts)' : ` (${handler.samples})`}`);
   const total = count + invalid;
   // Invalid messages are spread evenly among the valid ones.
   const badAt = new Set(Array.from({ length: invalid }, (_, k) => Math.floor(((k + 1) * total) / (invalid + 1))));
@@ -214,6 +235,7 @@ async function main(argv: string[]): Promise<number> {
       bytes: { type: 'string' },
       request: { type: 'boolean' },
       'timeout-ms': { type: 'string' },
+      body: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -229,7 +251,7 @@ async function main(argv: string[]): Promise<number> {
       const count = positiveInt(values.count, '--count', request ? 1 : 1_000);
       const invalid = positiveInt(values.invalid, '--invalid', 0);
       if (request && count + invalid === 0) throw new WarrenError('--request with --count 0 and no --invalid sends nothing: give --count 1 or more');
-      return send(values.config, values.handler?.[0] ?? 'orders', { count, rate: positiveInt(values.rate, '--rate', 0), invalid, bytes: positiveInt(values.bytes, '--bytes', 0), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) });
+      return send(values.config, values.handler?.[0] ?? 'orders', { count, rate: positiveInt(values.rate, '--rate', 0), invalid, bytes: positiveInt(values.bytes, '--bytes', 0), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }), ...(values.body === undefined ? {} : { body: values.body }) });
     }
     case 'dlq': return deadLetters(values.config, values.handler?.[0] ?? 'orders', positionals[1], values.all === true, values.id ?? []);
     case 'shards': return shardsCommand(amqpUrl, await loadConfig(values.config), values.config, positionals[1], values.handler ?? [], (text) => process.stdout.write(text));

@@ -5,7 +5,7 @@
  */
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
-import { parseOrder } from '../../functions/orders.js';
+import { parseOrder } from '../../examples/orders/functions/orders.js';
 import { exampleTransaction, inTransaction } from '../orders.js';
 import type { ConsumerFactory } from './Consumer.js';
 

@@ -6,7 +6,7 @@
  */
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
-import { parseOrder } from '../../functions/orders.js';
+import { parseOrder } from '../../examples/orders/functions/orders.js';
 import { cpuWork } from '../handlers/cpuWork.js';
 import { exampleTransaction, inTransaction } from '../orders.js';
 import { shardQueues } from '../protocol.js';

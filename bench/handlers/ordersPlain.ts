@@ -3,7 +3,7 @@
  * order, total, outbox row, written out by hand) and none of Warren's own per-message work (no schema, Warren's inbox
  * off, no publish after the commit), so the gap to `raw` and `single` is the runner's and the process model's alone.
  */
-import type { Order } from '../../functions/orders.js';
+import type { Order } from '../../examples/orders/functions/orders.js';
 import { defineHandler } from '../../runtime/index.js';
 import { exampleTransaction } from '../orders.js';
 

@@ -62,9 +62,20 @@ export function workerExecArgv(): string[] {
   return BUILT ? extraExecArgv() : ['--import', import.meta.resolve('tsx'), ...extraExecArgv()];
 }
 
-/** WARREN_WORKER_EXEC_ARGV adds Node options to workers, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile them. */
+/**
+ * The runner's own export conditions (`--conditions`/`-C`, e.g. `warren-source` in Warren's repository, where the
+ * example app's `import 'warren'` must reach the same sources as the runner), plus WARREN_WORKER_EXEC_ARGV, which adds
+ * Node options to workers, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile them.
+ */
 function extraExecArgv(): string[] {
-  return (process.env.WARREN_WORKER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
+  const conditions: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--conditions=')) conditions.push(a);
+    else if ((a === '--conditions' || a === '-C') && argv[i + 1] !== undefined) conditions.push(`--conditions=${argv[++i]!}`);
+  }
+  return [...conditions, ...(process.env.WARREN_WORKER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '')];
 }
 
 /** Starts a worker of `model` running the worker file. */

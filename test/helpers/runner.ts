@@ -11,8 +11,9 @@ export interface TestRunner {
   readonly config: ResolvedConfig;
   readonly lines: string[];
   /**
-   * This runner's own events exchange: the example app (functions/orders.ts) publishes here (WARREN_EVENTS_EXCHANGE)
-   * instead of the shared `orders.events`, and it is declared (listed under `publishes`) and deleted by `cleanup()`.
+   * This runner's own events exchange: the example app's handlers (test/fixtures/orders.ts) publish here
+   * (WARREN_TEST_EVENTS_EXCHANGE) instead of the shared `orders.events`; it is declared (listed under `publishes`) and
+   * deleted by `cleanup()`.
    */
   readonly eventsExchange: string;
   /** Queue (exchange) name of the handler called `name`. */
@@ -44,7 +45,7 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
     handlers: handlers.map((h) => ({
       ...h,
       queue: h.queue ?? uniqueName(`t_${h.name}`),
-      ...(h.entry === 'functions/orders.ts' && h.publishes === undefined ? { publishes: [{ exchange: eventsExchange, type: 'topic' as const }] } : {}),
+      ...(h.entry === 'test/fixtures/orders.ts' && h.publishes === undefined ? { publishes: [{ exchange: eventsExchange, type: 'topic' as const }] } : {}),
     })),
     runner: {
       shutdownTimeoutSeconds: options.shutdownTimeoutSeconds ?? 10, deadLetter: options.deadLetter ?? 'rabbitmq', metricsPort: options.metricsPort ?? 0,
@@ -58,7 +59,7 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
   const runner = new Runner(config, {
     amqpUrl: options.amqpUrl ?? AMQP_URL,
     databaseUrl: options.databaseUrl ?? db.url,
-    workerEnv: { WARREN_EVENTS_EXCHANGE: eventsExchange, ...options.workerEnv },
+    workerEnv: { WARREN_TEST_EVENTS_EXCHANGE: eventsExchange, ...options.workerEnv },
     ...(options.publishAmqpUrl === undefined ? {} : { publishAmqpUrl: options.publishAmqpUrl }),
     logger: createLogger({ component: 'runner' }, { sink }),
     onWorkerOutput: (line, worker) => sink(`${worker} ${line}`),

@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from './services.js';
 
@@ -21,10 +21,27 @@ export interface RunnerProcess {
   metricsPort(): number;
 }
 
-/** Writes `config` (a warren.config object) to a temporary .mjs file; returns its path and a remover. */
+/** The repository's root: relative paths in a test config are resolved from it. */
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * `config` with its handlers' `entry` and `samples` and its `migrations` made absolute from the repository's root, so
+ * the runner finds them from any working directory (`npm start` runs in examples/orders).
+ */
+export function absolutePaths(config: object): object {
+  const abs = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) ? resolve(REPO_ROOT, p) : p);
+  const c = config as { handlers?: unknown; migrations?: unknown };
+  return {
+    ...config,
+    ...(Array.isArray(c.migrations) ? { migrations: c.migrations.map(abs) } : {}),
+    ...(Array.isArray(c.handlers) ? { handlers: c.handlers.map((h: Record<string, unknown>) => ({ ...h, entry: abs(h.entry), ...(h.samples === undefined ? {} : { samples: abs(h.samples) }) })) } : {}),
+  };
+}
+
+/** Writes `config` (a warren.config object, paths relative to the repository) to a temporary .mjs file; returns its path and a remover. */
 export async function writeConfig(name: string, config: object): Promise<{ file: string; remove(): Promise<void> }> {
   const file = join(tmpdir(), `${name}.config.mjs`);
-  await writeFile(file, `export default ${JSON.stringify(config)};\n`);
+  await writeFile(file, `export default ${JSON.stringify(absolutePaths(config))};\n`);
   return { file, remove: () => rm(file, { force: true }) };
 }
 

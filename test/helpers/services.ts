@@ -27,7 +27,7 @@ export async function createTestDatabase(options: { schema?: boolean } = {}): Pr
   const admin = await mysql.createConnection({ uri: ADMIN_DB_URL, multipleStatements: true });
   await admin.query('CREATE DATABASE ??', [name]);
   if (options.schema !== false) {
-    const sql = await readFile(new URL('../../functions/schema.sql', import.meta.url), 'utf8');
+    const sql = await readFile(new URL('../../examples/orders/functions/schema.sql', import.meta.url), 'utf8');
     await admin.query(`USE \`${name}\`; ${sql}`);
     await admin.query('USE mysql');
   }

@@ -13,7 +13,8 @@ import { createWarrenApp } from '../../lib/app.js';
 import { saveLock, type LockMode, type WarrenLock } from '../../lib/warrenLock.js';
 import type { WarrenStack } from '../../lib/WarrenStack.js';
 
-export const projectRoot = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project). */
+export const projectRoot = resolve(import.meta.dirname, '../../examples/orders');
 
 type Template = { Resources?: Record<string, { Type: string; Metadata?: Record<string, unknown> }> } & Record<string, unknown>;
 

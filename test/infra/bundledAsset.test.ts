@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarrenApp } from '../../lib/app.js';
 import { waitFor } from '../helpers/services.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 const ADMIN_URL = process.env.WARREN_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 
 interface Reply { readonly ok?: boolean; readonly ready?: boolean; readonly error?: string; readonly connects: number; readonly threadId: number | null }

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarrenApp } from '../../lib/app.js';
 import { cfnLintAssembly, describeFindings, type CfnLintFinding } from '../helpers/cfnLint.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 const outdir = mkdtempSync(join(tmpdir(), 'warren-cfnlint-'));
 let templates: string[] = [];
 let findings: CfnLintFinding[] = [];

@@ -40,7 +40,8 @@ import { CFN_RESPONSE_LIMIT_BYTES, responseProblems, type CfnResponseBody } from
 import { ADMIN_DB_URL, AMQP_URL, waitFor } from '../helpers/services.js';
 import { startAwsEmulator, type AwsEmulator } from './rehearsal/awsEmulator.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 const MANAGEMENT = process.env.WARREN_TEST_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
 const MANAGEMENT_AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
 const suffix = randomBytes(4).toString('hex');

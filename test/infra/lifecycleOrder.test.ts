@@ -17,7 +17,8 @@ import { deployInvocations, WARREN_CONCURRENCY_DEFAULTS } from '../../lib/Warren
 import { lifecycleGeneration } from '../../lib/WarrenShardDrain.js';
 import { exactly } from '../../topology/brokerPermissions.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 const handler = (name: string, concurrency: number, batchSize = 10) => ({ name, entry: 'functions/orders.ts', queue: name, concurrency, batchSize });
 
 interface Resources { [id: string]: { Type: string; DependsOn?: string[]; Properties?: Record<string, unknown> } }

@@ -16,7 +16,8 @@ import { ADMIN_DB_URL, createTestDatabase, type TestDatabase } from '../helpers/
 import { runtimeErrorLog } from '../helpers/lambdaRuntimeLog.js';
 
 let db: TestDatabase;
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 
 beforeAll(async () => {
   db = await createTestDatabase({ schema: false });

@@ -11,7 +11,8 @@ import { createWarrenApp } from '../../lib/app.js';
 import type { WarrenStack } from '../../lib/WarrenStack.js';
 import { resolveConfig } from '../../config/config.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 const config = resolveConfig({
   handlers: [
     { name: 'orders', entry: 'functions/orders.ts', queue: 'orders', concurrency: 2, publishes: [{ exchange: 'orders.events', type: 'topic' }] },

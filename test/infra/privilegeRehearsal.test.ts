@@ -251,7 +251,7 @@ describe('Rehearsal: the application database user (bundled lib/functions/migrat
   beforeAll(() => {
     // As on AWS: the SQL files sit in the bundle's migrations/ directory; the function connects as the master user.
     mkdirSync(join(workDir, 'migrations'), { recursive: true });
-    copyFileSync(join(root, 'functions/schema.sql'), join(workDir, 'migrations', '0000.sql'));
+    copyFileSync(join(root, 'examples/orders/functions/schema.sql'), join(workDir, 'migrations', '0000.sql'));
     Object.assign(process.env, {
       LAMBDA_TASK_ROOT: workDir, WARREN_DB_HOST: '127.0.0.1', WARREN_DB_PORT: '3306', WARREN_DB_USER: 'root', WARREN_DB_NAME: db.name, WARREN_DB_IAM_AUTH: 'false', WARREN_DB_TLS: 'false',
     });

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../config/config.js';
 import { createWarrenApp } from '../../lib/app.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 

@@ -13,7 +13,8 @@ import { createWarrenApp } from '../../lib/app.js';
 import { resolveConfig } from '../../config/config.js';
 import { cfnLintAssembly, describeFindings } from '../helpers/cfnLint.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 const name = (i: number) => `consumer-with-a-long-descriptive-name-${String(i + 1).padStart(3, '0')}`;
 const config = resolveConfig({
   migrations: ['functions/schema.sql'],

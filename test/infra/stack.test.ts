@@ -8,7 +8,8 @@ import { createWarrenApp } from '../../lib/app.js';
 import type { WarrenStack } from '../../lib/WarrenStack.js';
 import { relayTargets } from '../../lib/WarrenOutboxRelay.js';
 
-const root = resolve(import.meta.dirname, '../..');
+/** The example app (a team's project): the stack's `projectRoot`. */
+const root = resolve(import.meta.dirname, '../../examples/orders');
 const config: ResolvedConfig = resolveConfig({
   handlers: [
     { name: 'orders', entry: 'functions/orders.ts', queue: 'orders', batchSize: 50, batchingWindowSeconds: 2, concurrency: 4, timeoutSeconds: 30, publishes: [{ exchange: 'orders.events', type: 'topic' }] },

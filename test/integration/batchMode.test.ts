@@ -25,7 +25,7 @@ async function scalar(sql: string): Promise<number> {
 
 describe('Batch mode (handleBatch)', () => {
   it('commits the example app batch by batch, keeps the invariant, and applies repeated orders once', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', export: 'batchHandler', concurrency: 2, batchSize: 100, batchingWindowSeconds: 1 }]); // publishes to its own events exchange
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', export: 'batchHandler', concurrency: 2, batchSize: 100, batchingWindowSeconds: 1 }]); // publishes to its own events exchange
     const queue = running.queueOf('orders');
     const ids = await sendOrders(queue, 1_000, 'b');
     await sendOrders(queue, 200, 'b'); // 200 of them again

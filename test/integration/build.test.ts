@@ -46,8 +46,8 @@ describe('The production build', () => {
     await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT });
     const config = join(outDir, 'test.config.js');
     await writeFile(config, `export default ${JSON.stringify({
-      migrations: ['functions/schema.sql'],
-      handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue, batchSize: 20, batchingWindowSeconds: 0, publishes: [{ exchange: events, type: 'topic' }] }],
+      migrations: ['examples/orders/functions/schema.sql'],
+      handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', queue, batchSize: 20, batchingWindowSeconds: 0, publishes: [{ exchange: events, type: 'topic' }] }],
       runner: { metricsPort: 0, workers: 2 },
     })};\n`);
     const lines: string[] = [];

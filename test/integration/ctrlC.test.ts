@@ -23,8 +23,8 @@ beforeEach(async () => {
   queue = uniqueName('t_ctrlc');
   events = `${queue}.events`;
   config = await writeConfig(queue, {
-    migrations: ['functions/schema.sql'],
-    handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue, concurrency: SHARDS, batchSize: 20, publishes: [{ exchange: events, type: 'topic' }] }],
+    migrations: ['examples/orders/functions/schema.sql'],
+    handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', queue, concurrency: SHARDS, batchSize: 20, publishes: [{ exchange: events, type: 'topic' }] }],
     runner: { metricsPort: 0, shutdownTimeoutSeconds: 20 },
   });
 });

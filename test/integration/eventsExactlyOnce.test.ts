@@ -32,7 +32,7 @@ const count = async (sql: string) => Number((await db.query<{ n: number }[]>(sql
 
 describe('Outbox events with no fault', () => {
   it('publishes exactly 6,000 events for 6,000 orders sent at once, each message id once, and the relay logs nothing', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 4, batchSize: 50 }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 4, batchSize: 50 }]);
     tap = uniqueName('tap');
     const connection = await amqp.connect(AMQP_URL);
     const channel = await connection.createChannel();

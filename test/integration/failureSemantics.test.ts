@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
 import { listDeadLetters, replayDeadLetters } from '../../local/commands/deadLetters.js';
-import { invalidSamples, samples } from '../../functions/samples.js';
+import { invalidSamples, sample } from '../../examples/orders/functions/samples.js';
 import { ConnectionManager } from '../../runtime/db/ConnectionManager.js';
 import { pruneInbox } from '../../runtime/inbox.js';
 import { pruneOutbox } from '../../runtime/outbox/outbox.js';
@@ -70,7 +70,7 @@ describe('Exactly-once effects (inbox)', () => {
   });
 
   it('keys a message without message_id by its body hash when onMissingKey is "hash-body" (the example app)', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }]);
     const body = JSON.stringify({ orderId: 'no-id-1', sku: 's', quantity: 2 });
     await publishRaw(running.queueOf('orders'), [{ body, key: 'no-id-1' }, { body, key: 'no-id-1' }]);
     await waitFor('2 acked', () => running!.runner.snapshot().acked >= 2);
@@ -159,10 +159,10 @@ describe('Poison messages (dead-letter queue)', () => {
   });
 
   it('sends the example app\'s invalid samples (not JSON, a missing field, a bad quantity) to orders.dlq while valid ones commit and the shards drain', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 }]);
     const exchange = running.queueOf('orders');
-    const bad = invalidSamples.orders!.map((make, i) => make(i, 'inv'));
-    const good = Array.from({ length: 20 }, (_, i) => samples.orders!(i, 'inv'));
+    const bad = invalidSamples.map((make, i) => make(i, 'inv'));
+    const good = Array.from({ length: 20 }, (_, i) => sample(i, 'inv'));
     await publishRaw(exchange, [...bad, ...good].map((m) => ({ body: m.raw ?? JSON.stringify(m.body), messageId: m.key, key: m.key })));
     await waitFor('23 acked', () => running!.runner.snapshot().acked >= 23, 20_000);
     const letters = await listDeadLetters(AMQP_URL, `${exchange}.dlq`);

@@ -26,7 +26,7 @@ const portOf = (r: TestRunner): number => r.runner.metricsPort ?? 0;
 describe('Operations: /metrics', () => {
   it('moves every counter by exactly what happened while N messages are processed, per handler and shard queue', async () => {
     // Prepare
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 }]);
     const port = portOf(running);
     expect(port).toBeGreaterThan(0);
     const queue = running.queueOf('orders');
@@ -127,7 +127,7 @@ describe('Operations: /healthz and /readyz', () => {
   it('turns unready while the broker connection is lost and ready again after it returns', async () => {
     // Prepare: RabbitMQ behind a proxy that can play "down"
     proxy = await startTcpProxy(5672);
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 }], {
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 }], {
       amqpUrl: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
     });
     const port = portOf(running);
@@ -163,7 +163,7 @@ describe('Operations: /healthz and /readyz', () => {
   });
 
   it('is unready, naming the worker, while a worker process is dead, and while the runner stops', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 }]);
     const port = portOf(running);
     killWorkerOf(running.runner, 'orders');
     const dead = await waitFor('unready', async () => { const r = await getJson<ReadyBody>(port, '/readyz'); return r.status === 503 ? r : undefined; }, 10_000, 20);
@@ -176,7 +176,7 @@ describe('Operations: /healthz and /readyz', () => {
   });
 
   it('answers /healthz, /status.json and 404 for anything else', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts' }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts' }]);
     const port = portOf(running);
     expect((await getJson(port, '/healthz')).body).toMatchObject({ status: 'ok' });
     const status = await getJson<{ workers: { id: string }[]; totals: { workers: number } }>(port, '/status.json');

@@ -153,8 +153,8 @@ describe('Transactional outbox (ctx.publish)', () => {
   });
 
   it('announces each distinct example order once as order.accepted, however often the order arrives', async () => {
-    // the runner's own events exchange (WARREN_EVENTS_EXCHANGE), never the shared orders.events
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 }]);
+    // the runner's own events exchange (WARREN_TEST_EVENTS_EXCHANGE), never the shared orders.events
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 }]);
     const seen = await tap(running.eventsExchange, 'order.accepted');
     const prefix = uniqueName('acc');
     await sendOrders(running.queueOf('orders'), 50, prefix);

@@ -124,7 +124,7 @@ describe('ctx.publish: a follow-up Lambda would drop', () => {
 describe('CLI: npm run send', () => {
   it('refuses a body over the limit, exits non-zero naming the size, the limit and why, and publishes nothing', async () => {
     const queue = uniqueName('t_send');
-    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue }] });
+    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', samples: 'examples/orders/functions/samples.ts', queue }] });
     const send = (bytes: number) => run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--config', config.path, '--count', '1', '--bytes', String(bytes)]);
     try {
       const refused = await send(7_000_000).then(() => undefined, (error: unknown) => error as { code: number; stderr: string });

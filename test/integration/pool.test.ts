@@ -25,7 +25,7 @@ describe('The shared worker pool', () => {
     // Prepare: one worker for both; the hot handler has 4 shards and 2,000 slow messages queued
     running = await startTestRunner(db, [
       { name: 'hot', entry: 'test/fixtures/slowOrders.ts', concurrency: 4, batchSize: 10, batchingWindowSeconds: 0 },
-      { name: 'cold', entry: 'functions/orders.ts', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 },
+      { name: 'cold', entry: 'test/fixtures/orders.ts', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 },
     ], { workers: 1, workerEnv: { WARREN_TEST_DELAY_MS: '5' } });
     await sendOrders(running.queueOf('hot'), 2_000, 'hot');
     await waitFor('the hot handler running', () => acked(running!.runner, 'hot') >= 20, 30_000, 5);
@@ -43,9 +43,9 @@ describe('The shared worker pool', () => {
 
   it('runs a dedicated handler only on its own workers, and the rest only on the shared pool', async () => {
     running = await startTestRunner(db, [
-      { name: 'alpha', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
-      { name: 'beta', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
-      { name: 'isolated', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
+      { name: 'alpha', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
+      { name: 'beta', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
+      { name: 'isolated', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0 },
     ], { workers: 2, dedicated: { isolated: 1 } });
     const ran = new Map<string, Set<string>>();
     for (const w of running.runner.workerHandles) w.on('batch', (r: BatchReport) => ran.set(w.spec.id, new Set([...(ran.get(w.spec.id) ?? []), r.handler])));
@@ -115,15 +115,15 @@ describe('One batch in flight per shard', () => {
 describe('Bad input at start', () => {
   it('names every handler whose module fails to import or exports no handler, with its file and the cause', async () => {
     const start = startTestRunner(db, [
-      { name: 'good', entry: 'functions/orders.ts' },
+      { name: 'good', entry: 'test/fixtures/orders.ts' },
       { name: 'broken', entry: 'test/fixtures/brokenImport.ts' },
-      { name: 'noexport', entry: 'functions/orders.ts', export: 'nope' },
+      { name: 'noexport', entry: 'test/fixtures/orders.ts', export: 'nope' },
     ], { workers: 2 });
     const error = await start.then(() => undefined, (e: unknown) => e as Error);
     expect(error?.name).toBe('HandlerImportError');
     expect(error?.message).toMatch(/^2 handler module\(s\) could not be loaded/);
     expect(error?.message).toMatch(/handler "broken" \(.*test\/fixtures\/brokenImport\.ts\): WARREN_TEST_REQUIRED is not set/);
-    expect(error?.message).toMatch(/handler "noexport" \(.*functions\/orders\.ts\): no exported function "nope"/);
+    expect(error?.message).toMatch(/handler "noexport" \(.*fixtures\/orders\.ts\): no exported function "nope"/);
   });
 
   it('stops with both numbers when the database user may not open as many connections as the pool needs', async () => {
@@ -132,12 +132,12 @@ describe('Bad input at start', () => {
     try {
       await db.admin.query(`GRANT ALL ON ${db.admin.escapeId(db.name)}.* TO ?@'%'`, [user]);
       const url = db.url.replace('mysql://root@', `mysql://${user}:pw@`);
-      const start = startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'functions/orders.ts' }], { workers: 4 });
+      const start = startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'test/fixtures/orders.ts' }], { workers: 4 });
       // 4 workers + the outbox relay's one (the example app publishes)
       await expect(start).rejects.toMatchObject({ name: 'ServerConnectionBudgetError', needed: 5, available: 3 });
       await expect(start).rejects.toBeInstanceOf(ConnectionBudgetError);
       await expect(start).rejects.toThrow("The runner needs 5 MySQL connection(s) but the server allows only 3 more (the user's MAX_USER_CONNECTIONS is 3 and it has 0 open); lower runner.workers (or runner.dedicated), or raise max_connections / the user's MAX_USER_CONNECTIONS");
-      const fits = await startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'functions/orders.ts', batchingWindowSeconds: 0 }], { workers: 2 });
+      const fits = await startTestRunner({ ...db, url }, [{ name: 'orders', entry: 'test/fixtures/orders.ts', batchingWindowSeconds: 0 }], { workers: 2 });
       await fits.cleanup();
     } finally {
       await db.admin.query(`DROP USER IF EXISTS ?@'%'`, [user]);

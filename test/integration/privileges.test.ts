@@ -31,8 +31,8 @@ async function startAndWait(databaseUrl: string): Promise<StartedCli> {
 beforeAll(async () => {
   db = await createTestDatabase({ schema: false });
   config = await writeTestConfig(queue, {
-    migrations: ['functions/schema.sql'],
-    handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue, concurrency: 1 }],
+    migrations: ['examples/orders/functions/schema.sql'],
+    handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', queue, concurrency: 1 }],
     runner: { workers: 1, metricsPort: 0 },
   });
 });

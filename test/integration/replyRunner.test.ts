@@ -18,7 +18,7 @@ beforeAll(async () => {
   await db.query('CREATE TABLE $db.reply_totals (sku VARCHAR(64) PRIMARY KEY, total INT NOT NULL)');
   running = await startTestRunner(db, [
     { name: 'counter', entry: 'test/fixtures/replies.ts', export: 'counter', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0, replies: true },
-    { name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0, replies: true },
+    { name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 10, batchingWindowSeconds: 0, replies: true },
   ]);
 }, 60_000);
 afterAll(async () => {

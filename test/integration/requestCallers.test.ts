@@ -239,8 +239,8 @@ describe('Caller: Warren\'s RequestClient', () => {
 describe('Caller: npm run send -- --request, against the example app answering (functions/orders.ts)', () => {
   it('prints the three replies with the SKU totals and the error reply Warren sends for the invalid order', async () => {
     const orders = await createTestDatabase();
-    const app = await startTestRunner(orders, [{ name: 'orders', entry: 'functions/orders.ts', replies: true }]);
-    const config = await writeTestConfig(app.queueOf('orders'), { handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue: app.queueOf('orders') }] });
+    const app = await startTestRunner(orders, [{ name: 'orders', entry: 'test/fixtures/orders.ts', replies: true }]);
+    const config = await writeTestConfig(app.queueOf('orders'), { handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', samples: 'examples/orders/functions/samples.ts', queue: app.queueOf('orders') }] });
     try {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--request', '--config', config.path, '--count', '3', '--invalid', '1', '--timeout-ms', '20000'], { env: { ...process.env, AMQP_URL } });
       const lines = stdout.trim().split('\n');

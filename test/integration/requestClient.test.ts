@@ -224,7 +224,7 @@ describe('RequestClient when its connection or channel goes away', () => {
 describe('CLI: npm run send -- --request', () => {
   it('prints each reply and error reply with its round-trip time, and a summary with p50 and p99', async () => {
     const queue = uniqueName('t_sendreq');
-    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue }] });
+    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', samples: 'examples/orders/functions/samples.ts', queue }] });
     const connection = await amqp.connect(AMQP_URL);
     try {
       // The shard queue answered by hand per the contract: a valid order gets its id back, an invalid one an error reply.
@@ -255,7 +255,7 @@ describe('CLI: npm run send -- --request', () => {
 
   it('exits 1 naming the exchange, key and time waited when no reply comes', async () => {
     const queue = uniqueName('t_sendreq');
-    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue }] });
+    const config = await writeTestConfig(queue, { handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', samples: 'examples/orders/functions/samples.ts', queue }] });
     try {
       const failed = await run(process.execPath, ['--import', 'tsx', 'local/cli.ts', 'send', '--request', '--config', config.path, '--timeout-ms', '300'])
         .then(() => undefined, (error: unknown) => error as { code: number; stdout: string });

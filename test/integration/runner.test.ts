@@ -16,7 +16,7 @@ afterEach(async () => {
 
 describe('Class: Runner', () => {
   it('processes every message into MySQL with exactly one connection per worker', async () => {
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', concurrency: 3, batchSize: 50, batchingWindowSeconds: 0 }]);
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 3, batchSize: 50, batchingWindowSeconds: 0 }]);
     // Watched from here: the start-up checks (connection budget, privileges) use short-lived connections of their own;
     // workers connect at their first batch and the relay at its first tick, both after start().
     const watch = watchConnections(db);
@@ -41,7 +41,7 @@ describe('Class: Runner', () => {
   it('redelivers the whole batch when a handler throws, applying each message of the non-idempotent counter once, while other handlers are unaffected', async () => {
     await createCounterTables(db);
     running = await startTestRunner(db, [
-      { name: 'orders', entry: 'functions/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 },
+      { name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 2, batchSize: 20, batchingWindowSeconds: 0 },
       { name: 'flaky', entry: COUNTER_ENTRY, concurrency: 1, batchSize: 20, batchingWindowSeconds: 1 },
     ]);
     const good = await sendOrders(running.queueOf('orders'), 500, 'good');
@@ -61,8 +61,8 @@ describe('Class: Runner', () => {
   });
 
   it('fails at start with a clear error when a handler module has no such export', async () => {
-    await expect(startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', export: 'nope' }])).rejects.toThrow(
-      /handler "orders" \(.*functions\/orders\.ts\): no exported function "nope"/,
+    await expect(startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', export: 'nope' }])).rejects.toThrow(
+      /handler "orders" \(.*fixtures\/orders\.ts\): no exported function "nope"/,
     );
   });
 });

@@ -14,7 +14,7 @@ afterAll(async () => {
   await connection.close();
 });
 
-const configFor = (queue: string, concurrency: number) => resolveConfig({ handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue, concurrency }] });
+const configFor = (queue: string, concurrency: number) => resolveConfig({ handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', queue, concurrency }] });
 
 async function run(queue: string, concurrency: number, action: string): Promise<string> {
   let text = '';

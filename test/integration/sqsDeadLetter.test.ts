@@ -89,7 +89,7 @@ describe('Runner with runner.deadLetter = "sqs"', () => {
 
   it('creates <queue>-dlq on the SQS endpoint and dead-letters a poison message there', async () => {
     db = await createTestDatabase();
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }], { deadLetter: 'sqs' });
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }], { deadLetter: 'sqs' });
     const exchange = running.queueOf('orders');
     await publishRaw(exchange, [
       { body: JSON.stringify({ orderId: 'ok-1', sku: 's', quantity: 1 }), messageId: 'ok-1' },
@@ -110,7 +110,7 @@ describe('Runner with runner.deadLetter = "sqs"', () => {
 
   it('lists SQS dead letters without removing them, and a replayed letter that fails again is dead-lettered again', async () => {
     db = await createTestDatabase();
-    running = await startTestRunner(db, [{ name: 'orders', entry: 'functions/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }], { deadLetter: 'sqs' });
+    running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', batchSize: 10, batchingWindowSeconds: 0 }], { deadLetter: 'sqs' });
     const exchange = running.queueOf('orders');
     // dead-lettered by the schema: no sku
     await publishRaw(exchange, [{ body: JSON.stringify({ orderId: 'fix-1', quantity: 1 }), messageId: 'fix-1' }]);

@@ -10,7 +10,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = process.cwd();
-const SOURCE_ROOMS = ['functions', 'runtime', 'config', 'topology', 'client', 'lib', 'local', 'bin', 'bench', 'test'];
+const SOURCE_ROOMS = ['examples', 'runtime', 'config', 'topology', 'client', 'testing', 'lib', 'local', 'bench', 'test'];
 
 type Graph = Map<string, string[]>;
 
@@ -78,20 +78,24 @@ function loops(graph: Graph): string[][] {
 
 /** The room of a file: `lib/functions` apart from the constructs in `lib`. */
 function roomOf(file: string): string {
-  return file.startsWith('lib/functions/') ? 'lib/functions' : file.split('/')[0]!.replace(/\.ts$/, '');
+  if (file.startsWith('lib/functions/')) return 'lib/functions';
+  if (file.startsWith('examples/')) return file.split('/').slice(0, 2).join('/');
+  return file.split('/')[0]!.replace(/\.ts$/, '');
 }
 
 /** What each room may import besides itself (README, "Where things live"). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  functions: ['runtime'],
+  // An example app reaches Warren only through the package's entry points (`warren`, `warren/config`, ...), which are
+  // not relative imports: a relative import out of its folder is a wrong-way import.
+  'examples/orders': [],
   runtime: [],
   config: ['runtime'],
   topology: ['config', 'runtime'],
   'lib/functions': ['topology', 'config', 'runtime'],
   client: ['runtime'],
   lib: ['lib/functions', 'topology', 'config', 'runtime'],
-  local: ['functions', 'client', 'topology', 'config', 'runtime'],
-  bin: ['lib'],
+  testing: ['config', 'runtime'],
+  local: ['client', 'topology', 'config', 'runtime'],
 };
 
 function wrongWay(graph: Graph): string[] {
@@ -110,7 +114,7 @@ function wrongWay(graph: Graph): string[] {
 
 function projectGraph(): Graph {
   const files: Record<string, string> = {};
-  for (const file of [...SOURCE_ROOMS.flatMap(sourceFiles), 'warren.config.ts']) files[file] = readFileSync(join(ROOT, file), 'utf8');
+  for (const file of SOURCE_ROOMS.flatMap(sourceFiles)) files[file] = readFileSync(join(ROOT, file), 'utf8');
   return graphOf(files);
 }
 
@@ -140,5 +144,23 @@ describe('The import graph', () => {
     });
     expect(loops(sample)).toEqual([['runtime/MessageProcessor.ts', 'runtime/batchMode.ts']]);
     expect(wrongWay(sample)).toEqual(['runtime/logger.ts -> local/Runner.ts']);
+  });
+
+  it('has the example app import Warren only through the package entry points', () => {
+    const ENTRY_POINTS = ['warren', 'warren/config', 'warren/cdk', 'warren/testing', 'warren/client'];
+    const seen: string[] = [];
+    const wrong: string[] = [];
+    for (const file of sourceFiles('examples')) {
+      for (const { fileName } of ts.preProcessFile(readFileSync(join(ROOT, file), 'utf8'), true, true).importedFiles) {
+        if (fileName.startsWith('.')) {
+          if (!normalize(join(dirname(file), fileName)).startsWith('examples/orders/')) wrong.push(`${file} -> ${fileName}`);
+        } else if (fileName === 'warren' || fileName.startsWith('warren/')) {
+          seen.push(fileName);
+          if (!ENTRY_POINTS.includes(fileName)) wrong.push(`${file} -> ${fileName}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(new Set(seen)).toEqual(new Set(['warren', 'warren/config', 'warren/cdk', 'warren/testing']));
   });
 });
