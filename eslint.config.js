@@ -12,6 +12,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  *   topology/                     -> config/, runtime/
  *   lib/functions/ (stack's Lambda functions) -> topology/, config/, runtime/ (never the CDK constructs)
  *   client/ (request(): code outside handlers asking them) -> runtime/ only
+ *   testing/ (warren/testing: the handler test kit) -> config/, runtime/
  *   lib/ (CDK constructs), local/ (the runner) -> the rooms above, never each other (local/ reads functions/samples.ts;
  *                                                lib/ never client/)
  * Each entry names the folders a room must not reach, as the first folder after the `../`s of a relative import.
@@ -22,6 +23,7 @@ const FORBIDDEN = [
   { room: 'config', folders: ['local', 'lib', 'topology', 'functions', 'client', 'bench', 'test'] },
   { room: 'topology', folders: ['local', 'lib', 'functions', 'client', 'bench', 'test'] },
   { room: 'client', folders: ['local', 'lib', 'config', 'topology', 'functions', 'bench', 'test'] },
+  { room: 'testing', folders: ['local', 'lib', 'topology', 'functions', 'client', 'bench', 'test'] },
   { room: 'local', folders: ['lib', 'bench', 'test'] },
   { room: 'lib', folders: ['local', 'client', 'bench', 'test'] },
 ];

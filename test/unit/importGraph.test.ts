@@ -10,7 +10,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = process.cwd();
-const SOURCE_ROOMS = ['functions', 'runtime', 'config', 'topology', 'client', 'lib', 'local', 'bin', 'bench', 'test'];
+const SOURCE_ROOMS = ['functions', 'runtime', 'config', 'topology', 'client', 'testing', 'lib', 'local', 'bin', 'bench', 'test'];
 
 type Graph = Map<string, string[]>;
 
@@ -89,6 +89,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   topology: ['config', 'runtime'],
   'lib/functions': ['topology', 'config', 'runtime'],
   client: ['runtime'],
+  testing: ['config', 'runtime'],
   lib: ['lib/functions', 'topology', 'config', 'runtime'],
   local: ['functions', 'client', 'topology', 'config', 'runtime'],
   bin: ['lib'],
