@@ -41,12 +41,15 @@ import { ensureWarrenTables } from './db/warrenTables.js';
 export { HANDLER_RUNTIME_DEFAULTS } from './handlerOptions.js';
 export type { BatchSummary, HandlerContext, HandlerFunctions, HandlerOptions, HandlerSettings, RmqHandler } from './handlerOptions.js';
 
+/** Marks the functions `defineHandler()` returns (a registered symbol: every copy of this module agrees). */
+const DEFINED = Symbol.for('warren.definedHandler');
+
 export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): RmqHandler {
   const resolved = resolveHandlerOptions(options);
   // One module may serve several handlers of warren.config.ts in a shared-pool worker: the name (inbox, logs, dead
   // letters) is the invocation's, and so is every piece of per-handler state (processor, flusher, loggers).
   const bound = new Map<string, RmqHandler>();
-  return (event, context) => {
+  const defined: RmqHandler = (event, context) => {
     const name = options.name ?? currentHandlerScope()?.handler ?? envValue(ENV.handler) ?? 'handler';
     let handler = bound.get(name);
     if (handler === undefined) {
@@ -55,6 +58,13 @@ export function defineHandler<TBody = unknown>(options: HandlerOptions<TBody>): 
     }
     return handler(event, context);
   };
+  Object.defineProperty(defined, DEFINED, { value: true });
+  return defined;
+}
+
+/** Whether `value` is a function `defineHandler()` returned (the test kit checks what it is given). */
+export function isDefinedHandler(value: unknown): value is RmqHandler {
+  return typeof value === 'function' && (value as { [DEFINED]?: unknown })[DEFINED] === true;
 }
 
 /** The handler `name` runs as: its processor, its outbox flusher, its loggers; one EMF line per invocation on Lambda. */

@@ -55,6 +55,17 @@ export function peekProcessConnection(): ConnectionManager | undefined {
   return managers().values().next().value;
 }
 
+/**
+ * Closes and forgets the process's connection manager for `url` only, if there is one (the handler test kit, before
+ * it drops its database); the other databases' connections stay open.
+ */
+export async function closeProcessConnectionTo(url: string): Promise<void> {
+  const manager = managers().get(url);
+  if (manager === undefined) return;
+  managers().delete(url);
+  await manager.close();
+}
+
 /** Closes every connection of the process (idempotent); the next `processConnection()` creates a fresh manager. */
 export async function closeProcessConnection(): Promise<void> {
   const all = [...managers().values()];

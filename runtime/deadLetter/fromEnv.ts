@@ -4,7 +4,9 @@
  * - WARREN_DLQ_URL: an SQS queue URL (what the CDK stack sets on Lambda; locally with an SQS-compatible endpoint).
  * - WARREN_DLQ_AMQP_URL + WARREN_DLQ_QUEUE: a RabbitMQ queue (what the local runner sets by default).
  * - neither: no sink; a permanent failure then fails the batch with a clear error instead of losing the message.
+ * Inside `runWithDeadLetterSink()` (the handler test kit, testing/) the sink given there stands in for all of these.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ENV, envValue } from '../env.js';
 import { RabbitMqSink } from './RabbitMqSink.js';
 import { SqsSink } from './SqsSink.js';
@@ -19,7 +21,27 @@ function sinks(): Map<string, DeadLetterSink> {
   return holder[KEY];
 }
 
+const STAND_IN = Symbol.for('warren.deadLetterSinkStandIn');
+type StandInHolder = { [STAND_IN]?: AsyncLocalStorage<DeadLetterSink> };
+
+function standIns(): AsyncLocalStorage<DeadLetterSink> {
+  const holder = globalThis as StandInHolder;
+  holder[STAND_IN] ??= new AsyncLocalStorage<DeadLetterSink>();
+  return holder[STAND_IN];
+}
+
+/**
+ * Runs `fn` (an invocation) with `sink` standing in for the sink the environment names: `deadLetterSinkFromEnv()`
+ * returns it there. The handler test kit (testing/) records dead letters this way; nothing else sets it. A handler
+ * given its own `deadLetter` option keeps it.
+ */
+export function runWithDeadLetterSink<T>(sink: DeadLetterSink, fn: () => T): T {
+  return standIns().run(sink, fn);
+}
+
 export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink | undefined {
+  const standIn = standIns().getStore();
+  if (standIn !== undefined) return standIn;
   const sqsUrl = envValue(ENV.dlqUrl, env);
   const amqpUrl = envValue(ENV.dlqAmqpUrl, env);
   const queue = envValue(ENV.dlqQueue, env);

@@ -5,6 +5,7 @@
  * Where it connects, in order: WARREN_PUBLISH_AMQP_URL (the local runner sets it); WARREN_AMQP_ENDPOINT +
  * WARREN_AMQP_SECRET_ARN (+ WARREN_AMQP_VHOST) on AWS, the credentials read from Secrets Manager.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { WarrenError } from '../errors.js';
 import { redactUrl } from '../logger.js';
@@ -103,8 +104,28 @@ function publishers(): Map<string, Publisher> {
   return holder[KEY];
 }
 
+const STAND_IN = Symbol.for('warren.publisherStandIn');
+type StandInHolder = { [STAND_IN]?: AsyncLocalStorage<Publisher> };
+
+function standIns(): AsyncLocalStorage<Publisher> {
+  const holder = globalThis as StandInHolder;
+  holder[STAND_IN] ??= new AsyncLocalStorage<Publisher>();
+  return holder[STAND_IN];
+}
+
+/**
+ * Runs `fn` (an invocation) with `publisher` standing in for the process's publisher: `processPublisher()` returns it
+ * there instead of one that connects to a broker. The handler test kit (testing/) records what a handler publishes
+ * this way; nothing else sets it. A handler given its own `publisher` option keeps it.
+ */
+export function runWithPublisher<T>(publisher: Publisher, fn: () => T): T {
+  return standIns().run(publisher, fn);
+}
+
 /** The process's publisher for the current handler's broker and vhost (one per destination; see `env.ts`). */
 export function processPublisher(): Publisher {
+  const standIn = standIns().getStore();
+  if (standIn !== undefined) return standIn;
   const env = scopedEnv();
   const key = [ENV.publishAmqpUrl, ENV.amqpEndpoint, ENV.amqpSecretArn, ENV.amqpVhost].map((n) => envValue(n, env) ?? '').join(' ');
   const all = publishers();

@@ -255,6 +255,19 @@ export function peekSentMarks(db: ConnectionManager): SentMarks | undefined {
   return registry().byManager.get(db);
 }
 
+/**
+ * Writes the marks still pending for `db` and forgets its marks (the handler test kit, before it closes the connection
+ * and drops the database). Throws when the marks cannot be written (they stay pending then).
+ */
+export async function releaseSentMarks(db: ConnectionManager): Promise<void> {
+  const r = registry();
+  const marks = r.byManager.get(db);
+  if (marks === undefined) return;
+  await marks.flush();
+  r.byManager.delete(db);
+  if (r.byDatabase.get(marks.database) === marks) r.byDatabase.delete(marks.database);
+}
+
 /** Every database's ids of shard `queue` still waiting for their mark in this process (what the runner hands over). */
 export function unmarkedOf(queue: string): UnmarkedRows[] {
   const all: UnmarkedRows[] = [];

@@ -93,8 +93,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   topology: ['config', 'runtime'],
   'lib/functions': ['topology', 'config', 'runtime'],
   client: ['runtime'],
-  lib: ['lib/functions', 'topology', 'config', 'runtime'],
   testing: ['config', 'runtime'],
+  lib: ['lib/functions', 'topology', 'config', 'runtime'],
   local: ['client', 'topology', 'config', 'runtime'],
 };
 
