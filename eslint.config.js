@@ -5,7 +5,7 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 /**
- * The rooms of the tree and what each may import (README, "Where things live"): imports go down this list only.
+ * The rooms of the tree and what each may import (docs/architecture.md, "Where things live"): imports go down this list only.
  *   functions/ (the example app)  -> runtime/index.ts only
  *   runtime/ (inside a handler)   -> runtime/ only: it is what a handler's Lambda bundle holds
  *   config/                       -> runtime/
