@@ -5,7 +5,7 @@
  * the check needs neither a build nor package.json's `exports`.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -72,11 +72,11 @@ export function importedModules(code: string): string[] {
   return names;
 }
 
-/** A snippet's problems: a relative import (into Warren's source), then the compiler's diagnostics. */
+/** A snippet's problems: a relative import out of its page's snippets (into Warren's source), then the compiler's diagnostics. */
 export type SnippetProblems = Record<string, string[]>;
 
 /**
- * Writes each snippet as `<n>.ts` into a scratch folder inside the project (`.warren/`, git-ignored, so `node_modules`
+ * Writes each snippet as a file into a scratch folder inside the project (`.warren/`, git-ignored, so `node_modules`
  * resolves as for any file here) and type-checks them in one program with the repository's compiler options.
  * Returns the problems by `where`; a snippet without problems is absent.
  */
@@ -87,12 +87,19 @@ export function checkSnippets(snippets: readonly Snippet[]): SnippetProblems {
     const problems: SnippetProblems = {};
     const byFile = new Map<string, string>();
     const checked = snippets.filter((s) => !s.fragment);
+    const taken = new Set<string>();
     checked.forEach((snippet, n) => {
-      const file = join(dir, `${n}.ts`);
+      // A snippet whose first line names its file (`// functions/orders.ts`) is written there, in a folder per
+      // document, so the document's other snippets may import it by that path (a test importing its handler).
+      const documentDir = join(dir, snippet.where.replace(/:\d+$/, '').replace(/[^\w.-]/g, '_'));
+      const named = /^\/\/ ([\w./-]+\.ts)\b/.exec(snippet.code)?.[1];
+      const file = resolve(documentDir, named !== undefined && !named.startsWith('.') && !taken.has(join(documentDir, named)) ? named : `snippet-${n}.ts`);
+      taken.add(file);
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, snippet.code);
-      byFile.set(resolve(file), snippet.where);
-      const relativeImports = importedModules(snippet.code).filter((m) => m.startsWith('.'));
-      if (relativeImports.length > 0) (problems[snippet.where] ??= []).push(`imports ${relativeImports.join(', ')}: snippets import the package's entry points only (${Object.keys(ENTRY_POINTS).join(', ')})`);
+      byFile.set(file, snippet.where);
+      const outside = importedModules(snippet.code).filter((m) => m.startsWith('.') && !resolve(dirname(file), m).startsWith(documentDir + sep));
+      if (outside.length > 0) (problems[snippet.where] ??= []).push(`imports ${outside.join(', ')}: snippets import the package's entry points (${Object.keys(ENTRY_POINTS).join(', ')}), or another snippet of their page by the path its first line names`);
     });
     const program = ts.createProgram([...byFile.keys()], compilerOptions());
     for (const diagnostic of ts.getPreEmitDiagnostics(program)) {

@@ -12,7 +12,7 @@ import { brokenLinks, checkSnippets, documentationFiles, extractSnippets, ROOT, 
 const PROBES: readonly Snippet[] = [
   { where: 'probe:unexported', fragment: false, code: "import { defineHandlers } from 'warren';\n\nexport const handler = defineHandlers({ async handle() {} });\n" },
   { where: 'probe:wrong-option', fragment: false, code: "import { defineConfig } from 'warren/config';\n\nexport default defineConfig({ handlers: [{ name: 'orders', entry: 'functions/orders.ts', batchSise: 50 }] });\n" },
-  { where: 'probe:relative-import', fragment: false, code: "import { defineHandler } from '../../runtime/index.js';\n\nexport const handler = defineHandler({ async handle() {} });\n" },
+  { where: 'probe:relative-import', fragment: false, code: "import { defineHandler } from '../../../runtime/index.js';\n\nexport const handler = defineHandler({ async handle() {} });\n" },
 ];
 
 const documented = documentationFiles().flatMap((file) => extractSnippets(readFileSync(join(ROOT, file), 'utf8'), file));
@@ -48,7 +48,7 @@ describe('the documentation', () => {
 
   it('fails a snippet that imports Warren by a relative path instead of the package', () => {
     expect(problems['probe:relative-import']).toEqual([
-      'imports ../../runtime/index.js: snippets import the package\'s entry points only (warren, warren/config, warren/cdk, warren/testing, warren/client)',
+      "imports ../../../runtime/index.js: snippets import the package's entry points (warren, warren/config, warren/cdk, warren/testing, warren/client), or another snippet of their page by the path its first line names",
     ]);
   });
 
