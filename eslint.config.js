@@ -5,7 +5,7 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 /**
- * The rooms of the tree and what each may import (README, "Where things live"): imports go down this list only.
+ * The rooms of the tree and what each may import (docs/architecture.md, "Where things live"): imports go down this list only.
  *   examples/orders/ (the example app, shaped as a team's repository) -> Warren's package entry points only
  *                                 (`warren`, `warren/config`, `warren/cdk`, `warren/testing`, `warren/client`)
  *   runtime/ (inside a handler)   -> runtime/ only: it is what a handler's Lambda bundle holds
@@ -35,7 +35,7 @@ function roomRule(/** @type {string} */ room, /** @type {string[]} */ folders, e
       patterns: [
         {
           regex: `^(\\.\\./)+(${folders.join('|')})/`,
-          message: `${room}/ may not import from ${folders.join(', ')} (README, "Where things live": imports only go down the rooms).`,
+          message: `${room}/ may not import from ${folders.join(', ')} (docs/architecture.md, "Where things live": imports only go down the rooms).`,
         },
         ...(extra.length === 0 ? [] : [{ group: extra, message: `${room}/ is bundled into Lambda functions: no CDK here.` }]),
       ],

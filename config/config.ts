@@ -118,7 +118,7 @@ export interface RunnerConfig {
   /**
    * Workers of the shared pool (processes or threads, `workerModel`): they run every handler's batches (except dedicated handlers'), each with one
    * MySQL connection per distinct database. 4 on a 2-core machine keeps both cores busy while some workers wait on
-   * MySQL, and keeps the runner tree small (see README, "The worker pool").
+   * MySQL, and keeps the runner tree small (see docs/local-runner.md, "The worker pool").
    * @default 4
    */
   readonly workers?: number;
@@ -133,7 +133,7 @@ export interface RunnerConfig {
    * `worker_threads` thread each in the runner's process, batches structured-cloned over a MessagePort). Either way a
    * worker has its own module graph, its own MySQL connection per database, and a handler that exits, throws from a
    * timer, loops past its `timeoutSeconds` or exhausts `workerHeapMb` ends that worker only; its batch is requeued and
-   * a replacement starts. README, "The worker pool", says when each wins.
+   * a replacement starts. docs/local-runner.md, "The worker pool", says when each wins.
    * @default 'process'
    */
   readonly workerModel?: 'process' | 'thread';

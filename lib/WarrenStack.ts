@@ -66,7 +66,7 @@ export interface WarrenStackProps extends StackProps {
    * @default 'development'
    */
   readonly stage?: DatabaseStage;
-  /** RDS deletion protection on the created instance; turn on once the stack exists (see README). @default false */
+  /** RDS deletion protection on the created instance; turn on once the stack exists (see docs/deploy-to-aws.md). @default false */
   readonly databaseDeletionProtection?: boolean;
   /** @default 'warren' */
   readonly databaseUser?: string;

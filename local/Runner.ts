@@ -98,7 +98,7 @@ export class Runner {
     }
     const groups = this.poolGroups(table);
     const needed = groups.reduce((n, g) => n + g.size, 0) + (this.needsRelay ? 1 : 0);
-    // The database user may run DML on Warren's and the application's tables (README, "Database users").
+    // The database user may run DML on Warren's and the application's tables (docs/local-runner.md, "Database users").
     await checkPrivileges(this.databaseUrl, this.options.privilegeCheckTables ?? []);
     if (this.options.checkConnectionBudget !== false) await checkConnectionBudget(this.databaseUrl, needed);
     const pool = new WorkerPool({ groups, env: { ...this.options.workerEnv }, model: runner.workerModel, heapMb: runner.workerHeapMb, log: this.log, onOutput: output });

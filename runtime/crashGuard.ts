@@ -1,7 +1,7 @@
 /**
  * Bounds a message that crashes the function on Lambda (the process exits, the invocation times out or runs out of
  * memory), where Warren gets no chance to count the failure and AWS does not document whether the MQ trigger's
- * return of the batch counts toward the quorum queue's delivery limit (README, "Shard queues").
+ * return of the batch counts toward the quorum queue's delivery limit (docs/failure-semantics.md, "Shard queues").
  *
  * Before an invocation runs, it marks the batch's SUSPECT, the first message whose key has no inbox row (messages run
  * one by one and each commits its inbox row, so after a crash the messages before the culprit are in the inbox and the

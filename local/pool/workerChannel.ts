@@ -93,7 +93,7 @@ export function forkWorker(env: Readonly<Record<string, string>>, heapMb?: numbe
     // worker, not even while tsx loads; it stops when the runner says so over IPC, or exits when the runner is gone.
     detached: true,
     // JSON: the batch event is JSON-shaped (bodies are base64 strings). Measured with a 50-message batch (22 KB) on
-    // the 2-core machine, a round trip took 0.5-1.2 ms with 'json' and 0.9-2.0 ms with 'advanced' (README, IPC).
+    // the 2-core machine, a round trip took 0.5-1.2 ms with 'json' and 0.9-2.0 ms with 'advanced' (docs/local-runner.md, "IPC").
     serialization: 'json',
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The application database user: what handlers and the outbox relay connect as, instead of the master user. Created
- * by the migrations custom resource (as the master user, through RDS Proxy) and, locally, by hand (README, "Database
- * users"). It may run DML on the application database and nothing else: no DDL, no other database, no user admin.
+ * by the migrations custom resource (as the master user, through RDS Proxy) and, locally, by hand (docs/local-runner.md,
+ * "Database users"). It may run DML on the application database and nothing else: no DDL, no other database, no user admin.
  *
  *   CREATE USER IF NOT EXISTS '<user>'@'%' IDENTIFIED BY '<password from its secret>'
  *   ALTER USER '<user>'@'%' IDENTIFIED BY '<password>'            (the secret is the truth: a re-run re-syncs it)
@@ -40,7 +40,7 @@ export function grantDatabasePattern(database: string): string {
   return database.replace(/[_%\\]/g, '\\$&');
 }
 
-/** The GRANT statement as text, for messages and the README (the resource itself uses placeholders). */
+/** The GRANT statement as text, for messages and the docs (the resource itself uses placeholders). */
 export function appGrantStatement(database: string, user: string, host = '%'): string {
   return `GRANT ${APP_DATABASE_PRIVILEGES.join(', ')} ON \`${grantDatabasePattern(database).replace(/`/g, '``')}\`.* TO '${user}'@'${host}'`;
 }

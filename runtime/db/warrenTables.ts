@@ -61,7 +61,7 @@ const ensured = new WeakSet<ConnectionManager>();
 
 /**
  * Creates Warren's missing tables once per connection manager. It looks first (one SELECT) and creates only what is
- * missing, so an application user with DML only (README, "Database users") runs no DDL once the migrations created
+ * missing, so an application user with DML only (docs/local-runner.md, "Database users") runs no DDL once the migrations created
  * the tables; if a table is missing and the user may not create it, it throws a `PrivilegeError` saying so.
  */
 export async function ensureWarrenTables(db: ConnectionManager): Promise<void> {

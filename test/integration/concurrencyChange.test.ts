@@ -1,8 +1,8 @@
 /**
  * Changing a handler's `concurrency` while messages wait and publishers keep publishing, with the real runner, the real
  * broker and the non-idempotent counter fixture: every message applied exactly once, no queue left holding messages
- * without a consumer, and per-key order broken only where the README says (keys that moved between shards, only for
- * messages that were queued on the old shard at the change). The numbers measured are printed for the README.
+ * without a consumer, and per-key order broken only where docs/local-runner.md ("Changing `concurrency`") says (keys that moved between shards, only for
+ * messages that were queued on the old shard at the change). The numbers measured are printed for that page.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { queueState } from '../../topology/surplusShards.js';

@@ -1,7 +1,7 @@
 /**
  * On Lambda a message that crashes the function (process exit, timeout, out of memory) leaves Warren no chance to count
  * the failure, and AWS does not document whether the MQ trigger's return of the batch counts toward the quorum queue's
- * delivery limit (README, "Shard queues"). runtime/crashGuard.ts bounds it: each invocation here runs in a fresh
+ * delivery limit (docs/failure-semantics.md, "Shard queues"). runtime/crashGuard.ts bounds it: each invocation here runs in a fresh
  * process (a new execution environment) with AWS_LAMBDA_FUNCTION_NAME set, against the real MariaDB and RabbitMQ.
  */
 import { fork, type Serializable } from 'node:child_process';

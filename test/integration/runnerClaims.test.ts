@@ -1,5 +1,5 @@
 /**
- * What README.md promises about the local runner: a failed batch comes back after a backoff, whole and in order, and
+ * What docs/local-runner.md promises about the local runner: a failed batch comes back after a backoff, whole and in order, and
  * its committed messages are deduplicated; prefetch is 2 x batchSize; a port in use stops the start with a clear
  * error; a second signal exits at once and loses nothing. Counter fixture: a double application shows.
  */

@@ -2,7 +2,7 @@
  * The tree's import graph, read with TypeScript's own pre-processor (static, type-only and dynamic imports; comments
  * are not imports). `npm run lint` keeps value loops out (`import-x/no-cycle`), but that rule skips `import type`; a
  * loop through types is still a loop for a reader, so this test walks every edge. It also checks the rooms' order
- * (README, "Where things live") on the same edges, and that it sees a loop and a wrong-way import when given one.
+ * (docs/architecture.md, "Where things live") on the same edges, and that it sees a loop and a wrong-way import when given one.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -83,7 +83,7 @@ function roomOf(file: string): string {
   return file.split('/')[0]!.replace(/\.ts$/, '');
 }
 
-/** What each room may import besides itself (README, "Where things live"). */
+/** What each room may import besides itself (docs/architecture.md, "Where things live"). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   // An example app reaches Warren only through the package's entry points (`warren`, `warren/config`, ...), which are
   // not relative imports: a relative import out of its folder is a wrong-way import.
