@@ -2,14 +2,14 @@ import { defineConfig } from 'vitest/config';
 
 /*
  * Order of the run (vitest 4 runs `sequence.groupOrder` groups one after another, lowest first):
- *   0  unit + infra     in parallel
+ *   0  unit + infra + example   in parallel
  *   1  integration      one file at a time
  *   2  disruptive       one file at a time, last: it restarts the shared RabbitMQ
  * Every project's groupOrder is explicit: a project with `fileParallelism: false` and the default groupOrder 0 is put
  * into a separate group that vitest runs after ALL numbered groups, i.e. after `disruptive`.
  * (test/unit/vitestOrder.test.ts pins this.)
  */
-export const GROUP_ORDER = { unit: 0, infra: 0, integration: 1, disruptive: 2 } as const;
+export const GROUP_ORDER = { unit: 0, infra: 0, example: 0, integration: 1, disruptive: 2 } as const;
 
 /**
  * In this repository `warren`, `warren/config`, ... resolve to the TypeScript sources through the package's
@@ -32,6 +32,17 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           sequence: { groupOrder: GROUP_ORDER.unit },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The example app's own tests (a team's tests, written with warren/testing): a database of their own each.
+          name: 'example',
+          include: ['examples/*/test/**/*.test.ts'],
+          sequence: { groupOrder: GROUP_ORDER.example },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
