@@ -30,45 +30,16 @@ import { join } from 'node:path';
 import type { Connection as CoreConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
-import { ConfigError, WarrenError } from '../../runtime/errors.js';
+import { ConfigError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
 import { scrubError } from '../../runtime/redact.js';
 import { databaseSettingsFromEnv } from '../../runtime/db/rdsIam.js';
 import { setUpAppDatabaseUser } from '../../runtime/db/appDatabaseUser.js';
 import { readSecretsManagerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
-import { splitSqlStatements, statementExcerpt } from './sqlStatements.js';
+import { MigrationConnectError, MigrationError } from './errors.js';
+import { splitSqlStatements } from './sqlStatements.js';
 
 export const MIGRATIONS_PHYSICAL_ID = 'warren-migrations';
-
-/** MySQL's messages quote the SQL near an error; bounded so a FAILED response stays far below 4,096 bytes. */
-const MAX_SQL_MESSAGE = 600;
-
-/**
- * Thrown when a migration file fails: names the file and the statement (1-based number and text, shortened) and
- * carries MySQL's error as `cause`.
- */
-export class MigrationError extends WarrenError {
-  public readonly file: string;
-  /** 1-based number of the failing statement in the file. */
-  public readonly statement: number;
-  public constructor(file: string, statement: number, statementText: string, message: string, options?: ErrorOptions) {
-    const sqlMessage = message.length <= MAX_SQL_MESSAGE ? message : `${message.slice(0, MAX_SQL_MESSAGE - 1)}…`;
-    super(`Migration ${file} failed at statement ${statement} (${statementExcerpt(statementText)}): ${sqlMessage}. Fix the SQL and deploy again (files run again in order on every change).`, options);
-    this.name = 'MigrationError';
-    this.file = file;
-    this.statement = statement;
-  }
-}
-
-/** Thrown when no connection to the database could be opened within the retry time. */
-export class MigrationConnectError extends WarrenError {
-  public readonly attempts: number;
-  public constructor(target: string, retryForMs: number, attempts: number, lastError: string, options?: ErrorOptions) {
-    super(`Could not connect to ${target} within ${retryForMs} ms (${attempts} attempts): ${lastError}. Check that the RDS Proxy target is AVAILABLE (aws rds describe-db-proxy-targets) and that the functions' security group reaches the proxy.`, options);
-    this.name = 'MigrationConnectError';
-    this.attempts = attempts;
-  }
-}
 
 export interface MigrationConnectOptions {
   /** Give up on one connect attempt (TCP, TLS and MySQL handshake) after this long. @default 10_000 */
