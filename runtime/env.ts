@@ -9,6 +9,7 @@
  * reads them there first, then from `process.env`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { processSingleton } from './processRegistry.js';
 
 export const ENV = {
   /** Connection string of the handler's database (locally; on AWS the WARREN_DB_* variables below). */
@@ -67,14 +68,9 @@ export interface HandlerScope {
   readonly env: Readonly<Record<string, string>>;
 }
 
-const KEY = Symbol.for('warren.handlerScope');
-type Holder = { [KEY]?: AsyncLocalStorage<HandlerScope> };
-
 /** One storage per process, shared by every copy of this module (a bundle, a second import path). */
 function storage(): AsyncLocalStorage<HandlerScope> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new AsyncLocalStorage<HandlerScope>();
-  return holder[KEY];
+  return processSingleton('handlerScope', () => new AsyncLocalStorage<HandlerScope>());
 }
 
 /** Runs `fn` (one invocation) with `scope` as the current handler's scope. */

@@ -6,17 +6,13 @@
  * - neither: no sink; a permanent failure then fails the batch with a clear error instead of losing the message.
  */
 import { ENV, envValue } from '../env.js';
+import { processSingleton } from '../processRegistry.js';
 import { RabbitMqSink } from './RabbitMqSink.js';
 import { SqsSink } from './SqsSink.js';
 import type { DeadLetterSink } from './types.js';
 
-const KEY = Symbol.for('warren.deadLetterSinks');
-type Holder = { [KEY]?: Map<string, DeadLetterSink> };
-
 function sinks(): Map<string, DeadLetterSink> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new Map();
-  return holder[KEY];
+  return processSingleton('deadLetterSinks', () => new Map<string, DeadLetterSink>());
 }
 
 export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink | undefined {
