@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { invalidSamples, samples, type Sample } from '../functions/samples.js';
 import { LAMBDA_MAX_BODY_BYTES } from '../runtime/payloadLimit.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/db/ConnectionManager.js';
+import { ENV } from '../runtime/env.js';
 import { WarrenError } from '../runtime/errors.js';
 import { createLogger, redactUrl } from '../runtime/logger.js';
 import { declareTopology } from '../topology/topology.js';
@@ -52,10 +53,10 @@ const USAGE = `usage:
 environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL}: the runner's user, DML is enough),
              MIGRATIONS_URL (default DATABASE_URL: the user \`migrate\` and the migrate step of \`start\` run as; it creates tables)`;
 
-const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
-const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+const amqpUrl = process.env[ENV.amqpUrl] ?? DEFAULT_AMQP_URL;
+const databaseUrl = process.env[ENV.databaseUrl] ?? DEFAULT_DATABASE_URL;
 /** The user that creates tables (migrations, Warren's own tables); the runner itself needs DML only. */
-const migrationsUrl = process.env.MIGRATIONS_URL ?? databaseUrl;
+const migrationsUrl = process.env[ENV.migrationsUrl] ?? databaseUrl;
 // The URLs' passwords never appear in what this process prints (runtime/redact.ts); not RabbitMQ's well-known
 // guest/guest, whose "password" is its user name and would garble every line that names the user.
 for (const url of [amqpUrl, databaseUrl, migrationsUrl]) {

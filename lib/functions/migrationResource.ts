@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import type { Connection as CoreConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
+import { ENV } from '../../runtime/env.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
 import { scrubError } from '../../runtime/redact.js';
@@ -65,7 +66,7 @@ export interface MigrationResult {
 export type MigrationSource = (index: number, file: string) => Promise<string>;
 
 /** Lambda unpacks the bundle (with the copied SQL files) into LAMBDA_TASK_ROOT. */
-const bundled: MigrationSource = async (index) => readFile(join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'migrations', `${String(index).padStart(4, '0')}.sql`), 'utf8');
+const bundled: MigrationSource = async (index) => readFile(join(process.env[ENV.lambdaTaskRoot] ?? process.cwd(), 'migrations', `${String(index).padStart(4, '0')}.sql`), 'utf8');
 
 const log = createLogger({ component: 'migrations-resource' });
 
@@ -138,7 +139,7 @@ function migrationEventHandler(source: MigrationSource, env: NodeJS.ProcessEnv, 
     if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: { FileCount: 0 } };
     const names = files(event);
     const settings = databaseSettingsFromEnv(env);
-    if (settings === undefined) throw new ConfigError('WARREN_DB_HOST', 'the migrations function needs the WARREN_DB_* variables the stack sets');
+    if (settings === undefined) throw new ConfigError(ENV.dbHost, 'the migrations function needs the WARREN_DB_* variables the stack sets');
     const database = decodeURIComponent(new URL(settings.url).pathname.replace(/^\//, ''));
     const connection = await connectWithBackoff({
       ...(await settings.connectionOptions()),

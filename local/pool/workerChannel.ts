@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BUILT } from '../../config/build.js';
+import { ENV } from '../../runtime/env.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /** Compiled (`npm run build`), workers run `worker.js` without the tsx loader. */
@@ -64,7 +65,7 @@ export function workerExecArgv(): string[] {
 
 /** WARREN_WORKER_EXEC_ARGV adds Node options to workers, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile them. */
 function extraExecArgv(): string[] {
-  return (process.env.WARREN_WORKER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
+  return (process.env[ENV.workerExecArgv] ?? '').split(' ').filter((a) => a !== '');
 }
 
 /** Starts a worker of `model` running the worker file. */
