@@ -255,6 +255,12 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      // A usage error (unknown option, missing value): what is wrong, then the usage; exit 2 as POSIX utilities do.
+      process.stderr.write(`warren: ${(error as Error).message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
     scrubError(error); // a migration file's CREATE USER, a URL's password: never printed
     const message = error instanceof WarrenError || (error instanceof Error && error.name === 'TypeError' && /parseArgs|option/i.test(error.message)) ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     process.stderr.write(`warren: ${redactText(message)}\n`);
