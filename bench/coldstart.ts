@@ -19,11 +19,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import { buildSync } from 'esbuild';
 import mysql from 'mysql2/promise';
 import { createWarrenApp } from '../lib/app.js';
+import { parseCommandLine } from './commandLine.js';
 import { percentile } from './stats.js';
 
 export const COLDSTART_DEFAULTS = {
@@ -230,11 +230,8 @@ export function formatColdstartTable(results: readonly ColdstartResult[]): strin
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, assembly: { type: 'string' }, help: { type: 'boolean', default: false } }, strict: true });
-  if (values.help) {
-    console.log('usage: npx tsx bench/coldstart.ts [--runs N (5)] [--assembly cdk.out]');
-    return;
-  }
+  const usage = `usage: npx tsx bench/coldstart.ts [--runs N (${COLDSTART_DEFAULTS.runs})] [--assembly cdk.out]\n  require() and first invocation of each Lambda asset of the synthesized stack`;
+  const { values } = parseCommandLine({ options: { runs: { type: 'string' }, assembly: { type: 'string' } } }, usage);
   const runs = values.runs === undefined ? COLDSTART_DEFAULTS.runs : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error(`--runs: expected a whole number from 1 to 50, received ${values.runs}`);
   const { results, measuredAt, loadAverage } = await runColdstart({ runs, ...(values.assembly === undefined ? {} : { assembly: values.assembly }) });

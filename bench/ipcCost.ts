@@ -10,9 +10,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { ConsumeMessage } from 'amqplib';
 import { toRmqEvent } from '../local/broker/toRmqEvent.js';
+import { parseCommandLine } from './commandLine.js';
 import { WorkerHandle } from '../local/pool/WorkerHandle.js';
 import type { WorkerModel } from '../local/pool/workerChannel.js';
 import { createLogger } from '../runtime/logger.js';
@@ -53,5 +53,6 @@ async function measure(model: WorkerModel, batches: number, perBatch: number): P
   return `${model.padEnd(7)} ${batches} batches of ${perBatch}: wall ${per(wallMs, batches)} ms/batch, CPU ${per(cpuMs, batches)} ms/batch = ${per(cpuMs, batches * perBatch)} ms/message`;
 }
 
-const { values } = parseArgs({ options: { batches: { type: 'string', default: '3000' }, messages: { type: 'string', default: '1' } } });
+const USAGE = 'usage: npx tsx bench/ipcCost.ts [--batches 3000] [--messages 1]\n  the runner-to-worker hop per batch of the noop handler, by worker model (process, thread), with nothing else running';
+const { values } = parseCommandLine({ options: { batches: { type: 'string', default: '3000' }, messages: { type: 'string', default: '1' } } }, USAGE);
 for (const model of ['process', 'thread', 'process', 'thread'] as const) console.log(await measure(model, Number(values.batches), Number(values.messages)));

@@ -15,7 +15,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from './commandLine.js';
 
 interface ProfileNode {
   readonly id: number;
@@ -86,11 +86,16 @@ async function profileFiles(paths: readonly string[]): Promise<string[]> {
   return files;
 }
 
+const USAGE = 'usage: npx tsx bench/profileSummary.ts [--top 15] [--from 0.5] <.cpuprofile file or folder>...\n  self time per module of V8 CPU profiles, the top N; --from F counts only samples after fraction F of each profile';
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '15' }, from: { type: 'string', default: '0' } }, allowPositionals: true });
+  const { values, positionals } = parseCommandLine({ options: { top: { type: 'string', default: '15' }, from: { type: 'string', default: '0' } }, allowPositionals: true }, USAGE);
   const from = Number(values.from);
   if (!(from >= 0 && from < 1)) throw new Error(`--from: expected a fraction from 0 to below 1, received ${values.from}`);
-  if (positionals.length === 0) throw new Error('usage: npx tsx bench/profileSummary.ts [--top N] <.cpuprofile file or folder>...');
+  if (positionals.length === 0) {
+    process.stderr.write(`no profile given\n\n${USAGE}\n`);
+    process.exit(2);
+  }
   const files = await profileFiles(positionals);
   const profiles = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as CpuProfile));
   console.log(`${files.length} profile(s)`);

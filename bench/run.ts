@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/loadConfig.js';
 import { resolveConfig, RUNNER_DEFAULTS } from '../config/config.js';
 import { ADMIN_URL, BenchDatabase } from './BenchDatabase.js';
@@ -17,6 +16,7 @@ import { formatLambdaThinTable, runLambdaThin } from './lambdaThin.js';
 import { calibrateCpuRows } from './handlers/cpuWork.js';
 import { describeMachine } from './machine.js';
 import { BenchProxy } from './proxy/BenchProxy.js';
+import { parseCommandLine } from './commandLine.js';
 import { barChartSvg, computeRatios, formatCostTable, formatRatios, formatTable } from './report.js';
 import { runContender, type ContenderResult, type RunSettings } from './runContender.js';
 
@@ -76,7 +76,7 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     options: {
       quick: { type: 'boolean', default: false },
       workers: { type: 'string' },
@@ -88,14 +88,8 @@ function parseOptions(): Options {
       'many-handlers': { type: 'string' },
       'thin-rate': { type: 'string' },
       'worker-model': { type: 'string' },
-      help: { type: 'boolean', default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(usage());
-    process.exit(0);
-  }
+  }, usage());
   const workers = values.workers === undefined ? BENCH_DEFAULTS.workers : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers: expected a whole number from 1 to 64, received ${values.workers}`);
   const only = values.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');

@@ -16,14 +16,24 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { declareTopology } from '../topology/topology.js';
+import { parseCommandLine } from './commandLine.js';
 import { percentile } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' }, cold: { type: 'boolean' }, rate: { type: 'string' }, seconds: { type: 'string', default: '30' } } });
+const USAGE = [
+  'usage: npx tsx bench/scale.ts [--handlers 200] [--built] [--workers N] [--per-handler 5] [--cold] [--rate R --seconds 30]',
+  '  start the runner with N handlers and measure the time to the first consumed message, the RSS of its process tree',
+  '  and its DB connections (AMQP_URL, MariaDB as root at 127.0.0.1:3306)',
+  '  --built        run the built runner (node dist/local/cli.js) instead of tsx',
+  '  --workers      runner.workers of the generated config',
+  '  --per-handler  messages waiting in each handler\'s queues before the start',
+  '  --cold         leave declaring the topology to the runner (a first start) and publish once it consumes',
+  '  --rate         then publish R messages/s over all handlers for --seconds and report the latency',
+].join('\n');
+const { values } = parseCommandLine({ options: { handlers: { type: 'string', default: '200' }, built: { type: 'boolean' }, workers: { type: 'string' }, 'per-handler': { type: 'string', default: '5' }, cold: { type: 'boolean' }, rate: { type: 'string' }, seconds: { type: 'string', default: '30' } } }, USAGE);
 const handlers = Number(values.handlers);
 const perHandler = Number(values['per-handler']);
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';

@@ -23,6 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
+import { ENV } from '../runtime/env.js';
 import { ConfigError } from '../runtime/errors.js';
 import { DIRECT_REPLY_TO } from '../runtime/outbox/replies.js';
 import { checkLambdaBodySize } from '../runtime/payloadLimit.js';
@@ -82,7 +83,7 @@ export class RequestClient {
   public static async connect(options: RequestClientOptions = {}): Promise<RequestClient> {
     const timeoutMs = options.timeoutMs ?? REQUEST_CLIENT_DEFAULTS.timeoutMs;
     checkTimeout(timeoutMs, 'RequestClientOptions.timeoutMs');
-    const connection = await amqp.connect(options.url ?? process.env.AMQP_URL ?? REQUEST_CLIENT_DEFAULTS.url);
+    const connection = await amqp.connect(options.url ?? process.env[ENV.amqpUrl] ?? REQUEST_CLIENT_DEFAULTS.url);
     return new RequestClient(connection, timeoutMs);
   }
 

@@ -2,7 +2,7 @@
  * The one config file's types, defaults and validation. Read by the local runner and by the CDK stack alike, so it
  * must not import anything heavy (no mysql2, no amqplib, no aws-cdk-lib).
  */
-import { ConfigError } from '../runtime/errors.js';
+import { ConfigError } from './errors.js';
 
 /** One handler: a queue, its shards and the module that handles its messages. */
 export interface HandlerConfig {

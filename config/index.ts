@@ -5,3 +5,4 @@
 export { defineConfig, HANDLER_DEFAULTS, RUNNER_DEFAULTS } from './config.js';
 export type { HandlerConfig, PublishedExchange, ResolvedConfig, ResolvedHandlerConfig, RunnerConfig, WarrenConfig } from './config.js';
 export type { Sample, SampleFactory, SamplesModule } from './samples.js';
+export { ConfigError, WarrenError } from './errors.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveConfig, type ResolvedConfig } from './config.js';
-import { ConfigError } from '../runtime/errors.js';
+import { ConfigError } from './errors.js';
 import { BUILT, runnablePath } from './build.js';
 
 const BUILD_HINT = BUILT ? ' (the built runner reads compiled files under dist/: run `npm run build`)' : '';

@@ -12,7 +12,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
-import { BROKER_MONITOR_NAMESPACE, MONITOR_QUEUES_ENV, type MonitoredHandler } from './functions/brokerMonitor.js';
+import { BROKER_MONITOR_NAMESPACE, type MonitoredHandler } from './functions/brokerMonitor.js';
 import { ENV } from '../runtime/env.js';
 import { brokerAdminFunction, type BrokerAdminFunctionProps } from './brokerAdminFunction.js';
 import type { WarrenFunction } from './WarrenFunction.js';
@@ -33,7 +33,7 @@ export class WarrenBrokerMonitor extends Construct {
       timeout: WARREN_BROKER_MONITOR_DEFAULTS.timeout,
       description: 'Warren broker monitor: dead letters the broker gave up on, shards without a consumer',
       environment: { [ENV.amqpEndpoint]: props.broker.amqpsEndpoint, [ENV.amqpSecretArn]: props.broker.secret.secretArn, [ENV.stackName]: Aws.STACK_NAME },
-      define: { [`process.env.${MONITOR_QUEUES_ENV}`]: JSON.stringify(JSON.stringify(queues)) },
+      define: { [`process.env.${ENV.monitorQueues}`]: JSON.stringify(JSON.stringify(queues)) },
     });
     new events.Rule(this, 'Schedule', {
       description: 'Runs the Warren broker monitor',

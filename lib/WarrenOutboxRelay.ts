@@ -82,7 +82,7 @@ export class WarrenOutboxRelay extends Construct {
         ...props.database.environment(),
       },
       // The handler list is compiled into the bundle: 200 publishing handlers would exceed Lambda's 4 KB of
-      // environment variables (lib/functions/relayFunction.ts reads process.env.WARREN_RELAY_HANDLERS literally).
+      // environment variables (lib/functions/relayFunction.ts reads process.env.WARREN_RELAY_HANDLERS, ENV.relayHandlers, literally).
       define: { [`process.env.${ENV.relayHandlers}`]: JSON.stringify(JSON.stringify(relayTargets(props.handlers))) },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });

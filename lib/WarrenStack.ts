@@ -14,7 +14,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { usesOutbox, type ResolvedConfig } from '../config/config.js';
 import { checkConnectionBudget, type ConnectionBudget, type ConnectionBudgetMode } from './connectionBudget.js';
-import { wholeNumber } from './errors.js';
+import { StaleLockError, wholeNumber } from './errors.js';
 import { concurrencyNeed, concurrencyNotice, WarrenAccountConcurrency } from './WarrenAccountConcurrency.js';
 import { WarrenBroker, type BrokerDeploymentMode, type ExistingBroker } from './WarrenBroker.js';
 import { WarrenBrokerMonitor } from './WarrenBrokerMonitor.js';
@@ -29,7 +29,7 @@ import { WARREN_PRUNER_DEFAULTS, WarrenPruner } from './WarrenPruner.js';
 import { WarrenTopology } from './WarrenTopology.js';
 import { WarrenTriggerTeardown } from './WarrenTriggerTeardown.js';
 import { checkCreateOnly, pinnedSettings, recordCreateOnly } from './createOnlyGuard.js';
-import { emptyLock, placeHandlers, StaleLockError, WARREN_LOCK_FILE, type LockMode, type WarrenLock } from './warrenLock.js';
+import { emptyLock, placeHandlers, WARREN_LOCK_FILE, type LockMode, type WarrenLock } from './warrenLock.js';
 
 export interface WarrenStackProps extends StackProps {
   /** The resolved `warren.config.ts` (the same file the local runner reads). */

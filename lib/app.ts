@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/loadConfig.js';
 import type { ResolvedConfig } from '../config/config.js';
+import { ENV } from '../runtime/env.js';
 import { contextOptions } from './contextProps.js';
 import { readLock, saveLock, WARREN_LOCK_FILE, type LockMode, type WarrenLock } from './warrenLock.js';
 import { WarrenStack } from './WarrenStack.js';
@@ -51,7 +52,7 @@ export async function createWarrenApp(options: WarrenAppOptions = {}): Promise<{
 
 /** True when `CI` is set to anything but '', '0' or 'false'. */
 function inCi(): boolean {
-  const ci = process.env.CI;
+  const ci = process.env[ENV.ci];
   return ci !== undefined && !['', '0', 'false'].includes(ci.toLowerCase());
 }
 

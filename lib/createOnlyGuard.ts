@@ -8,7 +8,8 @@
  */
 import { Stack, type CfnResource } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ReplacementRefusedError, type LockedResource, type WarrenLock } from './warrenLock.js';
+import { ReplacementRefusedError } from './errors.js';
+import type { LockedResource, WarrenLock } from './warrenLock.js';
 
 /**
  * The create-only properties Warren records, per resource: CloudFormation name and the L1 construct's field. The

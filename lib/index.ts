@@ -14,7 +14,11 @@ export { WarrenPruner, WARREN_PRUNER_DEFAULTS, type WarrenPrunerProps } from './
 export { WarrenBrokerUser, WARREN_BROKER_USER_DEFAULTS, type WarrenBrokerUserProps } from './WarrenBrokerUser.js';
 export { WarrenBrokerMonitor, WARREN_BROKER_MONITOR_DEFAULTS, type WarrenBrokerMonitorProps } from './WarrenBrokerMonitor.js';
 export { WarrenMigrations, type WarrenMigrationsProps } from './WarrenMigrations.js';
-export { saveLock, WARREN_LOCK_FILE, ReplacementRefusedError, StaleLockError, type LockMode, type WarrenLock } from './warrenLock.js';
+export { saveLock, WARREN_LOCK_FILE, type LockMode, type WarrenLock } from './warrenLock.js';
+export {
+  AccountConcurrencyError, ConfigError, ConnectionBudgetError, MigrationConnectError, MigrationError, ProxyConnectionBudgetError,
+  ReplacementRefusedError, StaleLockError, WarrenError,
+} from './errors.js';
 export { WarrenAccountConcurrency, type WarrenAccountConcurrencyProps } from './WarrenAccountConcurrency.js';
 export { WarrenHandlerGroup, type WarrenHandlerGroupProps } from './WarrenHandlerGroup.js';
 export { WarrenTopology, type WarrenTopologyProps } from './WarrenTopology.js';

@@ -17,57 +17,13 @@
  * again, perhaps differently, by the next synth.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { ConfigError, WarrenError } from './errors.js';
+import { ConfigError } from './errors.js';
+import type { WarrenLock } from './warrenLockTypes.js';
 
-/** The resource kinds whose create-only properties are recorded, by Warren's name for them. */
-export type LockedResource = 'Broker' | 'BrokerConfiguration' | 'DatabaseInstance' | 'DatabaseProxy';
+export { LOCK_MODES, WARREN_LOCK_FILE, type LockMode, type LockedResource, type WarrenLock } from './warrenLockTypes.js';
 
-export interface WarrenLock {
-  /** Handler name -> nested stack id (`Handlers<n>`). */
-  readonly handlers: Readonly<Record<string, string>>;
-  /** Resource -> create-only property -> its value as synthesized (tokens resolved to `Ref`/`Fn::*` objects). */
-  readonly createOnly: Readonly<Partial<Record<LockedResource, Readonly<Record<string, unknown>>>>>;
-}
-
-/** `write`: synth adds entries (and bin/warren.ts writes the file); `locked`: a missing entry fails synth (CI). */
-export const LOCK_MODES = ['write', 'locked'] as const;
-export type LockMode = (typeof LOCK_MODES)[number];
-
-export const WARREN_LOCK_FILE = 'warren.lock.json';
 const NOTE = 'Written by `cdk synth` (Warren). Commit it with warren.config.ts: it keeps each handler in its nested stack and refuses changes that would replace the broker, the database or the proxy. See docs/changing-a-deployed-app.md.';
 const STACK_ID = /^Handlers[1-9]\d{0,3}$/;
-
-/** A lock that is missing entries in `locked` mode (CI): names them and says what to commit. */
-export class StaleLockError extends WarrenError {
-  public readonly missing: readonly string[];
-
-  public constructor(file: string, missing: readonly string[]) {
-    const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, and ${missing.length - 10} more` : '');
-    super(`${file} has no entry for ${shown}. Run \`npx cdk synth\` where you changed warren.config.ts and commit ${file} with the change; in CI (CI set, or -c warren:lock=locked) Warren does not place handlers or pin settings itself, since a record that is not committed would be made again, perhaps differently, by the next synth.`);
-    this.name = 'StaleLockError';
-    this.missing = missing;
-  }
-}
-
-/** A setting change that would make CloudFormation replace a stateful resource. */
-export class ReplacementRefusedError extends WarrenError {
-  public readonly resource: LockedResource;
-  public readonly property: string;
-
-  public constructor(resource: LockedResource, property: string, setting: string, before: unknown, after: unknown) {
-    super(`${setting} would replace the ${RESOURCE_NAMES[resource]}: its create-only ${property} changes from ${JSON.stringify(before)} to ${JSON.stringify(after)} (recorded in ${WARREN_LOCK_FILE}), and CloudFormation replaces the resource${resource === 'DatabaseInstance' ? ' (a new, empty database)' : ''}. Nothing was deployed. Set ${setting} back, or make the change as docs/changing-a-deployed-app.md ("Changes Warren refuses") describes.`);
-    this.name = 'ReplacementRefusedError';
-    this.resource = resource;
-    this.property = property;
-  }
-}
-
-const RESOURCE_NAMES: Record<LockedResource, string> = {
-  Broker: 'broker',
-  BrokerConfiguration: 'broker configuration (and so the broker update fails: the configuration has a fixed name)',
-  DatabaseInstance: 'database instance',
-  DatabaseProxy: 'RDS Proxy',
-};
 
 /** An empty lock (a first synth, or a config passed in code without one). */
 export function emptyLock(): WarrenLock {

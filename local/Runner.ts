@@ -25,6 +25,7 @@ import { ensureSqsDeadLetterQueue } from './broker/sqsDeadLetterQueue.js';
 import { OutboxRelay, RELAY_DEFAULTS } from './broker/OutboxRelay.js';
 import { OversizeSinks } from './broker/setAsideOversize.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/db/ConnectionManager.js';
+import { ENV } from '../runtime/env.js';
 import type { RunnerSnapshot, RunnerSummary } from './runnerSnapshot.js';
 
 export interface RunnerOptions {
@@ -75,9 +76,9 @@ export class Runner {
     this.log = options.logger ?? createLogger({ component: 'runner' });
   }
 
-  private get amqpUrl(): string { return this.options.amqpUrl ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL; }
+  private get amqpUrl(): string { return this.options.amqpUrl ?? process.env[ENV.amqpUrl] ?? DEFAULT_AMQP_URL; }
   private get publishAmqpUrl(): string { return this.options.publishAmqpUrl ?? this.amqpUrl; }
-  private get databaseUrl(): string { return this.options.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL; }
+  private get databaseUrl(): string { return this.options.databaseUrl ?? process.env[ENV.databaseUrl] ?? DEFAULT_DATABASE_URL; }
 
   /**
    * Checks the handler modules and the database's connection budget, forks the pool, connects to RabbitMQ, declares the
@@ -182,14 +183,14 @@ export class Runner {
 
   /** A handler's own variables, which its invocations see in a pool worker (`runInHandlerScope`). */
   private async handlerEnv(handler: ResolvedHandlerConfig): Promise<Record<string, string>> {
-    return { WARREN_HANDLER: handler.name, DATABASE_URL: this.databaseUrl, ...(await this.deadLetterEnv(handler)) };
+    return { [ENV.handler]: handler.name, [ENV.databaseUrl]: this.databaseUrl, ...(await this.deadLetterEnv(handler)) };
   }
 
   /** Where a handler's workers dead-letter: `<queue>.dlq` on RabbitMQ, or an SQS queue `<queue>-dlq` (created here). */
   private async deadLetterEnv(handler: ResolvedHandlerConfig): Promise<Record<string, string>> {
-    const publish = { WARREN_PUBLISH_AMQP_URL: urlForVhost(this.publishAmqpUrl, handler.vhost) };
-    if (this.config.runner.deadLetter === 'sqs') return { ...publish, WARREN_DLQ_URL: await ensureSqsDeadLetterQueue(handler.queue) };
-    return { ...publish, WARREN_DLQ_AMQP_URL: urlForVhost(this.amqpUrl, handler.vhost), WARREN_DLQ_QUEUE: deadLetterQueueName(handler.queue) };
+    const publish = { [ENV.publishAmqpUrl]: urlForVhost(this.publishAmqpUrl, handler.vhost) };
+    if (this.config.runner.deadLetter === 'sqs') return { ...publish, [ENV.dlqUrl]: await ensureSqsDeadLetterQueue(handler.queue) };
+    return { ...publish, [ENV.dlqAmqpUrl]: urlForVhost(this.amqpUrl, handler.vhost), [ENV.dlqQueue]: deadLetterQueueName(handler.queue) };
   }
 
   public snapshot(): RunnerSnapshot {

@@ -10,6 +10,7 @@ import type { Sample, SampleFactory, SamplesModule } from '../config/samples.js'
 import type { ResolvedHandlerConfig } from '../config/config.js';
 import { LAMBDA_MAX_BODY_BYTES } from '../runtime/payloadLimit.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/db/ConnectionManager.js';
+import { ENV } from '../runtime/env.js';
 import { WarrenError } from '../runtime/errors.js';
 import { createLogger, redactUrl } from '../runtime/logger.js';
 import { declareTopology } from '../topology/topology.js';
@@ -55,10 +56,10 @@ const USAGE = `usage:
 environment: AMQP_URL (default ${DEFAULT_AMQP_URL.replace(/:[^:@/]*@/, ':***@')}), DATABASE_URL (default ${DEFAULT_DATABASE_URL}: the runner's user, DML is enough),
              MIGRATIONS_URL (default DATABASE_URL: the user \`migrate\` and the migrate step of \`start\` run as; it creates tables)`;
 
-const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
-const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+const amqpUrl = process.env[ENV.amqpUrl] ?? DEFAULT_AMQP_URL;
+const databaseUrl = process.env[ENV.databaseUrl] ?? DEFAULT_DATABASE_URL;
 /** The user that creates tables (migrations, Warren's own tables); the runner itself needs DML only. */
-const migrationsUrl = process.env.MIGRATIONS_URL ?? databaseUrl;
+const migrationsUrl = process.env[ENV.migrationsUrl] ?? databaseUrl;
 // The URLs' passwords never appear in what this process prints (runtime/redact.ts); not RabbitMQ's well-known
 // guest/guest, whose "password" is its user name and would garble every line that names the user.
 for (const url of [amqpUrl, databaseUrl, migrationsUrl]) {
@@ -276,6 +277,12 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      // A usage error (unknown option, missing value): what is wrong, then the usage; exit 2 as POSIX utilities do.
+      process.stderr.write(`warren: ${(error as Error).message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
     scrubError(error); // a migration file's CREATE USER, a URL's password: never printed
     const message = error instanceof WarrenError || (error instanceof Error && error.name === 'TypeError' && /parseArgs|option/i.test(error.message)) ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     process.stderr.write(`warren: ${redactText(message)}\n`);

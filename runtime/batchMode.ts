@@ -8,30 +8,14 @@
 import type { Database, QueryFn } from './db/ConnectionManager.js';
 import { isReplayed } from './deadLetter/types.js';
 import type { WarrenMessage } from './decode.js';
-import { WarrenError } from './errors.js';
+import { ConcurrentClaimError, UnknownPublishSourceError } from './errors.js';
 import { errorFields, type Logger } from './logger.js';
 import type { BatchContext, BatchPreparer, InvocationCounts, Keyed } from './invocation.js';
 import { OutboxBuffer, type CommittedRows, type PublishFn, type ReplyFn } from './outbox/outbox.js';
 
 export type BatchFunction<TBody> = (messages: WarrenMessage<TBody>[], ctx: BatchContext) => Promise<void>;
 
-/** Thrown inside the batch transaction when another delivery claimed one of its keys meanwhile; causes the fallback. */
-export class ConcurrentClaimError extends WarrenError {
-  public constructor() {
-    super('Another delivery claimed a key of this batch at the same time; processing the batch message by message');
-    this.name = 'ConcurrentClaimError';
-  }
-}
-
 export type Prepared<TBody> = Keyed<TBody>;
-
-/** Thrown by `ctx.publish(source, ...)` and `ctx.reply(source, ...)` in batch mode when `source` is not a message of this batch. */
-export class UnknownPublishSourceError extends WarrenError {
-  public constructor() {
-    super('ctx.publish(source, ...) / ctx.reply(source, ...): source must be one of the messages handed to handleBatch; pass the message the follow-up or reply belongs to');
-    this.name = 'UnknownPublishSourceError';
-  }
-}
 
 /** Builds the context a batch function sees, for the given messages and their keys, on the given transaction. */
 export function batchContext(query: QueryFn, outbox: OutboxBuffer, prepared: readonly Prepared<unknown>[], log: Logger, attempt: number, fallbackKey: (m: WarrenMessage) => string): BatchContext {

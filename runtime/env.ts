@@ -9,10 +9,21 @@
  * reads them there first, then from `process.env`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { processSingleton } from './processRegistry.js';
 
 export const ENV = {
   /** Connection string of the handler's database (locally; on AWS the WARREN_DB_* variables below). */
   databaseUrl: 'DATABASE_URL',
+  /** The broker the local runner and the CLI use, and `RequestClient.connect()`'s default. */
+  amqpUrl: 'AMQP_URL',
+  /** The database user `npm run migrate` and the migrate step of `npm start` run as (creates tables); default DATABASE_URL. */
+  migrationsUrl: 'MIGRATIONS_URL',
+  /** Address the runner's operations endpoint (`/metrics`, the status page) listens on; default 127.0.0.1. */
+  metricsHost: 'WARREN_METRICS_HOST',
+  /** Set by the runner on each worker process: the worker's id (for `ps` and a handler's own logs; Warren does not read it). */
+  worker: 'WARREN_WORKER',
+  /** Node options the runner adds to its worker processes, space-separated (e.g. `--cpu-prof --cpu-prof-dir=prof`). */
+  workerExecArgv: 'WARREN_WORKER_EXEC_ARGV',
   /** The handler's name (inbox, logs, dead letters). */
   handler: 'WARREN_HANDLER',
   /** SQS dead-letter queue URL (AWS, or locally with `runner.deadLetter: 'sqs'`). */
@@ -40,6 +51,12 @@ export const ENV = {
   metricsNamespace: 'WARREN_METRICS_NAMESPACE',
   /** The CloudFormation stack a function belongs to (the broker monitor's metric dimension `Stack`). */
   stackName: 'WARREN_STACK_NAME',
+  /** The broker monitor's queues (JSON `[{"handler", "vhost", "queue", "shards"}]`; compiled into its bundle by the stack). */
+  monitorQueues: 'WARREN_MONITOR_QUEUES',
+  /** The shard-drain custom resource's broker: AMQPS endpoint, management console URL, Secrets Manager secret. */
+  brokerEndpoint: 'WARREN_BROKER_ENDPOINT',
+  brokerConsoleUrl: 'WARREN_BROKER_CONSOLE_URL',
+  brokerSecretArn: 'WARREN_BROKER_SECRET_ARN',
   /** The AWS outbox relay's handlers (JSON) and the age below which it leaves rows to the handlers. */
   relayHandlers: 'WARREN_RELAY_HANDLERS',
   relayMinAgeMs: 'WARREN_RELAY_MIN_AGE_MS',
@@ -53,8 +70,12 @@ export const ENV = {
   awsEndpoint: 'AWS_ENDPOINT_URL',
   /** Set by Lambda itself: Warren writes EMF lines when it is present. */
   lambdaFunctionName: 'AWS_LAMBDA_FUNCTION_NAME',
-  /** The example app's events exchange (`functions/orders.ts`, `warren.config.ts`); tests set their own. */
-  eventsExchange: 'WARREN_EVENTS_EXCHANGE',
+  /** Set by Lambda itself: the region (the RDS IAM token's signer). */
+  awsRegion: 'AWS_REGION',
+  /** Set by Lambda itself: where the function's bundle is unpacked (the migrations function's SQL files). */
+  lambdaTaskRoot: 'LAMBDA_TASK_ROOT',
+  /** Set (to anything but '', '0', 'false') by CI systems: `synthWarrenApp` then refuses to place handlers itself. */
+  ci: 'CI',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -67,14 +88,9 @@ export interface HandlerScope {
   readonly env: Readonly<Record<string, string>>;
 }
 
-const KEY = Symbol.for('warren.handlerScope');
-type Holder = { [KEY]?: AsyncLocalStorage<HandlerScope> };
-
 /** One storage per process, shared by every copy of this module (a bundle, a second import path). */
 function storage(): AsyncLocalStorage<HandlerScope> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new AsyncLocalStorage<HandlerScope>();
-  return holder[KEY];
+  return processSingleton('handlerScope', () => new AsyncLocalStorage<HandlerScope>());
 }
 
 /** Runs `fn` (one invocation) with `scope` as the current handler's scope. */
@@ -88,7 +104,7 @@ export function currentHandlerScope(): HandlerScope | undefined {
 }
 
 /** A variable as the current handler sees it: its scope's value, else the process's. Empty counts as unset. */
-export function envValue(name: EnvName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function envValue(name: EnvName | (string & {}), env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = currentHandlerScope()?.env[name] ?? env[name];
   return value === '' ? undefined : value;
 }

@@ -143,45 +143,6 @@ export class TimeoutError extends WarrenError {
   }
 }
 
-/** Thrown when declaring the broker topology fails; names what the broker refused and how to fix it. */
-export class TopologyError extends WarrenError {
-  public constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'TopologyError';
-  }
-}
-
-/**
- * Thrown at start (runner) or deploy (topology custom resource) when a queue Warren declares already exists with other
- * arguments, e.g. a classic `orders.0` left by an older Warren. RabbitMQ cannot change a queue's arguments: drain the
- * queue, delete it, and start again so Warren declares it anew.
- */
-export class QueueArgumentsMismatchError extends WarrenError {
-  public readonly queue: string;
-  public readonly vhost: string;
-  /** The first argument RabbitMQ found different, as RabbitMQ named it. */
-  public readonly argument: string;
-  /** What the existing queue has for `argument`, as RabbitMQ described it ('none' when it is not set). */
-  public readonly has: string;
-  /** What Warren declares for `argument` ('none' when Warren does not set it). */
-  public readonly wants: string;
-  public constructor(details: { queue: string; vhost: string; argument: string; has: string; wants: string; wanted: Readonly<Record<string, unknown>>; hint: string }, options?: ErrorOptions) {
-    super(
-      `Queue "${details.queue}" (vhost "${details.vhost}") exists with other arguments than Warren declares: ` +
-      `${details.argument} is ${details.has} on the broker, Warren wants ${details.wants}. ` +
-      `Warren declares it with ${JSON.stringify(details.wanted)}. RabbitMQ cannot change the arguments of an existing queue: ` +
-      `${details.hint}`,
-      options,
-    );
-    this.name = 'QueueArgumentsMismatchError';
-    this.queue = details.queue;
-    this.vhost = details.vhost;
-    this.argument = details.argument;
-    this.has = details.has;
-    this.wants = details.wants;
-  }
-}
-
 /**
  * Thrown when a message body is too big for Lambda: by `ctx.publish` (so the follow-up never reaches a consumer that
  * would lose it; permanent, so the source message is dead-lettered with this reason), by `npm run send`, and by
@@ -220,23 +181,8 @@ export class PrivilegeError extends WarrenError {
 }
 
 /**
- * Thrown by the account-concurrency custom resource at deploy time when the account's unreserved Lambda concurrency
- * in the region is below what the stack's functions need at once (every trigger holds one execution environment).
- */
-export class AccountConcurrencyError extends WarrenError {
-  public readonly required: number;
-  public readonly unreserved: number;
-  public constructor(message: string, required: number, unreserved: number, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'AccountConcurrencyError';
-    this.required = required;
-    this.unreserved = unreserved;
-  }
-}
-
-/**
  * More connections are needed than the database side allows. One family, two places it is checked:
- * `ProxyConnectionBudgetError` at synth (lib/connectionBudget.ts: the functions' client connections against what the
+ * `ProxyConnectionBudgetError` at synth (lib/errors.ts: the functions' client connections against what the
  * proxy may open) and `ServerConnectionBudgetError` at the runner's start (local/errors.ts: the pool's connections
  * against what the server accepts now).
  */
@@ -260,5 +206,21 @@ export class ReplyNotAllowedError extends PermanentError {
   public constructor(why: string, options?: ErrorOptions) {
     super(`ctx.reply(): this message cannot be answered: ${why}`, options);
     this.name = 'ReplyNotAllowedError';
+  }
+}
+
+/** Thrown inside the batch transaction when another delivery claimed one of its keys meanwhile; causes the fallback. */
+export class ConcurrentClaimError extends WarrenError {
+  public constructor() {
+    super('Another delivery claimed a key of this batch at the same time; processing the batch message by message');
+    this.name = 'ConcurrentClaimError';
+  }
+}
+
+/** Thrown by `ctx.publish(source, ...)` and `ctx.reply(source, ...)` in batch mode when `source` is not a message of this batch. */
+export class UnknownPublishSourceError extends WarrenError {
+  public constructor() {
+    super('ctx.publish(source, ...) / ctx.reply(source, ...): source must be one of the messages handed to handleBatch; pass the message the follow-up or reply belongs to');
+    this.name = 'UnknownPublishSourceError';
   }
 }

@@ -4,7 +4,7 @@
  * and how to get out of it.
  */
 import type { Channel, ChannelModel, Options } from 'amqplib';
-import { QueueArgumentsMismatchError } from '../runtime/errors.js';
+import { QueueArgumentsMismatchError } from './errors.js';
 
 /** `inequivalent arg 'x-queue-type' for queue 'orders.0' in vhost '/': received the value 'quorum' of type 'longstr' but current is none` */
 const INEQUIVALENT = /inequivalent arg '([^']+)' for queue '((?:[^']|'(?! in vhost))*)' in vhost '([^']*)': received (.*) but current is (.*?)"?$/;

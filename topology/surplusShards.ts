@@ -11,7 +11,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import type { ResolvedHandlerConfig } from '../config/config.js';
 import { HANDLER_DEFAULTS } from '../config/config.js';
-import { TopologyError } from '../runtime/errors.js';
+import { TopologyError } from './errors.js';
 import { shardQueueOptions } from '../runtime/amqp/queueArguments.js';
 
 export type SurplusHandler = Pick<ResolvedHandlerConfig, 'queue' | 'concurrency'> & Partial<Pick<ResolvedHandlerConfig, 'deliveryLimit'>>;

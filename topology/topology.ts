@@ -15,7 +15,7 @@ import type { ChannelModel } from 'amqplib';
 import type { ResolvedHandlerConfig } from '../config/config.js';
 import { HANDLER_DEFAULTS, shardQueues } from '../config/config.js';
 import { declareQueue } from './declareQueue.js';
-import { TopologyError } from '../runtime/errors.js';
+import { TopologyError } from './errors.js';
 import { DEAD_LETTER_QUEUE_OPTIONS, deadLetterQueueName, shardQueueOptions } from '../runtime/amqp/queueArguments.js';
 
 export {

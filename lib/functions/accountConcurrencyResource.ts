@@ -15,8 +15,9 @@
  * after a 20-minute broker creation.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { AccountConcurrencyError, ConfigError } from '../../runtime/errors.js';
+import { ConfigError } from '../../runtime/errors.js';
 import { createLogger } from '../../runtime/logger.js';
+import { AccountConcurrencyError } from './errors.js';
 
 export const ACCOUNT_CONCURRENCY_PHYSICAL_ID = 'warren-account-concurrency';
 

@@ -43,8 +43,6 @@ export interface MonitorResult {
 }
 
 export const BROKER_MONITOR_NAMESPACE = 'Warren';
-/** The variable holding the monitored queues (compiled into the bundle by the stack; a real variable in tests). */
-export const MONITOR_QUEUES_ENV = 'WARREN_MONITOR_QUEUES';
 const log = createLogger({ component: 'broker-monitor' });
 
 export function monitoredHandlers(raw: string | undefined): MonitoredHandler[] {
@@ -55,7 +53,7 @@ export function monitoredHandlers(raw: string | undefined): MonitoredHandler[] {
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || !parsed.every((h: Record<string, unknown>) => typeof h?.handler === 'string' && typeof h.vhost === 'string' && typeof h.queue === 'string' && typeof h.shards === 'number')) {
-    throw new ConfigError(MONITOR_QUEUES_ENV, `expected a JSON array of {"handler", "vhost", "queue", "shards"}, received ${JSON.stringify(raw)?.slice(0, 200)}`);
+    throw new ConfigError(ENV.monitorQueues, `expected a JSON array of {"handler", "vhost", "queue", "shards"}, received ${JSON.stringify(raw)?.slice(0, 200)}`);
   }
   return parsed as MonitoredHandler[];
 }
@@ -126,7 +124,8 @@ export function emfLines(result: MonitorResult, stack: string, now = Date.now())
 
 export function createBrokerMonitor(readSecret: SecretReader = readSecretsManagerCredentials, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): () => Promise<MonitorResult> {
   return async () => {
-    // Read literally (not through ENV or envValue) so esbuild's define replaces it with the compiled-in list.
+    // ENV.monitorQueues, read literally (not process.env[ENV.monitorQueues] or envValue) so esbuild's define replaces it
+    // with the list the stack compiles into the bundle (a real variable in tests).
     const handlers = monitoredHandlers(process.env.WARREN_MONITOR_QUEUES);
     const stack = process.env[ENV.stackName];
     if (stack === undefined || stack === '') throw new ConfigError(ENV.stackName, 'missing: the stack sets it to its name (the metrics\' Stack dimension)');

@@ -30,45 +30,17 @@ import { join } from 'node:path';
 import type { Connection as CoreConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
-import { ConfigError, WarrenError } from '../../runtime/errors.js';
+import { ENV } from '../../runtime/env.js';
+import { ConfigError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
 import { scrubError } from '../../runtime/redact.js';
 import { databaseSettingsFromEnv } from '../../runtime/db/rdsIam.js';
 import { setUpAppDatabaseUser } from '../../runtime/db/appDatabaseUser.js';
 import { readSecretsManagerCredentials, type SecretReader } from '../../runtime/amqp/brokerSecret.js';
-import { splitSqlStatements, statementExcerpt } from './sqlStatements.js';
+import { MigrationConnectError, MigrationError } from './errors.js';
+import { splitSqlStatements } from './sqlStatements.js';
 
 export const MIGRATIONS_PHYSICAL_ID = 'warren-migrations';
-
-/** MySQL's messages quote the SQL near an error; bounded so a FAILED response stays far below 4,096 bytes. */
-const MAX_SQL_MESSAGE = 600;
-
-/**
- * Thrown when a migration file fails: names the file and the statement (1-based number and text, shortened) and
- * carries MySQL's error as `cause`.
- */
-export class MigrationError extends WarrenError {
-  public readonly file: string;
-  /** 1-based number of the failing statement in the file. */
-  public readonly statement: number;
-  public constructor(file: string, statement: number, statementText: string, message: string, options?: ErrorOptions) {
-    const sqlMessage = message.length <= MAX_SQL_MESSAGE ? message : `${message.slice(0, MAX_SQL_MESSAGE - 1)}…`;
-    super(`Migration ${file} failed at statement ${statement} (${statementExcerpt(statementText)}): ${sqlMessage}. Fix the SQL and deploy again (files run again in order on every change).`, options);
-    this.name = 'MigrationError';
-    this.file = file;
-    this.statement = statement;
-  }
-}
-
-/** Thrown when no connection to the database could be opened within the retry time. */
-export class MigrationConnectError extends WarrenError {
-  public readonly attempts: number;
-  public constructor(target: string, retryForMs: number, attempts: number, lastError: string, options?: ErrorOptions) {
-    super(`Could not connect to ${target} within ${retryForMs} ms (${attempts} attempts): ${lastError}. Check that the RDS Proxy target is AVAILABLE (aws rds describe-db-proxy-targets) and that the functions' security group reaches the proxy.`, options);
-    this.name = 'MigrationConnectError';
-    this.attempts = attempts;
-  }
-}
 
 export interface MigrationConnectOptions {
   /** Give up on one connect attempt (TCP, TLS and MySQL handshake) after this long. @default 10_000 */
@@ -94,7 +66,7 @@ export interface MigrationResult {
 export type MigrationSource = (index: number, file: string) => Promise<string>;
 
 /** Lambda unpacks the bundle (with the copied SQL files) into LAMBDA_TASK_ROOT. */
-const bundled: MigrationSource = async (index) => readFile(join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'migrations', `${String(index).padStart(4, '0')}.sql`), 'utf8');
+const bundled: MigrationSource = async (index) => readFile(join(process.env[ENV.lambdaTaskRoot] ?? process.cwd(), 'migrations', `${String(index).padStart(4, '0')}.sql`), 'utf8');
 
 const log = createLogger({ component: 'migrations-resource' });
 
@@ -167,7 +139,7 @@ function migrationEventHandler(source: MigrationSource, env: NodeJS.ProcessEnv, 
     if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: { FileCount: 0 } };
     const names = files(event);
     const settings = databaseSettingsFromEnv(env);
-    if (settings === undefined) throw new ConfigError('WARREN_DB_HOST', 'the migrations function needs the WARREN_DB_* variables the stack sets');
+    if (settings === undefined) throw new ConfigError(ENV.dbHost, 'the migrations function needs the WARREN_DB_* variables the stack sets');
     const database = decodeURIComponent(new URL(settings.url).pathname.replace(/^\//, ''));
     const connection = await connectWithBackoff({
       ...(await settings.connectionOptions()),

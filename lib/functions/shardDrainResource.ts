@@ -25,6 +25,7 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import amqp, { type ChannelModel } from 'amqplib';
+import { ENV } from '../../runtime/env.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { createLogger, errorFields } from '../../runtime/logger.js';
 import { deleteIfDrained, moveShardMessages, queueState } from '../../topology/surplusShards.js';
@@ -63,7 +64,7 @@ const log = createLogger({ component: 'shard-drain-resource' });
  * Where the broker settings come from when the resource leaves them out: the topology function's environment, set in the
  * parent stack (a nested stack gets the broker's endpoint list as a String parameter, on which Fn::Select fails: cfn-lint E1020).
  */
-export const SHARD_DRAIN_ENV = { BrokerEndpoint: 'WARREN_BROKER_ENDPOINT', ConsoleUrl: 'WARREN_BROKER_CONSOLE_URL', SecretArn: 'WARREN_BROKER_SECRET_ARN' } as const;
+export const SHARD_DRAIN_ENV = { BrokerEndpoint: ENV.brokerEndpoint, ConsoleUrl: ENV.brokerConsoleUrl, SecretArn: ENV.brokerSecretArn } as const;
 
 function property(event: CloudFormationCustomResourceEvent, name: string): string {
   const value: unknown = event.ResourceProperties[name] ?? (name in SHARD_DRAIN_ENV ? process.env[SHARD_DRAIN_ENV[name as keyof typeof SHARD_DRAIN_ENV]] : undefined);

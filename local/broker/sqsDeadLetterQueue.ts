@@ -1,6 +1,7 @@
 /** Creates (idempotently) the SQS dead-letter queue the local runner uses when `runner.deadLetter` is 'sqs'. */
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../runtime/deadLetter/sqsClient.js';
+import { ENV } from '../../runtime/env.js';
 import { WarrenError } from '../../runtime/errors.js';
 
 /** SQS queue names allow letters, digits, "-" and "_" (80 at most). */
@@ -9,7 +10,7 @@ export function sqsDeadLetterQueueName(queue: string): string {
 }
 
 export async function ensureSqsDeadLetterQueue(queue: string, client = createSqsClient()): Promise<string> {
-  if (process.env.AWS_ENDPOINT_URL_SQS === undefined && process.env.AWS_ENDPOINT_URL === undefined) {
+  if (process.env[ENV.sqsEndpoint] === undefined && process.env[ENV.awsEndpoint] === undefined) {
     throw new WarrenError('runner.deadLetter is "sqs" but neither AWS_ENDPOINT_URL_SQS nor AWS_ENDPOINT_URL is set; point one at an SQS-compatible server (for example `npx fauxqs`)');
   }
   try {

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ENV } from '../../runtime/env.js';
 import { errorFields, type Logger } from '../../runtime/logger.js';
 import { RunnerMetrics } from './metrics.js';
 import { checkReadiness, statusDocument, ThroughputHistory, type ReadinessSource } from './metricsStatus.js';
@@ -39,7 +40,7 @@ export class OperationsServer {
         res.end('internal error\n');
       });
     });
-    const host = options.host ?? process.env.WARREN_METRICS_HOST ?? '127.0.0.1';
+    const host = options.host ?? process.env[ENV.metricsHost] ?? '127.0.0.1';
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

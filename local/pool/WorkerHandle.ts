@@ -114,7 +114,7 @@ export class WorkerHandle extends EventEmitter {
   /** Starts the worker, waits for it and sends it the handler table (modules are imported with their first batch). */
   public async start(): Promise<void> {
     // Workers defer the outbox's "sent" marks (`SentMarks`): the runner's relay leaves rows younger than 2 s alone.
-    const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, WARREN_WORKER: this.spec.id };
+    const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, [ENV.worker]: this.spec.id };
     const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? 1024 });
     this.child = child;
     this.loaded = new Set();

@@ -4,6 +4,7 @@
  * imports every distinct module once, in parallel with the pool's start, and the runner stops naming each handler, its
  * file and the cause.
  */
+import { ENV } from '../../runtime/env.js';
 import { HandlerImportError } from '../errors.js';
 import type { FromWorker, HandlerTable, ToWorker } from './protocol.js';
 import { forkWorker } from './workerChannel.js';
@@ -16,7 +17,7 @@ export interface ImportCheck {
 }
 
 export async function checkImports(handlers: HandlerTable, env: Readonly<Record<string, string>>, timeoutMs = 60_000): Promise<ImportCheck> {
-  const child = forkWorker({ ...env, WARREN_WORKER: 'import-check' });
+  const child = forkWorker({ ...env, [ENV.worker]: 'import-check' });
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => { if (output.length < 50) output.push(chunk.toString()); });
   const answer = await new Promise<FromWorker & { type: 'checked' }>((resolve, reject) => {

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BUILT } from '../../config/build.js';
+import { ENV } from '../../runtime/env.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /** Compiled (`npm run build`), workers run `worker.js` without the tsx loader. */
@@ -75,7 +76,7 @@ function extraExecArgv(): string[] {
     if (a.startsWith('--conditions=')) conditions.push(a);
     else if ((a === '--conditions' || a === '-C') && argv[i + 1] !== undefined) conditions.push(`--conditions=${argv[++i]!}`);
   }
-  return [...conditions, ...(process.env.WARREN_WORKER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '')];
+  return [...conditions, ...(process.env[ENV.workerExecArgv] ?? '').split(' ').filter((a) => a !== '')];
 }
 
 /** Starts a worker of `model` running the worker file. */

@@ -16,6 +16,7 @@
  * (MySQL Reference Manual, "GRANT Statement").
  */
 import type { Connection } from 'mysql2/promise';
+import { ENV } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { rememberSecret, scrubError } from '../redact.js';
 import { WARREN_TABLES_SQL } from './warrenTables.js';
@@ -51,7 +52,7 @@ export function appGrantStatement(database: string, user: string, host = '%'): s
  */
 export async function setUpAppDatabaseUser(connection: Connection, app: AppDatabaseUser): Promise<void> {
   if (!APP_USER_PATTERN.test(app.user)) throw new ConfigError('AppUser', `expected 1-32 letters, digits or _, received ${JSON.stringify(app.user)}`);
-  if (app.database === '') throw new ConfigError('WARREN_DB_NAME', 'the application user is granted DML on one database; set the database name');
+  if (app.database === '') throw new ConfigError(ENV.dbName, 'the application user is granted DML on one database; set the database name');
   if (app.password === '') throw new ConfigError('AppSecretArn', 'the application user\'s secret has an empty password');
   const host = app.host ?? '%';
   rememberSecret(app.password);

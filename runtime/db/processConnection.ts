@@ -1,20 +1,16 @@
 /**
- * The process's MySQL connections: one `ConnectionManager` per distinct database, kept on `globalThis` under a
- * registered symbol so that every copy of this module (a bundle, a second import path) shares them. Module scope
+ * The process's MySQL connections: one `ConnectionManager` per distinct database, kept with `processSingleton` (on
+ * `globalThis`) so that every copy of this module (a bundle, a second import path) shares them. Module scope
  * survives between invocations of a Lambda environment, where one function means one database and so exactly one
  * connection. In the local runner's shared pool, handlers on the same database share their worker's connection.
  */
 import { ConnectionManager, DEFAULT_DATABASE_URL, type ConnectionManagerOptions } from './ConnectionManager.js';
 import { ENV, envValue, scopedEnv } from '../env.js';
+import { processSingleton } from '../processRegistry.js';
 import { databaseSettingsFromEnv } from './rdsIam.js';
 
-const KEY = Symbol.for('warren.processConnections');
-type Holder = { [KEY]?: Map<string, ConnectionManager> };
-
 function managers(): Map<string, ConnectionManager> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new Map();
-  return holder[KEY];
+  return processSingleton('processConnections', () => new Map<string, ConnectionManager>());
 }
 
 /**

@@ -98,7 +98,7 @@ export function rdsIamConnectionOptions(options: RdsIamOptions): () => Promise<C
   const tls = options.tls ?? RDS_IAM_DEFAULTS.tls;
   const sign = options.sign ?? signWithSdk;
   const now = options.now ?? Date.now;
-  const region = options.region ?? process.env.AWS_REGION;
+  const region = options.region ?? process.env[ENV.awsRegion];
   let cached: { token: string; expiresAt: number } | undefined;
 
   return async () => {

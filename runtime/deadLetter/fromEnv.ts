@@ -8,17 +8,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ENV, envValue } from '../env.js';
+import { processSingleton } from '../processRegistry.js';
 import { RabbitMqSink } from './RabbitMqSink.js';
 import { SqsSink } from './SqsSink.js';
 import type { DeadLetterSink } from './types.js';
 
-const KEY = Symbol.for('warren.deadLetterSinks');
-type Holder = { [KEY]?: Map<string, DeadLetterSink> };
-
 function sinks(): Map<string, DeadLetterSink> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new Map();
-  return holder[KEY];
+  return processSingleton('deadLetterSinks', () => new Map<string, DeadLetterSink>());
 }
 
 const STAND_IN = Symbol.for('warren.deadLetterSinkStandIn');

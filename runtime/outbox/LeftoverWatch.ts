@@ -7,6 +7,7 @@
  * left behind younger than that is found by the next look (or the relay's pass).
  */
 import type { Database } from '../db/ConnectionManager.js';
+import { processSingleton } from '../processRegistry.js';
 
 export class LeftoverWatch {
   private lastLook: number;
@@ -39,17 +40,13 @@ export class LeftoverWatch {
   }
 }
 
-const KEY = Symbol.for('warren.leftoverWatches');
-type Holder = { [KEY]?: WeakMap<Database, LeftoverWatch> };
-
 /** The process's watch for `db` (one per database, shared by every handler on it). */
 export function leftoverWatchFor(db: Database, minAgeMs: number, now: number): LeftoverWatch {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new WeakMap();
-  let watch = holder[KEY].get(db);
+  const watches = processSingleton('leftoverWatches', () => new WeakMap<Database, LeftoverWatch>());
+  let watch = watches.get(db);
   if (watch === undefined) {
     watch = new LeftoverWatch(minAgeMs, now);
-    holder[KEY].set(db, watch);
+    watches.set(db, watch);
   }
   return watch;
 }

@@ -12,6 +12,7 @@ import { redactUrl } from '../logger.js';
 import { urlForVhost } from '../amqp/amqpUrl.js';
 import { onReturnedMessage } from './replies.js';
 import { ENV, envValue, scopedEnv } from '../env.js';
+import { processSingleton } from '../processRegistry.js';
 
 export interface OutgoingMessage {
   readonly exchange: string;
@@ -95,13 +96,8 @@ export async function publishUrlFromEnv(env: NodeJS.ProcessEnv = scopedEnv()): P
   throw new WarrenError('ctx.publish() and ctx.reply() need a broker to publish to (a handler that replies needs `replies: true` in warren.config.ts): set WARREN_PUBLISH_AMQP_URL (the local runner does), or WARREN_AMQP_ENDPOINT and WARREN_AMQP_SECRET_ARN (the CDK stack does)');
 }
 
-const KEY = Symbol.for('warren.publishers');
-type Holder = { [KEY]?: Map<string, Publisher> };
-
 function publishers(): Map<string, Publisher> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new Map();
-  return holder[KEY];
+  return processSingleton('publishers', () => new Map<string, Publisher>());
 }
 
 const STAND_IN = Symbol.for('warren.publisherStandIn');

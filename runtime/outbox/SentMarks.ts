@@ -31,6 +31,7 @@ import type { ConnectionManager, QueryFn, TransactionStep } from '../db/Connecti
 import { ENV, envValue } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { errorFields, type Logger } from '../logger.js';
+import { processSingleton } from '../processRegistry.js';
 
 /** Every default of the deferred marks, in one place. */
 export const SENT_MARKS_DEFAULTS = {
@@ -221,19 +222,14 @@ export class SentMarks {
   }
 }
 
-const KEY = Symbol.for('warren.sentMarks');
 interface Registry {
   readonly byManager: WeakMap<ConnectionManager, SentMarks>;
   readonly byDatabase: Map<string, SentMarks>;
   /** Ids handed over for a database this process has not connected to yet. */
   readonly waiting: Map<string, { readonly ids: readonly number[]; readonly queue: string }[]>;
 }
-type Holder = { [KEY]?: Registry };
-
 function registry(): Registry {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= { byManager: new WeakMap(), byDatabase: new Map(), waiting: new Map() };
-  return holder[KEY];
+  return processSingleton<Registry>('sentMarks', () => ({ byManager: new WeakMap(), byDatabase: new Map(), waiting: new Map() }));
 }
 
 /** The process's deferred marks for `db` (one per connection manager, shared by every copy of this module). */

@@ -22,6 +22,7 @@ import type { Message } from 'amqplib';
 import type { QueryFn } from '../db/ConnectionManager.js';
 import { ReplyNotAllowedError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { processSingleton } from '../processRegistry.js';
 
 /** The header an error reply carries, holding the reason. */
 export const REPLY_ERROR_HEADER = 'warren-error';
@@ -133,19 +134,21 @@ export async function storeReplies(query: QueryFn, handler: string, replies: rea
   );
 }
 
-const KEY = Symbol.for('warren.droppedReplies');
-type Holder = { [KEY]?: number };
 const log = createLogger({ component: 'replies' });
+
+/** The process's count of dropped replies (one counter however many copies of this module are loaded). */
+function dropped(): { count: number } {
+  return processSingleton('droppedReplies', () => ({ count: 0 }));
+}
 
 /** Replies this process published that RabbitMQ returned as unroutable (their caller's queue is gone), so far. */
 export function droppedReplies(): number {
-  return (globalThis as Holder)[KEY] ?? 0;
+  return dropped().count;
 }
 
 /** A publishing channel's `return` listener: a returned reply is dropped, logged and counted; never published again. */
 export function onReturnedMessage(message: Pick<Message, 'fields' | 'properties'>): void {
-  const holder = globalThis as Holder;
-  holder[KEY] = (holder[KEY] ?? 0) + 1;
+  dropped().count += 1;
   const properties = message.properties as { messageId?: unknown; correlationId?: unknown; appId?: unknown };
   const fields = message.fields as { exchange: string; routingKey: string; replyCode?: unknown; replyText?: unknown };
   log.warn('reply dropped: RabbitMQ could route it to no queue (the caller\'s reply queue is gone or its direct reply-to consumer closed); the caller\'s timeout answers it', {

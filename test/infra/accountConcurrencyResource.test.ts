@@ -6,7 +6,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAccountConcurrencyHandler } from '../../lib/functions/accountConcurrencyResource.js';
-import { AccountConcurrencyError } from '../../runtime/errors.js';
+import { AccountConcurrencyError } from '../../lib/functions/errors.js';
 import { startLambdaApi, useLambdaApi, type LambdaApi } from '../helpers/lambdaApi.js';
 
 function event(requestType: 'Create' | 'Update' | 'Delete', required: number | string, triggers: number, oldProperties: Record<string, string> = {}): CloudFormationCustomResourceEvent {

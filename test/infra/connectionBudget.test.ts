@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { checkConnectionBudget, connectionBudget, ProxyConnectionBudgetError } from '../../lib/connectionBudget.js';
+import { checkConnectionBudget, connectionBudget } from '../../lib/connectionBudget.js';
+import { ProxyConnectionBudgetError } from '../../lib/errors.js';
 import { ConnectionBudgetError, WarrenError } from '../../runtime/errors.js';
 import { WarrenStack, WARREN_STACK_DEFAULTS } from '../../lib/WarrenStack.js';
 import { resolveConfig } from '../../config/config.js';

@@ -85,7 +85,7 @@ describe('The handler test kit', () => {
     setEmfSink((line) => emf.push(line));
     const fresh = await createTestKit({ databaseUrl: ADMIN_DB_URL, migrations: MIGRATIONS });
     try {
-      const run = await fresh.run(envReader, [{ body: { item: 'e' } }], { name: 'paths', env: { WARREN_EVENTS_EXCHANGE: 'own.events' } });
+      const run = await fresh.run(envReader, [{ body: { item: 'e' } }], { name: 'paths', env: { EVENTS_EXCHANGE: 'own.events' } });
       expect(run.published.map((m) => [m.exchange, m.body])).toEqual([['own.events', { item: 'e', lambda: null }]]);
       expect(emf).toEqual([]);
       expect(await fresh.query('SELECT COUNT(*) AS unsent FROM warren_outbox WHERE sent_at IS NULL')).toEqual([{ unsent: 0 }]);

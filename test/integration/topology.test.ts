@@ -4,7 +4,7 @@ import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters, replayDeadLetters } from '../../local/commands/deadLetters.js';
 import { shardQueues } from '../../config/config.js';
-import { QueueArgumentsMismatchError } from '../../runtime/errors.js';
+import { QueueArgumentsMismatchError } from '../../topology/errors.js';
 import { declareTopology } from '../../topology/topology.js';
 import { AMQP_URL, deleteTopology, queueDepths, uniqueName, waitFor } from '../helpers/services.js';
 
