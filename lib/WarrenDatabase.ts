@@ -238,7 +238,7 @@ export class WarrenDatabase extends Construct {
       if (instanceSecret === undefined) throw new ConfigError('databaseUser', 'the created instance has no generated secret; this is a bug in WarrenDatabase, please report it');
       Validations.of(instance).acknowledge({
         id: 'AwsSolutions-SMG4',
-        reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC, left to the operator (see "Deploy to AWS" in README.md).',
+        reason: 'RDS Proxy logs in with this secret; rotating it needs a rotation Lambda in the VPC, left to the operator (docs/deploy-to-aws.md).',
       });
       // The master secret outlives a production stack with the final snapshot it opens (`instance.secret` is its
       // attachment to the instance; the secret itself is the instance's child `Secret`).

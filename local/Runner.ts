@@ -118,7 +118,7 @@ export class Runner {
       this.log.debug('handler modules checked', { ...imports });
       const quorumQueues = this.config.handlers.reduce((n, h) => n + topologyPlan(h).shards.length + 1, 0); // + the dead-letter queue
       if (quorumQueues > MANY_QUORUM_QUEUES) {
-        this.log.info('declaring many quorum queues: RabbitMQ 3.x reserves 3 file handles for each, so its open-files limit must allow them (README, "Troubleshooting")', {
+        this.log.info('declaring many quorum queues: RabbitMQ 3.x reserves 3 file handles for each, so its open-files limit must allow them (docs/operations.md, "Troubleshooting")', {
           quorumQueues, fileHandlesReserved: quorumQueues * 3,
         });
       }

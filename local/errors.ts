@@ -35,7 +35,7 @@ export class BrokerUnavailableError extends WarrenError {
         'A broker that ran out of file handles does this: RabbitMQ 3.x reserves 3 per quorum queue, so with the usual `ulimit -n 1024` it ' +
         'stops accepting connections at about 300 quorum queues (Warren declares concurrency + 1 per handler). Check with ' +
         '`rabbitmqctl eval \'file_handle_cache:info([total_limit, total_used]).\'` and start RabbitMQ with a higher open-files limit ' +
-        '(README, "Troubleshooting")'
+        '(docs/operations.md, "Troubleshooting")'
       : `Cannot connect to RabbitMQ at ${url}; is it running? (set AMQP_URL to point elsewhere)`, options);
     this.name = 'BrokerUnavailableError';
     this.handshakeTimedOut = timedOut;

@@ -110,7 +110,7 @@ export class AmqpSession {
       } catch (error) {
         this.options.log.warn('rabbitmq reconnect failed; retrying', {
           attempt: attempt + 1, ...errorFields(error),
-          ...(isHandshakeTimeout(error) ? { hint: 'the broker accepts connections but does not answer: it may be out of file handles (README, "Troubleshooting")' } : {}),
+          ...(isHandshakeTimeout(error) ? { hint: 'the broker accepts connections but does not answer: it may be out of file handles (docs/operations.md, "Troubleshooting")' } : {}),
         });
       }
     }

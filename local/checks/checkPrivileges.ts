@@ -66,7 +66,7 @@ export async function checkPrivileges(url: string, tables: readonly string[] = [
           if ((error as { code?: unknown }).code !== 'ER_TABLEACCESS_DENIED_ERROR' && (error as { code?: unknown }).code !== 'ER_COLUMNACCESS_DENIED_ERROR') continue;
           throw new PrivilegeError({
             user, privilege, table: `\`${database}\`.\`${table}\``,
-            fix: `Run as an administrator: ${appGrantStatement(database, name, host)}; (README, "Database users").`,
+            fix: `Run as an administrator: ${appGrantStatement(database, name, host)}; (docs/local-runner.md, "Database users").`,
           }, { cause: error });
         }
       }

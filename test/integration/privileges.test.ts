@@ -53,7 +53,7 @@ describe('Local privilege split: MIGRATIONS_URL migrates, DATABASE_URL needs DML
       const escaped = db.name.replace(/_/g, '\\_');
       expect(cli.output()).toContain(
         `warren: Database user 'wp_ro_${suffix}'@'%' lacks INSERT on \`${db.name}\`.\`warren_inbox\`. ` +
-        `Run as an administrator: GRANT SELECT, INSERT, UPDATE, DELETE ON \`${escaped}\`.* TO 'wp_ro_${suffix}'@'%'; (README, "Database users").`,
+        `Run as an administrator: GRANT SELECT, INSERT, UPDATE, DELETE ON \`${escaped}\`.* TO 'wp_ro_${suffix}'@'%'; (docs/local-runner.md, "Database users").`,
       );
     } finally {
       await cli.kill();

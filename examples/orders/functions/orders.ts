@@ -8,7 +8,7 @@
  * after it); an invalid one gets Warren's error reply (header `warren-error`); see docs/request-and-reply.md.
  *
  * The schema uses `zod/mini` with the English messages: the same checks and messages as `import { z } from 'zod'`, at
- * about 20 KB of bundle instead of 470 KB, which every Lambda cold start compiles (README, "Cold start").
+ * about 20 KB of bundle instead of 470 KB, which every Lambda cold start compiles (docs/deploy-to-aws.md, "Cold start").
  */
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
