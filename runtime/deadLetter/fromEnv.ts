@@ -17,13 +17,8 @@ function sinks(): Map<string, DeadLetterSink> {
   return processSingleton('deadLetterSinks', () => new Map<string, DeadLetterSink>());
 }
 
-const STAND_IN = Symbol.for('warren.deadLetterSinkStandIn');
-type StandInHolder = { [STAND_IN]?: AsyncLocalStorage<DeadLetterSink> };
-
 function standIns(): AsyncLocalStorage<DeadLetterSink> {
-  const holder = globalThis as StandInHolder;
-  holder[STAND_IN] ??= new AsyncLocalStorage<DeadLetterSink>();
-  return holder[STAND_IN];
+  return processSingleton('deadLetterSinkStandIn', () => new AsyncLocalStorage<DeadLetterSink>());
 }
 
 /**

@@ -100,13 +100,8 @@ function publishers(): Map<string, Publisher> {
   return processSingleton('publishers', () => new Map<string, Publisher>());
 }
 
-const STAND_IN = Symbol.for('warren.publisherStandIn');
-type StandInHolder = { [STAND_IN]?: AsyncLocalStorage<Publisher> };
-
 function standIns(): AsyncLocalStorage<Publisher> {
-  const holder = globalThis as StandInHolder;
-  holder[STAND_IN] ??= new AsyncLocalStorage<Publisher>();
-  return holder[STAND_IN];
+  return processSingleton('publisherStandIn', () => new AsyncLocalStorage<Publisher>());
 }
 
 /**
