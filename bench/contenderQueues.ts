@@ -5,7 +5,7 @@
  */
 import type amqp from 'amqplib';
 import { declareTopology } from '../topology/topology.js';
-import { shardQueues } from './protocol.js';
+import { eventsExchangeOf, shardQueues } from './protocol.js';
 import type { Destination } from './publisher.js';
 
 export class ContenderQueues {
@@ -58,7 +58,7 @@ export class ContenderQueues {
     }
   }
 
-  /** Deletes every queue, dead-letter queue and exchange the contender had. */
+  /** Deletes every queue, dead-letter queue and exchange the contender had, its events exchange too (the runner declares it). */
   public async delete(): Promise<void> {
     const channel = await this.broker.createChannel();
     for (const name of this.queues) await channel.deleteQueue(name).catch(() => undefined);
@@ -67,6 +67,7 @@ export class ContenderQueues {
       await channel.deleteQueue(`${name}.dlq`).catch(() => undefined);
       await channel.deleteExchange(name).catch(() => undefined);
     }
+    await channel.deleteExchange(eventsExchangeOf(this.queue)).catch(() => undefined);
     await channel.close().catch(() => undefined);
   }
 }

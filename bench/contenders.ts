@@ -11,8 +11,10 @@ export interface ContenderDefinition {
   /** One line for the README and `--help`. */
   readonly about: string;
   /**
-   * Runner contenders: the handler module (relative to the project root) and export. The handler settings (batch size,
-   * window, ...) are the example app's in `warren.config.ts`; `settings` overrides some of them.
+   * Runner contenders: the handler module (relative to Warren's root) and export; `bench/handlers/orders.ts` is the
+   * example app's (examples/orders/functions/orders.ts) publishing to the contender's own events exchange. The handler
+   * settings (batch size, window, ...) are the example app's in examples/orders/warren.config.ts; `settings` overrides
+   * some of them.
    */
   readonly handler?: { readonly entry: string; readonly export: string; readonly settings?: Readonly<Record<string, unknown>> };
   /** Runs the CPU-heavy variant (about 5 ms of `cpuWork` per message). @default false */
@@ -41,20 +43,20 @@ export interface ContenderDefinition {
 }
 
 export const CONTENDERS: readonly ContenderDefinition[] = [
-  { name: 'warren', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, about: 'the local runner with the example app, W workers, a transaction per message', messages: 40_000, latencyRate: 500, tables: true },
+  { name: 'warren', kind: 'runner', handler: { entry: 'bench/handlers/orders.ts', export: 'handler' }, about: 'the local runner with the example app, W workers, a transaction per message', messages: 40_000, latencyRate: 500, tables: true },
   { name: 'naive', kind: 'naive', about: 'amqplib, prefetch W, a new mysql2 connection per message, same SQL', messages: 5_000, latencyRate: 500, tables: true },
   { name: 'raw', kind: 'raw', about: 'W mysql2 connections running the same transaction in a tight loop, no broker', messages: 40_000, latencyRate: 500, tables: true },
   { name: 'amqp-ceiling', kind: 'amqp', about: 'amqplib alone consuming the shard queues with the runner\'s prefetch, batches and multiple-ack; nothing else', messages: 100_000, latencyRate: 500, tables: false },
   { name: 'noop', kind: 'runner', handler: { entry: 'bench/handlers/noop.ts', export: 'handler' }, about: 'the runner with a handler that decodes the batch and does nothing else', messages: 100_000, latencyRate: 500, tables: false },
-  { name: 'batch', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'batchHandler', settings: { batchSize: 100 } }, about: 'the runner with the example app in batch mode (handleBatch: one transaction per batch), batch size 100', messages: 60_000, latencyRate: 500, tables: true },
+  { name: 'batch', kind: 'runner', handler: { entry: 'bench/handlers/orders.ts', export: 'batchHandler', settings: { batchSize: 100 } }, about: 'the runner with the example app in batch mode (handleBatch: one transaction per batch), batch size 100', messages: 60_000, latencyRate: 500, tables: true },
   { name: 'single', kind: 'single', about: 'one process: amqplib with prefetch 50, a mysql2 pool of W connections, same SQL', messages: 40_000, latencyRate: 500, tables: true },
   { name: 'warren-cpu', kind: 'runner', handler: { entry: 'bench/handlers/ordersCpu.ts', export: 'handler' }, cpu: true, about: 'as warren, plus ~5 ms of CPU per message (aggregating a generated result set)', messages: 4_000, latencyRate: 80, tables: true },
   { name: 'single-cpu', kind: 'single', cpu: true, about: 'as single, plus the same ~5 ms of CPU per message', messages: 2_000, latencyRate: 80, tables: true },
-  { name: 'many', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, manyHandlers: true, about: 'the runner with --many-handlers (200) handlers of one shard each, the example app, messages spread over all', messages: 40_000, latencyRate: 500, tables: true },
-  { name: 'many-thin', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, manyHandlers: true, fixedRate: 900, about: 'thin traffic: the runner with --many-handlers (200) handlers of one shard each at a fixed 900 msg/s spread over all (a batch holds one or two messages); latency and server counters of that part', messages: 2_000, latencyRate: 900, tables: true },
+  { name: 'many', kind: 'runner', handler: { entry: 'bench/handlers/orders.ts', export: 'handler' }, manyHandlers: true, about: 'the runner with --many-handlers (200) handlers of one shard each, the example app, messages spread over all', messages: 40_000, latencyRate: 500, tables: true },
+  { name: 'many-thin', kind: 'runner', handler: { entry: 'bench/handlers/orders.ts', export: 'handler' }, manyHandlers: true, fixedRate: 900, about: 'thin traffic: the runner with --many-handlers (200) handlers of one shard each at a fixed 900 msg/s spread over all (a batch holds one or two messages); latency and server counters of that part', messages: 2_000, latencyRate: 900, tables: true },
   { name: 'single-many', kind: 'single', manyHandlers: true, fixedRate: 900, about: 'thin traffic baseline: one process consuming the same 200 shard queues (prefetch 50 each), a mysql2 pool of W connections, same SQL, at the same fixed rate', messages: 2_000, latencyRate: 900, tables: true },
-  { name: 'request', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler', settings: { batchingWindowSeconds: 0 } }, request: true, fixedRate: 50, about: 'request and reply: the example app answering orders sent as requests at a fixed 50/s through direct reply-to, batchingWindowSeconds 0; p50/p99 are the round trip', messages: 2_000, latencyRate: 50, tables: true },
-  { name: 'request-window', kind: 'runner', handler: { entry: 'functions/orders.ts', export: 'handler' }, request: true, fixedRate: 50, about: 'as request, with warren.config.ts\'s batchingWindowSeconds (Lambda\'s default, 0.5 s, when it sets none): each request may wait for its batch to fill', messages: 2_000, latencyRate: 50, tables: true },
+  { name: 'request', kind: 'runner', handler: { entry: 'bench/handlers/orders.ts', export: 'handler', settings: { batchingWindowSeconds: 0 } }, request: true, fixedRate: 50, about: 'request and reply: the example app answering orders sent as requests at a fixed 50/s through direct reply-to, batchingWindowSeconds 0; p50/p99 are the round trip', messages: 2_000, latencyRate: 50, tables: true },
+  { name: 'request-window', kind: 'runner', handler: { entry: 'bench/handlers/orders.ts', export: 'handler' }, request: true, fixedRate: 50, about: 'as request, with the example app\'s batchingWindowSeconds (Lambda\'s default, 0.5 s, when it sets none): each request may wait for its batch to fill', messages: 2_000, latencyRate: 50, tables: true },
   { name: 'warren-plain', kind: 'runner', handler: { entry: 'bench/handlers/ordersPlain.ts', export: 'handler' }, diagnostic: true, about: 'diagnostic: the runner with exactly the baselines\' SQL (no inbox, no outbox, no schema)', messages: 20_000, latencyRate: 500, tables: true },
 ];
 

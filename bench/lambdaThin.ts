@@ -11,6 +11,7 @@ import amqp from 'amqplib';
 import { BenchDatabase, uniqueName } from './BenchDatabase.js';
 import type { LambdaThinOrder } from './lambdaThinChild.js';
 import { serverCost, type ServerCost } from './serverCounters.js';
+import { SOURCE_CONDITION_ARG } from './sourceCondition.js';
 
 export const LAMBDA_THIN_DEFAULTS = {
   messages: 200,
@@ -46,8 +47,8 @@ const TSX_LOADER = import.meta.resolve('tsx');
 async function measureOnce(db: BenchDatabase, amqpUrl: string, exchange: string, perInvocation: number, messages: number): Promise<LambdaThinResult> {
   const database = await db.create('lthin');
   const child = fork(CHILD_FILE, [], {
-    execArgv: ['--import', TSX_LOADER],
-    env: { ...process.env, DATABASE_URL: database.url, WARREN_PUBLISH_AMQP_URL: amqpUrl, WARREN_EVENTS_EXCHANGE: exchange, AWS_LAMBDA_FUNCTION_NAME: 'bench-lambda-thin', WARREN_HANDLER: 'orders', WARREN_LOG_LEVEL: 'error' },
+    execArgv: [SOURCE_CONDITION_ARG, '--import', TSX_LOADER],
+    env: { ...process.env, DATABASE_URL: database.url, WARREN_PUBLISH_AMQP_URL: amqpUrl, WARREN_BENCH_EVENTS_EXCHANGE: exchange, AWS_LAMBDA_FUNCTION_NAME: 'bench-lambda-thin', WARREN_HANDLER: 'orders', WARREN_LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   try {

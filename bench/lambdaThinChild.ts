@@ -1,9 +1,11 @@
 /**
  * The child process of the `lambda-thin` figure (bench/lambdaThin.ts): one Lambda execution environment running the
- * example handler (functions/orders.ts) in-process, AWS_LAMBDA_FUNCTION_NAME set by the parent. It runs one warm-up
- * invocation, says `ready`, and on `go` runs `messages` orders, `perInvocation` per `aws:rmq` event, then says `done`.
+ * example handler (examples/orders/functions/orders.ts through bench/handlers/orders.ts: publishing to the exchange
+ * the parent names in WARREN_BENCH_EVENTS_EXCHANGE) in-process, AWS_LAMBDA_FUNCTION_NAME set by the parent. It runs one
+ * warm-up invocation, says `ready`, and on `go` runs `messages` orders, `perInvocation` per `aws:rmq` event, then says
+ * `done`.
  */
-import { handler } from '../examples/orders/functions/orders.js';
+import { handler } from './handlers/orders.js';
 import { toRmqEvent } from '../local/broker/toRmqEvent.js';
 import { setEmfSink } from '../runtime/emf.js';
 import { closeProcessConnection, processConnection } from '../runtime/db/processConnection.js';

@@ -1,9 +1,11 @@
 /**
  * The bench's workload, shared by every contender and by the checks: which orders are sent, what totals they must
- * leave behind, and a `QueryFn` over a plain mysql2 connection so the baselines run the example app's exact SQL.
+ * leave behind, and a `QueryFn` over a plain mysql2 connection so the baselines run the example app's exact SQL
+ * (`exampleTransaction.ts`). It imports only types of the example app: the bench's own process loads it before it has
+ * the `warren-source` condition (sourceCondition.ts).
  */
 import type mysql from 'mysql2/promise';
-import { recordOrder, type Order } from '../examples/orders/functions/orders.js';
+import type { Order } from '../examples/orders/functions/orders.js';
 import type { QueryFn, QueryResult } from '../runtime/index.js';
 
 /** The example app's body plus the publish time, which the example handler ignores. */
@@ -55,19 +57,4 @@ export async function inTransaction(conn: mysql.Connection | mysql.PoolConnectio
     await conn.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * The example app's whole transaction as Warren runs it, written out by hand for the baselines: claim the message in
- * the inbox, record the order, and for a new order write its `order.accepted` event to the outbox (the baselines do
- * not publish it: Warren's publish after the commit is work they skip).
- */
-export async function exampleTransaction(query: QueryFn, order: Order): Promise<void> {
-  const claim = await query('INSERT IGNORE INTO warren_inbox (handler, message_key) VALUES (?, ?)', ['bench', order.orderId]);
-  if (claim.affectedRows === 0) return;
-  if (!(await recordOrder(query, order))) return;
-  await query(
-    'INSERT INTO warren_outbox (handler, source_queue, exchange, routing_key, message_id, body, properties) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ['bench', 'bench', 'orders.events', 'order.accepted', `${order.orderId}/0`, Buffer.from(JSON.stringify({ ...order, acceptedAt: new Date().toISOString() })), '{"headers":{},"contentType":"application/json"}'],
-  );
 }

@@ -19,8 +19,9 @@ export interface ChildSpec {
   /** The timed part ends when this many are processed; the tail keeps every shard busy until then. */
   readonly timedCount: number;
   /**
-   * Runner contenders: the handler module, and the example app's handler settings from `warren.config.ts` (batch size,
-   * window, published exchanges, ...) as written there, without name, entry, export, queue, vhost and concurrency.
+   * Runner contenders: the handler module, and the example app's handler settings from examples/orders/warren.config.ts
+   * (batch size, window, replies, ...) as written there, without name, entry, export, queue, vhost, concurrency,
+   * publishes and samples: the runner's consumer adds the contender's own events exchange (`eventsExchangeOf`).
    */
   readonly handler?: { readonly entry: string; readonly export: string; readonly settings: Readonly<Record<string, unknown>> };
   /** `single` and `raw` run the CPU-heavy variant with this many rows per message (see `handlers/cpuWork.ts`). */
@@ -37,6 +38,14 @@ export interface ChildSpec {
   readonly handlers?: number;
   /** Runner contenders: `runner.workerModel`. */
   readonly workerModel?: 'process' | 'thread';
+}
+
+/**
+ * The topic exchange a contender's handlers announce accepted orders on (`publishes`, WARREN_BENCH_EVENTS_EXCHANGE for
+ * bench/handlers/orders.ts): its own, deleted with its queues, instead of the example app's shared `orders.events`.
+ */
+export function eventsExchangeOf(queue: string): string {
+  return `${queue}.events`;
 }
 
 /** The handlers' exchanges (the publisher's destinations) and shard queues of a contender's topology. */

@@ -19,6 +19,7 @@ import { BenchProxy } from './proxy/BenchProxy.js';
 import { parseCommandLine } from './commandLine.js';
 import { barChartSvg, computeRatios, formatCostTable, formatRatios, formatTable } from './report.js';
 import { runContender, type ContenderResult, type RunSettings } from './runContender.js';
+import { useSourceCondition } from './sourceCondition.js';
 
 /** Every default of the bench, in one place. */
 export const BENCH_DEFAULTS = {
@@ -45,6 +46,8 @@ export const BENCH_DEFAULTS = {
 } as const;
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** The example app (its config and its handler's settings); the bench runs its handlers through bench/handlers/orders.ts. */
+const EXAMPLE_ROOT = fileURLToPath(new URL('../examples/orders/', import.meta.url));
 const RESULTS = new URL('./results/', import.meta.url);
 
 function usage(): string {
@@ -117,7 +120,7 @@ function parseOptions(): Options {
 function codeVersion(): { commit: string; uncommitted: string[] } {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   try {
-    const status = git('status', '--porcelain', '--', 'runtime', 'config', 'topology', 'local', 'functions', 'bench/*.ts', 'bench/consumers', 'bench/handlers', 'warren.config.ts');
+    const status = git('status', '--porcelain', '--', 'runtime', 'config', 'topology', 'local', 'examples/orders/functions', 'bench/*.ts', 'bench/consumers', 'bench/handlers', 'examples/orders/warren.config.ts');
     return { commit: git('rev-parse', '--short', 'HEAD').trim(), uncommitted: status.split('\n').filter((l) => l.trim() !== '').map((l) => l.slice(3)) };
   } catch {
     return { commit: 'unknown', uncommitted: [] };
@@ -143,16 +146,18 @@ function progressLine(prefix: string): (text: string) => void {
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  useSourceCondition(); // before anything of the example app loads: its `import 'warren'` must reach the sources
   const contenders = CONTENDERS.filter((c) => options.only === undefined || options.only.includes(c.name));
   const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-  // The example app's trigger settings, as `npm start` would run it; `--window` overrides the window.
-  // The example app's handler settings as written in warren.config.ts (so the runner applies its own defaults), plus --window.
-  await loadConfig('warren.config.ts', ROOT); // validates it
-  const configModule = (await import(pathToFileURL(`${ROOT}warren.config.ts`).href)) as { default: { handlers: readonly Record<string, unknown>[] } };
+  // The example app's handler settings as written in examples/orders/warren.config.ts (so the runner applies its own
+  // defaults), plus --window. Not its `publishes` (each runner contender lists its own events exchange instead of the
+  // shared `orders.events`: consumers/runner.ts) nor `samples` (for `warren send`, a path relative to the example).
+  await loadConfig('warren.config.ts', EXAMPLE_ROOT); // validates it
+  const configModule = (await import(pathToFileURL(`${EXAMPLE_ROOT}warren.config.ts`).href)) as { default: { handlers: readonly Record<string, unknown>[] } };
   const exampleRaw = configModule.default.handlers.find((h) => h.entry === 'functions/orders.ts') ?? {};
-  const handlerSettings: Record<string, unknown> = Object.fromEntries(Object.entries(exampleRaw).filter(([k]) => !['name', 'entry', 'export', 'queue', 'vhost', 'concurrency'].includes(k)));
+  const handlerSettings: Record<string, unknown> = Object.fromEntries(Object.entries(exampleRaw).filter(([k]) => !['name', 'entry', 'export', 'queue', 'vhost', 'concurrency', 'publishes', 'samples'].includes(k)));
   if (options.window !== undefined) handlerSettings.batchingWindowSeconds = options.window;
-  const effective = resolveConfig({ handlers: [{ ...handlerSettings, name: 'orders', entry: 'functions/orders.ts' }] }).handlers[0];
+  const effective = resolveConfig({ handlers: [{ ...handlerSettings, name: 'orders', entry: 'bench/handlers/orders.ts' }] }).handlers[0];
   const batchSize = effective?.batchSize ?? 100;
   const batchingWindowSeconds = effective?.batchingWindowSeconds ?? 0;
   const started = Date.now();

@@ -21,6 +21,7 @@ import type { BenchProxy } from './proxy/BenchProxy.js';
 import { publishOrders } from './publisher.js';
 import { requestOrders } from './requester.js';
 import type { ServerCost } from './serverCounters.js';
+import { SOURCE_CONDITION_ARG } from './sourceCondition.js';
 import { percentile, ratePerSecond } from './stats.js';
 
 const CHILD_FILE = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -37,7 +38,7 @@ export interface RunSettings {
   readonly latencySeconds: number;
   /** Batch size of the runner contenders (for the tail). */
   readonly batchSize: number;
-  /** The example app's handler settings from `warren.config.ts`, as written (see `ChildSpec.handler`). */
+  /** The example app's handler settings from examples/orders/warren.config.ts, as written (see `ChildSpec.handler`). */
   readonly handlerSettings: Readonly<Record<string, unknown>>;
   readonly cpuRows: number;
   readonly singlePrefetch: number;
@@ -141,7 +142,7 @@ export async function runContender(def: ContenderDefinition, settings: RunSettin
     progress('starting');
     child = fork(CHILD_FILE, [], {
       // WARREN_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the contender's process (the runner) there.
-      execArgv: ['--import', TSX_LOADER, ...(process.env.WARREN_BENCH_CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.WARREN_BENCH_CPU_PROF}`])],
+      execArgv: [SOURCE_CONDITION_ARG, '--import', TSX_LOADER, ...(process.env.WARREN_BENCH_CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.WARREN_BENCH_CPU_PROF}`])],
       env: { ...process.env, WARREN_BENCH_SPEC: JSON.stringify(spec) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

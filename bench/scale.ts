@@ -95,11 +95,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 
 try {
   await admin.query('CREATE DATABASE ??', [tag]);
-  await admin.query(`USE \`${tag}\`; ${await readFile(join(ROOT, 'functions/schema.sql'), 'utf8')}`);
+  await admin.query(`USE \`${tag}\`; ${await readFile(join(ROOT, 'examples/orders/functions/schema.sql'), 'utf8')}`);
   await admin.query('USE mysql');
   const config = {
-    migrations: ['functions/schema.sql'],
-    handlers: queues.map((queue, i) => ({ name: `h${i}`, entry: 'functions/orders.ts', queue, publishes: [{ exchange: eventsExchange, type: 'topic' }] })),
+    migrations: ['examples/orders/functions/schema.sql'],
+    // the example's handler, publishing to this run's own exchange (WARREN_BENCH_EVENTS_EXCHANGE below)
+    handlers: queues.map((queue, i) => ({ name: `h${i}`, entry: 'bench/handlers/orders.ts', queue, publishes: [{ exchange: eventsExchange, type: 'topic' }] })),
     runner: { metricsPort: 0, ...(values.workers === undefined ? {} : { workers: Number(values.workers) }) },
   };
   await mkdir(join(ROOT, '.warren'), { recursive: true });
@@ -120,11 +121,11 @@ try {
     await publishAll();
   }
 
-  const command = values.built === true ? [process.execPath, join(ROOT, 'dist/local/cli.js')] : [process.execPath, '--import', 'tsx', 'local/cli.ts'] /* as `npm start` runs it */;
+  const command = values.built === true ? [process.execPath, join(ROOT, 'dist/local/cli.js')] : [process.execPath, '--conditions=warren-source', '--import', 'tsx', 'local/cli.ts'] /* as `npm start` runs it */;
   process.stderr.write(`starting the runner (${command.join(' ')})...\n`);
   const started = performance.now();
   const runner = spawn(command[0]!, [...command.slice(1), 'start', '--config', configFile], {
-    cwd: ROOT, env: { ...process.env, DATABASE_URL: `${adminUrl}/${tag}`, AMQP_URL: amqpUrl, WARREN_EVENTS_EXCHANGE: eventsExchange }, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT, env: { ...process.env, DATABASE_URL: `${adminUrl}/${tag}`, AMQP_URL: amqpUrl, WARREN_BENCH_EVENTS_EXCHANGE: eventsExchange }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   child = runner;
   let ready = 0;

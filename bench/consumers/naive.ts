@@ -6,7 +6,8 @@
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { parseOrder } from '../../examples/orders/functions/orders.js';
-import { exampleTransaction, inTransaction } from '../orders.js';
+import { exampleTransaction } from '../exampleTransaction.js';
+import { inTransaction } from '../orders.js';
 import type { ConsumerFactory } from './Consumer.js';
 
 export const startNaive: ConsumerFactory = async (spec) => {

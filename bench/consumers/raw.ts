@@ -5,7 +5,8 @@
  * rolled back and run again.
  */
 import mysql from 'mysql2/promise';
-import { exampleTransaction, inTransaction, orderFor, PHASE_PREFIX, type BenchOrder } from '../orders.js';
+import { exampleTransaction } from '../exampleTransaction.js';
+import { inTransaction, orderFor, PHASE_PREFIX, type BenchOrder } from '../orders.js';
 import type { ConsumerFactory } from './Consumer.js';
 
 export const startRaw: ConsumerFactory = async (spec) => {

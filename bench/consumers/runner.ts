@@ -8,6 +8,7 @@ import { Runner } from '../../local/Runner.js';
 import { resolveConfig } from '../../config/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { LATENCY_LINE_PREFIX } from '../handlers/noop.js';
+import { eventsExchangeOf } from '../protocol.js';
 import type { ConsumerFactory } from './Consumer.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,7 +18,10 @@ export const startRunner: ConsumerFactory = async (spec) => {
   const problems: string[] = [];
   const latenciesMs: number[] = [];
   const keepProblem = (line: string) => { if (/"level":"(warn|error)"/.test(line) && problems.length < 20) problems.push(line); };
-  const handler = { ...spec.handler.settings, entry: spec.handler.entry, export: spec.handler.export };
+  // Every handler lists the contender's own events exchange, as the example app lists `orders.events` (the runner
+  // declares it and runs its outbox relay); bench/handlers/orders.ts publishes there.
+  const eventsExchange = eventsExchangeOf(spec.queue);
+  const handler = { ...spec.handler.settings, entry: spec.handler.entry, export: spec.handler.export, publishes: [{ exchange: eventsExchange, type: 'topic' }] };
   const handlers = spec.handlers === undefined
     ? [{ ...handler, name: 'bench', queue: spec.queue, concurrency: spec.workers }]
     : Array.from({ length: spec.handlers }, (_, i) => ({ ...handler, name: `bench-h${i}`, queue: `${spec.queue}-h${i}`, concurrency: 1 }));
@@ -34,7 +38,7 @@ export const startRunner: ConsumerFactory = async (spec) => {
       if (line.startsWith(LATENCY_LINE_PREFIX)) latenciesMs.push(...(JSON.parse(line.slice(LATENCY_LINE_PREFIX.length)) as number[]));
       else keepProblem(line);
     },
-    workerEnv: { WARREN_LOG_LEVEL: 'warn', ...(spec.cpuRows === undefined ? {} : { WARREN_BENCH_CPU_ROWS: String(spec.cpuRows) }) },
+    workerEnv: { WARREN_LOG_LEVEL: 'warn', WARREN_BENCH_EVENTS_EXCHANGE: eventsExchange, ...(spec.cpuRows === undefined ? {} : { WARREN_BENCH_CPU_ROWS: String(spec.cpuRows) }) },
   });
   await runner.start();
   return {

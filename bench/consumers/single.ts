@@ -8,7 +8,8 @@ import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { parseOrder } from '../../examples/orders/functions/orders.js';
 import { cpuWork } from '../handlers/cpuWork.js';
-import { exampleTransaction, inTransaction } from '../orders.js';
+import { exampleTransaction } from '../exampleTransaction.js';
+import { inTransaction } from '../orders.js';
 import { shardQueues } from '../protocol.js';
 import type { ConsumerFactory } from './Consumer.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Order } from '../../examples/orders/functions/orders.js';
 import { defineHandler } from '../../runtime/index.js';
-import { exampleTransaction } from '../orders.js';
+import { exampleTransaction } from '../exampleTransaction.js';
 
 export const handler = defineHandler<Order>({
   inbox: false,

@@ -1,14 +1,15 @@
 /**
- * What a message costs the database on Lambda (issue 28, section 2): the example handler (functions/orders.ts) run
- * in-process as it runs there (AWS_LAMBDA_FUNCTION_NAME set, events in the `aws:rmq` shape, publishing to the local
- * broker), 200 messages, counted by the server for the handler's connection (`SHOW SESSION STATUS`). The goals: at
- * most 7 statements per message at one message per invocation and 6.3 at ten, with about one commit per message.
+ * What a message costs the database on Lambda (issue 28, section 2): the example handler
+ * (examples/orders/functions/orders.ts, `createOrderHandlers`) run in-process as it runs there (AWS_LAMBDA_FUNCTION_NAME
+ * set, events in the `aws:rmq` shape, publishing to an exchange of this test's own on the local broker), 200 messages,
+ * counted by the server for the handler's connection (`SHOW SESSION STATUS`). The goals: at most 7 statements per
+ * message at one message per invocation and 6.3 at ten, with about one commit per message.
  * Then the guarantees around it: every event published and, in the end, marked sent; the crash guard still runs where a
  * crashed message can be (a fresh process, a redelivered batch).
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ORDER_EVENTS, orderSchema, recordOrder } from '../../examples/orders/functions/orders.js';
+import { createOrderHandlers } from '../../examples/orders/functions/orders.js';
 import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
 import { defineHandler } from '../../runtime/defineHandler.js';
 import { closeProcessConnection, processConnection } from '../../runtime/db/processConnection.js';
@@ -26,14 +27,8 @@ const tapQueue = uniqueName('lcost_tap');
 let tap: Tap;
 let restoreEnv: () => void;
 
-/** The example handler, publishing to this test's own exchange. */
-const handler = defineHandler({
-  name: 'orders',
-  schema: orderSchema,
-  async handle(message, { query, publish }) {
-    if (await recordOrder(query, message.body)) await publish(exchange, ORDER_EVENTS.accepted, message.body);
-  },
-});
+/** The example handler, publishing to this test's own exchange (named `orders` by WARREN_HANDLER, as on Lambda). */
+const { handler } = createOrderHandlers({ eventsExchange: exchange });
 
 const COUNTERS = ['Questions', 'Com_show_status', 'Com_begin', 'Com_commit', 'Com_insert', 'Com_update', 'Com_delete', 'Com_select'];
 
@@ -60,7 +55,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   tap = await createTap(exchange, tapQueue);
   setEmfSink(() => undefined);
-  restoreEnv = setEnv({ DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, AWS_LAMBDA_FUNCTION_NAME: 'lambda-cost-test' });
+  restoreEnv = setEnv({ DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, AWS_LAMBDA_FUNCTION_NAME: 'lambda-cost-test', WARREN_HANDLER: 'orders' });
 });
 afterAll(async () => {
   vi.useRealTimers();
