@@ -4,6 +4,7 @@
  * connection per distinct database) runs the batches of every handler, plus workers of their own for the handlers in
  * `runner.dedicated`.
  */
+import { resolve } from 'node:path';
 import { usesOutbox, type ResolvedConfig, type ResolvedHandlerConfig } from '../config/config.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { urlForVhost } from '../runtime/amqp/amqpUrl.js';
@@ -14,7 +15,6 @@ import { SurplusShardDrain } from './broker/shardDrain.js';
 import type { WorkerHandle } from './pool/WorkerHandle.js';
 import { WorkerPool, type PoolGroup } from './pool/WorkerPool.js';
 import type { HandlerTable } from './pool/protocol.js';
-import { runnablePath } from '../config/build.js';
 import { checkImports } from './pool/checkImports.js';
 import { checkConnectionBudget } from './checks/connectionBudget.js';
 import { checkPrivileges } from './checks/checkPrivileges.js';
@@ -91,7 +91,7 @@ export class Runner {
     const table: Record<string, HandlerTable[string]> = {};
     for (const handler of this.config.handlers) {
       table[handler.name] = {
-        entry: runnablePath(root, handler.entry),
+        entry: resolve(root, handler.entry),
         exportName: handler.export,
         env: { ...this.options.workerEnv, ...(await this.handlerEnv(handler)) },
         timeoutSeconds: handler.timeoutSeconds,

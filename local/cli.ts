@@ -1,13 +1,16 @@
+#!/usr/bin/env node
 /**
- * `warren` command line: `start` (migrate, run every handler until SIGINT/SIGTERM), `send` (publish example messages),
- * `migrate`. Run through npm: `npm start`, `npm run send -- --count 10000`.
+ * `warren` command line (the package's bin: `npx warren start` in a team's project, `npm start` in Warren's repository):
+ * `start` (migrate, run every handler until SIGINT/SIGTERM), `send` (publish example messages), `request`, `dlq`,
+ * `shards`, `migrate`, `prune`. Paths (`--config`, and those in the config) are relative to the working directory, the
+ * project's root. A TypeScript config or handler is loaded through tsx (local/typescript.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import type { Sample, SampleFactory, SamplesModule } from '../config/samples.js';
-import type { ResolvedHandlerConfig } from '../config/config.js';
+import type { ResolvedConfig, ResolvedHandlerConfig } from '../config/config.js';
 import { LAMBDA_MAX_BODY_BYTES } from '../runtime/payloadLimit.js';
 import { DEFAULT_DATABASE_URL } from '../runtime/db/ConnectionManager.js';
 import { ENV } from '../runtime/env.js';
@@ -18,6 +21,7 @@ import { DEFAULT_AMQP_URL } from './broker/AmqpSession.js';
 import { Console } from './ops/Console.js';
 import { checkDatabase } from './checks/checkDatabase.js';
 import { loadConfig } from '../config/loadConfig.js';
+import { loadTypeScriptFor } from './typescript.js';
 import { migrate } from './commands/migrate.js';
 import { visibleTables } from './checks/checkPrivileges.js';
 import { publish } from './commands/publish.js';
@@ -42,6 +46,7 @@ const USAGE = `usage:
   warren send    [--config warren.config.ts] [--handler orders] --count N [--rate R] [--invalid M] [--bytes B] [--body JSON]
                  publish N example messages (the handler's \`samples\` module, or --body with a unique key each) and M
                  invalid ones (which should be dead-lettered), each padded to B bytes when given; a body over ${LAMBDA_MAX_BODY_BYTES.toLocaleString('en-US')} bytes is refused (Lambda would drop it)
+  warren request [--handler orders] ...  (the same as send --request)
   warren send --request [--handler orders] [--count 1] [--rate R] [--invalid M] [--bytes B] [--timeout-ms ${REQUEST_CLIENT_DEFAULTS.timeoutMs}]
                  send them as requests (direct reply-to) and print each reply and its round-trip time; one at a time,
                  or R per second; exits 1 when a request got no answer (docs/request-and-reply.md)
@@ -69,6 +74,17 @@ for (const url of [amqpUrl, databaseUrl, migrationsUrl]) {
   } catch { /* not a URL: the command names it later */ }
 }
 
+/**
+ * The project's config (`--config`, relative to the working directory), with tsx registered first when it is
+ * TypeScript, and after when a handler module or samples module is.
+ */
+async function loadProjectConfig(path: string): Promise<ResolvedConfig> {
+  await loadTypeScriptFor([path]);
+  const config = await loadConfig(path);
+  await loadTypeScriptFor(config.handlers.flatMap((h) => (h.samples === undefined ? [h.entry] : [h.entry, h.samples])));
+  return config;
+}
+
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -79,7 +95,7 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
 async function start(configPath: string, only: string[]): Promise<number> {
   const console = new Console();
   const log = createLogger({ component: 'runner' }, { sink: console.sink });
-  const loaded = await loadConfig(configPath);
+  const loaded = await loadProjectConfig(configPath);
   const unknown = only.filter((n) => !loaded.handlers.some((h) => h.name === n));
   if (unknown.length > 0) throw new WarrenError(`--handler ${unknown.join(', ')}: no such handler in ${configPath} (have: ${loaded.handlers.map((h) => h.name).join(', ')})`);
   const config = only.length === 0 ? loaded : { ...loaded, handlers: loaded.handlers.filter((h) => only.includes(h.name)) };
@@ -149,7 +165,7 @@ async function loadSamples(handler: ResolvedHandlerConfig, configPath: string, b
 }
 
 async function send(configPath: string, handlerName: string, { count, rate, invalid, bytes, requestTimeoutMs, body }: SendOptions): Promise<number> {
-  const config = await loadConfig(configPath);
+  const config = await loadProjectConfig(configPath);
   const handler = config.handlers.find((h) => h.name === handlerName);
   if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
   const { sample, invalidSamples: bad = [] } = await loadSamples(handler, configPath, body);
@@ -195,7 +211,7 @@ async function prune(days: number): Promise<number> {
 }
 
 async function deadLetters(configPath: string, handlerName: string, action: string | undefined, all: boolean, ids: string[]): Promise<number> {
-  const config = await loadConfig(configPath);
+  const config = await loadProjectConfig(configPath);
   const handler = config.handlers.find((h) => h.name === handlerName);
   if (handler === undefined) throw new WarrenError(`--handler ${handlerName}: no such handler in ${configPath}`);
   const url = urlForVhost(amqpUrl, handler.vhost);
@@ -244,8 +260,9 @@ async function main(argv: string[]): Promise<number> {
   if (values.help === true) { process.stdout.write(`${USAGE}\n`); return 0; }
   switch (command) {
     case 'start': return start(values.config, values.handler ?? []);
+    case 'request':
     case 'send': {
-      const request = values.request === true;
+      const request = command === 'request' || values.request === true;
       if (!request && values['timeout-ms'] !== undefined) throw new WarrenError('--timeout-ms is the time to wait for each reply: it needs --request');
       const requestTimeoutMs = request ? positiveInt(values['timeout-ms'], '--timeout-ms', REQUEST_CLIENT_DEFAULTS.timeoutMs) : undefined;
       if (requestTimeoutMs === 0) throw new WarrenError('--timeout-ms expects milliseconds above 0, received "0"');
@@ -255,9 +272,9 @@ async function main(argv: string[]): Promise<number> {
       return send(values.config, values.handler?.[0] ?? 'orders', { count, rate: positiveInt(values.rate, '--rate', 0), invalid, bytes: positiveInt(values.bytes, '--bytes', 0), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }), ...(values.body === undefined ? {} : { body: values.body }) });
     }
     case 'dlq': return deadLetters(values.config, values.handler?.[0] ?? 'orders', positionals[1], values.all === true, values.id ?? []);
-    case 'shards': return shardsCommand(amqpUrl, await loadConfig(values.config), values.config, positionals[1], values.handler ?? [], (text) => process.stdout.write(text));
+    case 'shards': return shardsCommand(amqpUrl, await loadProjectConfig(values.config), values.config, positionals[1], values.handler ?? [], (text) => process.stdout.write(text));
     case 'prune': {
-      const config = await loadConfig(values.config);
+      const config = await loadProjectConfig(values.config);
       const days = values.days === undefined ? config.runner.inboxRetentionDays : Number(values.days);
       if (!Number.isFinite(days) || days <= 0) throw new WarrenError(`--days expects a positive number, received ${JSON.stringify(values.days)}`);
       const deleted = await prune(days);
@@ -265,7 +282,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'migrate': {
-      const config = await loadConfig(values.config);
+      const config = await loadProjectConfig(values.config);
       await migrate(migrationsUrl, config.migrations, process.cwd(), createLogger({ component: 'migrate' }));
       return 0;
     }

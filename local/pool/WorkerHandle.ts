@@ -14,6 +14,7 @@ import type { BatchSummary } from '../../runtime/defineHandler.js';
 import { ENV } from '../../runtime/env.js';
 import { SENT_MARKS_DEFAULTS } from '../../runtime/outbox/SentMarks.js';
 import { runnerMarkHandover, type MarkHandover } from './MarkHandover.js';
+import { handlersNeedTypeScript } from '../typescript.js';
 import { startWorkerChannel, type WorkerChannel, type WorkerModel } from './workerChannel.js';
 
 
@@ -115,7 +116,7 @@ export class WorkerHandle extends EventEmitter {
   public async start(): Promise<void> {
     // Workers defer the outbox's "sent" marks (`SentMarks`): the runner's relay leaves rows younger than 2 s alone.
     const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, [ENV.worker]: this.spec.id };
-    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? 1024 });
+    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? 1024, typescript: handlersNeedTypeScript(this.spec.handlers) });
     this.child = child;
     this.loaded = new Set();
     for (const stream of [child.stdout, child.stderr]) {

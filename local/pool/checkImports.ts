@@ -8,6 +8,7 @@ import { ENV } from '../../runtime/env.js';
 import { HandlerImportError } from '../errors.js';
 import type { FromWorker, HandlerTable, ToWorker } from './protocol.js';
 import { forkWorker } from './workerChannel.js';
+import { handlersNeedTypeScript } from '../typescript.js';
 
 export interface ImportCheck {
   /** Distinct modules imported. */
@@ -17,7 +18,7 @@ export interface ImportCheck {
 }
 
 export async function checkImports(handlers: HandlerTable, env: Readonly<Record<string, string>>, timeoutMs = 60_000): Promise<ImportCheck> {
-  const child = forkWorker({ ...env, [ENV.worker]: 'import-check' });
+  const child = forkWorker({ ...env, [ENV.worker]: 'import-check' }, handlersNeedTypeScript(handlers));
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => { if (output.length < 50) output.push(chunk.toString()); });
   const answer = await new Promise<FromWorker & { type: 'checked' }>((resolve, reject) => {

@@ -15,13 +15,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BUILT } from '../../config/build.js';
 import { ENV } from '../../runtime/env.js';
+import { BUILT } from '../typescript.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
-/** Compiled (`npm run build`), workers run `worker.js` without the tsx loader. */
+/** Compiled (`npm run build`, the installed package), workers run `worker.js`, on plain Node unless a handler is TypeScript. */
 const WORKER_FILE = fileURLToPath(new URL(BUILT ? './worker.js' : './worker.ts', import.meta.url));
 
 /** How the runner runs its workers (`runner.workerModel`). */
@@ -32,6 +32,8 @@ export interface WorkerChannelOptions {
   readonly env: Readonly<Record<string, string>>;
   /** The worker's V8 old-generation heap limit (`--max-old-space-size` or `resourceLimits.maxOldGenerationSizeMb`). */
   readonly heapMb: number;
+  /** A handler module it imports is TypeScript: the worker loads tsx (local/typescript.ts `handlersNeedTypeScript`). */
+  readonly typescript: boolean;
 }
 
 /**
@@ -58,9 +60,20 @@ export interface WorkerChannel extends EventEmitter {
   kill(): void;
 }
 
-/** Node options of a worker process: the tsx loader when running from TypeScript sources, plus WARREN_WORKER_EXEC_ARGV. */
-export function workerExecArgv(): string[] {
-  return BUILT ? extraExecArgv() : ['--import', import.meta.resolve('tsx'), ...extraExecArgv()];
+/**
+ * True when a worker loads tsx: Warren runs from its TypeScript sources (the worker file is `worker.ts`), or a handler
+ * module is TypeScript.
+ */
+function needsTsx(typescript: boolean): boolean {
+  return !BUILT || typescript;
+}
+
+/**
+ * Node options of a worker process: the tsx loader when running from TypeScript sources or when a handler module is
+ * TypeScript (`typescript`), plus the runner's export conditions and WARREN_WORKER_EXEC_ARGV.
+ */
+export function workerExecArgv(typescript: boolean): string[] {
+  return needsTsx(typescript) ? ['--import', import.meta.resolve('tsx'), ...extraExecArgv()] : extraExecArgv();
 }
 
 /**
@@ -81,13 +94,13 @@ function extraExecArgv(): string[] {
 
 /** Starts a worker of `model` running the worker file. */
 export function startWorkerChannel(model: WorkerModel, options: WorkerChannelOptions): WorkerChannel {
-  return model === 'thread' ? new ThreadChannel(options) : new ProcessChannel(forkWorker(options.env, options.heapMb));
+  return model === 'thread' ? new ThreadChannel(options) : new ProcessChannel(forkWorker(options.env, options.typescript, options.heapMb));
 }
 
-/** Forks a worker process (pool worker or start-up check). */
-export function forkWorker(env: Readonly<Record<string, string>>, heapMb?: number): ChildProcess {
+/** Forks a worker process (pool worker or start-up check); `typescript`: a handler module is TypeScript. */
+export function forkWorker(env: Readonly<Record<string, string>>, typescript: boolean, heapMb?: number): ChildProcess {
   return fork(WORKER_FILE, [], {
-    execArgv: [...workerExecArgv(), ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`])],
+    execArgv: [...workerExecArgv(typescript), ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // A session of its own: the terminal's Ctrl-C (SIGINT to the foreground process group) and SIGHUP never reach a
@@ -122,13 +135,14 @@ class ProcessChannel extends EventEmitter implements WorkerChannel {
 }
 
 /**
- * From TypeScript sources a thread cannot take `--import tsx` (Node 20 loads a worker's entry before its `--import`
- * hooks), so its entry is a line of code that registers tsx in the thread, then imports the worker file.
+ * A thread cannot take `--import tsx` (Node 20 loads a worker's entry before its `--import` hooks), so when it needs tsx
+ * (TypeScript sources, or a TypeScript handler) its entry is a line of code that registers tsx in the thread, then
+ * imports the worker file.
  */
-function threadEntry(): { readonly entry: string | URL; readonly eval: boolean } {
-  if (BUILT) return { entry: WORKER_FILE, eval: false };
+function threadEntry(typescript: boolean): { readonly entry: string | URL; readonly eval: boolean } {
+  if (!needsTsx(typescript)) return { entry: WORKER_FILE, eval: false };
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const file = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  const file = JSON.stringify(pathToFileURL(WORKER_FILE).href);
   return { entry: `import(${api}).then(({ register }) => { register(); return import(${file}); })`, eval: true };
 }
 
@@ -143,7 +157,7 @@ class ThreadChannel extends EventEmitter implements WorkerChannel {
 
   public constructor(options: WorkerChannelOptions) {
     super();
-    const { entry, eval: isCode } = threadEntry();
+    const { entry, eval: isCode } = threadEntry(options.typescript);
     this.worker = new Worker(entry, {
       eval: isCode,
       env: { ...process.env, ...options.env },

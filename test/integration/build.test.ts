@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,20 +14,22 @@ let db: TestDatabase;
 let outDir: string;
 let child: ChildProcess | undefined;
 let queue: string;
-/** This test's own events exchange (the example app publishes there, not to the shared `orders.events`). */
-let events: string;
+
+/** `env` without the WARREN_* variables (a test run's own, e.g. WARREN_TEST_EVENTS_EXCHANGE). */
+function withoutWarrenEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('WARREN_')));
+}
 
 beforeEach(async () => {
   db = await createTestDatabase({ schema: false });
   // Inside the project (.warren/ is git-ignored), so the compiled files resolve node_modules as dist/ does.
   outDir = join(ROOT, '.warren', uniqueName('build'));
   queue = uniqueName('t_built');
-  events = `${queue}.events`;
 });
 afterEach(async () => {
   if (child?.exitCode === null) child.kill('SIGKILL');
   child = undefined;
-  await deleteTopology(queue, 1, AMQP_URL, [events]);
+  await deleteTopology(queue, 1, AMQP_URL);
   await rm(outDir, { recursive: true, force: true });
   await db.drop();
 });
@@ -40,21 +42,37 @@ async function processTree(pid: number): Promise<{ pid: number; cmdline: string 
   return out;
 }
 
+/** A JavaScript handler importing the built runtime: the example's effect (an order row, a running total per sku). */
+const ORDERS_JS = `import { defineHandler } from '../runtime/index.js';
+
+export const handler = defineHandler({
+  onMissingKey: 'hash-body',
+  async handle(message, { query }) {
+    const { orderId, sku, quantity } = message.body;
+    const inserted = await query('INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES (?, ?, ?)', [orderId, sku, quantity]);
+    if (inserted.affectedRows === 0) return;
+    await query('INSERT INTO sku_totals (sku, quantity_total) VALUES (?, ?) ON DUPLICATE KEY UPDATE quantity_total = quantity_total + VALUES(quantity_total)', [sku, quantity]);
+  },
+});
+`;
+
 describe('The production build', () => {
-  it('compiles the runner and handlers to JavaScript that run on plain Node, without tsx anywhere in the process tree', async () => {
-    // Prepare: compile (as `npm run build` does, into a scratch folder) and a JavaScript config
+  it('runs a JavaScript config and JavaScript handlers on plain Node, without tsx anywhere in the process tree', async () => {
+    // Prepare: compile (as `npm run build` does, into a scratch folder), a JavaScript handler and config beside it
     await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT });
-    const config = join(outDir, 'test.config.js');
+    await mkdir(join(outDir, 'app'));
+    await writeFile(join(outDir, 'app', 'orders.mjs'), ORDERS_JS);
+    const config = join(outDir, 'app', 'warren.config.mjs');
     await writeFile(config, `export default ${JSON.stringify({
       migrations: ['examples/orders/functions/schema.sql'],
-      handlers: [{ name: 'orders', entry: 'test/fixtures/orders.ts', queue, batchSize: 20, batchingWindowSeconds: 0, publishes: [{ exchange: events, type: 'topic' }] }],
+      handlers: [{ name: 'orders', entry: relative(ROOT, join(outDir, 'app', 'orders.mjs')), queue, batchSize: 20, batchingWindowSeconds: 0 }],
       runner: { metricsPort: 0, workers: 2 },
     })};\n`);
     const lines: string[] = [];
 
     // Act
-    child = spawn(process.execPath, [join(outDir, 'local', 'cli.js'), 'start', '--config', config], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url, AMQP_URL, NODE_OPTIONS: '', WARREN_EVENTS_EXCHANGE: events }, stdio: ['ignore', 'pipe', 'pipe'],
+    child = spawn(process.execPath, [join(outDir, 'local', 'cli.js'), 'start', '--config', relative(ROOT, config)], {
+      cwd: ROOT, env: { ...withoutWarrenEnv(process.env), DATABASE_URL: db.url, AMQP_URL, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n')));
     await waitFor('the built runner consuming', () => lines.some((l) => l.includes('processing messages')), 60_000);
@@ -64,7 +82,7 @@ describe('The production build', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child!.once('exit', (c) => resolve(c)));
 
-    // Assess: the handler ran from dist/functions/orders.js; runner, 2 workers, no tsx loader anywhere
+    // Assess: runner and 2 workers, all on the compiled files, no tsx loader anywhere
     expect(await orderInvariant(db)).toMatchObject({ orders: 200, distinct: 200, totalsMatch: true });
     expect(tree).toHaveLength(3);
     expect(tree.filter((p) => /tsx/.test(p.cmdline))).toEqual([]);
