@@ -17,9 +17,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const MESSAGE = 'Invalid config at "handlers[0].batchSise": unknown option; allowed options are name, entry, export, queue, vhost, batchSize, batchingWindowSeconds, concurrency, timeoutSeconds, deliveryLimit, publishes';
 
-async function failure(file: string, args: readonly string[]): Promise<{ code: number; output: string }> {
+async function failure(file: string, args: readonly string[], cwd = process.cwd()): Promise<{ code: number; output: string }> {
   try {
-    await run(file, args, { env: { ...process.env, DATABASE_URL: 'mysql://root@127.0.0.1:1/never-used' }, timeout: 120_000 });
+    await run(file, args, { cwd, env: { ...process.env, DATABASE_URL: 'mysql://root@127.0.0.1:1/never-used' }, timeout: 120_000 });
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, output: `${e.stdout}${e.stderr}` };
@@ -35,8 +35,8 @@ describe('A bad warren.config.ts', () => {
     expect(output).not.toContain('migrating');
   });
 
-  it('stops `cdk synth` with exit code 1 and the same message', async () => {
-    const { code, output } = await failure('npx', ['cdk', 'synth', '-q', '-c', `warren:config=${configPath}`, '-o', join(dir, 'cdk.out')]);
+  it('stops `cdk synth` of the example app with exit code 1 and the same message', async () => {
+    const { code, output } = await failure('npx', ['cdk', 'synth', '-q', '-c', `warren:config=${configPath}`, '-o', join(dir, 'cdk.out')], join(import.meta.dirname, '../../examples/orders'));
     expect(code).toBe(1);
     expect(output).toContain(`ConfigError: ${MESSAGE}`);
   });
