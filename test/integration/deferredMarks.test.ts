@@ -1,6 +1,6 @@
 /**
  * Thin traffic, one message per invocation, with the outbox's "sent" marks deferred as the local runner's workers
- * defer them (WARREN_OUTBOX_MARK_DELAY_MS=500, `runtime/outbox/SentMarks.ts`): what a message costs the database,
+ * defer them (WARREN_OUTBOX_MARK_DELAY_MS, 500 there and 100 here, `runtime/outbox/SentMarks.ts`): what a message costs the database,
  * counted by the server for the handler's connection (`SHOW SESSION STATUS`), and the outbox guarantees around the
  * deferral (nothing marked before its publish is confirmed; a rolled-back carrier leaves the marks for later; every
  * row ends up marked).
@@ -48,7 +48,9 @@ async function unsent(): Promise<number> {
 beforeAll(async () => {
   db = await createTestDatabase();
   tap = await createTap(exchange, tapQueue);
-  restoreEnv = setEnv({ DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_OUTBOX_MARK_DELAY_MS: '500' });
+  // 100 ms rather than the runner's 500: the 300 invocations below take well over 100 ms on any machine, so marks are due
+  // and ride later transactions during the loop (with 500 ms a fast, quiet machine finished the loop before any was due).
+  restoreEnv = setEnv({ DATABASE_URL: db.url, WARREN_PUBLISH_AMQP_URL: AMQP_URL, WARREN_OUTBOX_MARK_DELAY_MS: '100' });
 });
 afterAll(async () => {
   await closeProcessPublisher();
