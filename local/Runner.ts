@@ -194,7 +194,8 @@ export class Runner {
   }
 
   public snapshot(): RunnerSnapshot {
-    const sum = (pick: (s: ShardConsumer) => number) => this.allShards.reduce((n, s) => n + pick(s), 0);
+    const shards = this.allShards; // built once: it copies every shard (the bench reads a snapshot every few ms)
+    const sum = (pick: (s: ShardConsumer) => number) => shards.reduce((n, s) => n + pick(s), 0);
     return {
       received: sum((s) => s.counters.received),
       acked: sum((s) => s.counters.acked),
