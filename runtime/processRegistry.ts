@@ -19,8 +19,16 @@ type Holder = Record<symbol, unknown>;
 
 /** The registered symbol `processSingleton(name)` keeps its value under. */
 export function processSingletonKey(name: string): symbol {
-  return Symbol.for(`warren.${name}`);
+  let key = keys.get(name);
+  if (key === undefined) {
+    key = Symbol.for(`warren.${name}`);
+    keys.set(name, key);
+  }
+  return key;
 }
+
+/** Each name's symbol, looked up once per copy of this module (the hot path asks for several per invocation). */
+const keys = new Map<string, symbol>();
 
 /**
  * The process's one value named `name`: created by `create` on the first call in the process (from whichever copy of
@@ -30,6 +38,5 @@ export function processSingletonKey(name: string): symbol {
 export function processSingleton<T extends object>(name: string, create: () => T): T {
   const holder = globalThis as Holder;
   const key = processSingletonKey(name);
-  holder[key] ??= create();
-  return holder[key] as T;
+  return (holder[key] ??= create()) as T;
 }

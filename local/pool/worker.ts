@@ -114,6 +114,7 @@ function main(): void {
   }
   let table: HandlerTable = {};
   const handlers = new Map<string, Promise<RmqHandler>>();
+  const modules = new Map<string, Promise<RmqHandler>>();
   let queue = Promise.resolve();
   let batches = 0; // received and not yet answered
   const onMessage = (message: ToWorker) => {
@@ -132,9 +133,13 @@ function main(): void {
         let handler = handlers.get(message.handler);
         const first = handler === undefined;
         if (handler === undefined) {
-          handler = load(spec);
+          // Handlers of one module (entry + export) share its import: each import() of it, even cached, is a round
+          // trip through the loader hooks (tsx), once per handler name and worker.
+          const key = `${spec.entry}#${spec.exportName}`;
+          handler = modules.get(key) ?? load(spec);
+          modules.set(key, handler);
           handlers.set(message.handler, handler);
-          handler.catch(() => handlers.delete(message.handler)); // try again with the next batch
+          handler.catch(() => { handlers.delete(message.handler); modules.delete(key); }); // try again with the next batch
         }
         const run = await handler;
         if (first) send({ type: 'loaded', id: message.id }); // the handler's timeout starts now, as after Lambda's init

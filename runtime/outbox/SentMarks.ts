@@ -71,6 +71,8 @@ interface Pending { readonly queue: string; readonly at: number }
 
 export class SentMarks {
   private pending = new Map<number, Pending>();
+  /** `pending`'s ids by shard queue: the runner asks after every batch (`unmarkedOf`), and a scan of all was per batch. */
+  private byQueue = new Map<string, Set<number>>();
   private oldestAt = Infinity;
   private timer: NodeJS.Timeout | undefined;
   /** The marks taken by the transaction now running (`step`), until it ended. */
@@ -111,7 +113,7 @@ export class SentMarks {
   /** Rows of shard `queue` whose publish the broker confirmed. */
   public add(ids: readonly number[], queue: string): void {
     const at = this.now();
-    for (const id of ids) if (!this.pending.has(id)) this.pending.set(id, { queue, at });
+    for (const id of ids) if (!this.pending.has(id)) this.keep(id, { queue, at });
     if (ids.length > 0) this.oldestAt = Math.min(this.oldestAt, at);
     this.schedule();
   }
@@ -124,9 +126,18 @@ export class SentMarks {
 
   /** The ids of `queue` still waiting for their mark. */
   public unmarkedOf(queue: string): number[] {
-    const ids: number[] = [];
-    for (const [id, p] of this.pending) if (p.queue === queue) ids.push(id);
-    return ids;
+    const ids = this.byQueue.get(queue);
+    return ids === undefined ? [] : [...ids];
+  }
+
+  private keep(id: number, p: Pending): void {
+    this.pending.set(id, p);
+    let ids = this.byQueue.get(p.queue);
+    if (ids === undefined) {
+      ids = new Set();
+      this.byQueue.set(p.queue, ids);
+    }
+    ids.add(id);
   }
 
   /** Whether the marks should be written at the next opportunity. */
@@ -191,6 +202,7 @@ export class SentMarks {
     if (this.pending.size === 0) return undefined;
     const taken = this.pending;
     this.pending = new Map();
+    this.byQueue = new Map();
     this.oldestAt = Infinity;
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
     return taken;
@@ -199,7 +211,7 @@ export class SentMarks {
   private restore(taken: Map<number, Pending>): void {
     for (const [id, p] of taken) {
       if (this.pending.has(id)) continue;
-      this.pending.set(id, p);
+      this.keep(id, p);
       this.oldestAt = Math.min(this.oldestAt, p.at);
     }
     this.schedule();

@@ -82,6 +82,17 @@ describe('Class: SentMarks', () => {
     expect(autocommits).toEqual([]);
   });
 
+  it('answers each shard\'s unmarked ids on their own, in the order they were added, and none once they are marked', async () => {
+    const { db } = recordingDb();
+    const marks = new SentMarks(db, 'db', { delayMs: 500, timers: false }, log, () => 0);
+    marks.add([1, 2], 'orders.0');
+    marks.add([3], 'orders.1');
+    marks.adopt([4, 1], 'orders.0');
+    expect([marks.unmarkedOf('orders.0'), marks.unmarkedOf('orders.1'), marks.unmarkedOf('orders.2')]).toEqual([[1, 2, 4], [3], []]);
+    await marks.flush();
+    expect([marks.unmarkedOf('orders.0'), marks.unmarkedOf('orders.1')]).toEqual([[], []]);
+  });
+
   it('without timers, marks its rows on its own at the end of an invocation that came after a quiet pause, and leaves them for the next one otherwise', async () => {
     let now = 1_000;
     const { db, autocommits } = recordingDb();
