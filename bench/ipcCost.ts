@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { ConsumeMessage } from 'amqplib';
-import { toRmqEvent } from '../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../runtime/toRmqEvent.js';
 import { parseCommandLine } from './commandLine.js';
 import { WorkerHandle } from '../local/pool/WorkerHandle.js';
 import type { WorkerModel } from '../local/pool/workerChannel.js';

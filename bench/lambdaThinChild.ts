@@ -6,7 +6,7 @@
  * `done`.
  */
 import { handler } from './handlers/orders.js';
-import { toRmqEvent } from '../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../runtime/toRmqEvent.js';
 import { setEmfSink } from '../runtime/emf.js';
 import { closeProcessConnection, processConnection } from '../runtime/db/processConnection.js';
 import { closeProcessPublisher } from '../runtime/outbox/Publisher.js';

@@ -1,34 +1,15 @@
 /**
- * Test messages as the `aws:rmq` event Lambda's Amazon MQ trigger sends (and the local runner builds with
- * local/broker/toRmqEvent.ts): base64 data, string headers as `{ bytes }`, absent properties null, the timestamp as
- * formatted text. test/unit/testingKit.test.ts checks that both build the same event for the same message.
+ * Test messages as the `aws:rmq` event Lambda's Amazon MQ trigger sends, built by the code the local runner uses
+ * (runtime/toRmqEvent.ts): base64 data, string headers as `{ bytes }`, absent properties null, the timestamp as
+ * formatted text. test/unit/testingKit.test.ts checks that both give the same event for the same message.
  */
-import type { RmqBasicProperties, RmqEvent, RmqHeaderValue, RmqMessage } from '../runtime/event.js';
+import type { Message } from 'amqplib';
+import type { RmqEvent } from '../runtime/event.js';
+import { toRmqEvent } from '../runtime/toRmqEvent.js';
 import { TestKitError } from './errors.js';
-import type { DeliveredMessage, TestHeaderValue, TestMessage } from './records.js';
+import type { DeliveredMessage, TestMessage } from './records.js';
 
 export const TEST_BROKER_ARN = 'arn:aws:mq:local:000000000000:broker:warren-testing:b-00000000-0000-0000-0000-000000000000';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** "Jan 1, 1970, 12:33:41 AM" (UTC), as the trigger formats an AMQP timestamp. */
-function formatTimestamp(date: Date): string {
-  const d = new Date(Math.floor(date.getTime() / 1000) * 1000);
-  const h = d.getUTCHours();
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h % 12 === 0 ? 12 : h % 12}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
-}
-
-function encodeHeader(value: TestHeaderValue): RmqHeaderValue {
-  if (typeof value === 'string') return { bytes: [...Buffer.from(value, 'utf8')] };
-  if (Array.isArray(value)) return value.map((v: TestHeaderValue) => encodeHeader(v));
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, RmqHeaderValue> = {};
-    for (const [k, v] of Object.entries(value as Record<string, TestHeaderValue>)) out[k] = encodeHeader(v);
-    return out;
-  }
-  return value as number | boolean | null;
-}
 
 /** The body's bytes and whether they are JSON the kit encoded. */
 function bodyBytes(body: unknown): { data: Buffer; json: boolean } {
@@ -51,31 +32,23 @@ export function deliveredMessages(messages: unknown, nextId: () => string): Deli
   });
 }
 
-function toRmqMessage(m: DeliveredMessage): RmqMessage {
+/** A delivered test message as the amqplib delivery the runner's consumers hand to `toRmqEvent`. */
+function toDelivery(m: DeliveredMessage): Pick<Message, 'content' | 'fields' | 'properties'> {
   const { data, json } = bodyBytes(m.body);
   const p = m.properties ?? {};
-  const headers = m.headers === undefined ? null : (encodeHeader(m.headers) as Record<string, RmqHeaderValue>);
-  const basicProperties: RmqBasicProperties = {
-    contentType: p.contentType ?? (json ? 'application/json' : null),
-    contentEncoding: p.contentEncoding ?? null,
-    headers,
+  const contentType = p.contentType ?? (json ? 'application/json' : undefined);
+  const properties = {
+    ...p,
+    ...(contentType === undefined ? {} : { contentType }),
     deliveryMode: p.deliveryMode ?? 2,
-    priority: p.priority ?? null,
-    correlationId: p.correlationId ?? null,
-    replyTo: p.replyTo ?? null,
-    expiration: p.expiration ?? null,
+    headers: m.headers,
     messageId: m.messageId,
-    timestamp: p.timestamp === undefined ? null : formatTimestamp(p.timestamp),
-    type: p.type ?? null,
-    userId: p.userId ?? null,
-    appId: p.appId ?? null,
-    clusterId: null,
-    bodySize: data.length,
+    timestamp: p.timestamp === undefined ? undefined : Math.floor(p.timestamp.getTime() / 1000),
   };
-  return { basicProperties, redelivered: m.redelivered, data: data.toString('base64') };
+  return { content: data, fields: { redelivered: m.redelivered } as Message['fields'], properties: properties as Message['properties'] };
 }
 
-/** One batch from one queue, as the trigger's event. */
+/** One batch from one queue, as the trigger's event (built as the runner builds it: runtime/toRmqEvent.ts). */
 export function testRmqEvent(queue: string, vhost: string, messages: readonly DeliveredMessage[]): RmqEvent {
-  return { eventSource: 'aws:rmq', eventSourceArn: TEST_BROKER_ARN, rmqMessagesByQueue: { [`${queue}::${vhost}`]: messages.map(toRmqMessage) } };
+  return toRmqEvent(queue, vhost, messages.map(toDelivery), TEST_BROKER_ARN);
 }

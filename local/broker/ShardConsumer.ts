@@ -15,7 +15,7 @@ import { backoffDelay } from '../../runtime/backoff.js';
 import type { ResolvedHandlerConfig } from '../../config/config.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { DeadLetterSink } from '../../runtime/deadLetter/types.js';
-import { toRmqEvent } from './toRmqEvent.js';
+import { toRmqEvent } from '../../runtime/toRmqEvent.js';
 import { PayloadBudget } from './payloadBudget.js';
 import { oversizeErrorReply, setAsideOversize } from './setAsideOversize.js';
 import type { Dispatcher } from '../pool/Dispatcher.js';

@@ -9,7 +9,7 @@
  */
 import type { Message } from 'amqplib';
 import { base64Length, LAMBDA_PAYLOAD_LIMIT_BYTES } from '../../runtime/payloadLimit.js';
-import { encodeHeaderValue, formatTimestamp, LOCAL_BROKER_ARN, toRmqBasicProperties } from './toRmqEvent.js';
+import { encodeHeaderValue, formatTimestamp, LOCAL_BROKER_ARN, toRmqBasicProperties } from '../../runtime/toRmqEvent.js';
 
 type Delivery = Pick<Message, 'content' | 'fields' | 'properties'>;
 

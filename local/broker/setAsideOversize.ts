@@ -13,7 +13,7 @@ import type { ResolvedHandlerConfig } from '../../config/config.js';
 import { deadLetterQueueName } from '../../topology/topology.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { PayloadBudget } from './payloadBudget.js';
-import { toRmqBasicProperties } from './toRmqEvent.js';
+import { toRmqBasicProperties } from '../../runtime/toRmqEvent.js';
 
 export interface OversizeSource {
   readonly handler: string;

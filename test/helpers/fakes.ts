@@ -8,7 +8,7 @@ import type { DeadLetter, DeadLetterSink } from '../../runtime/deadLetter/types.
 import { decodeEvent, type WarrenMessage } from '../../runtime/decode.js';
 import { createLogger, type Logger } from '../../runtime/logger.js';
 import type { OutgoingMessage, Publisher } from '../../runtime/outbox/Publisher.js';
-import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../../runtime/toRmqEvent.js';
 
 const result = (partial: Partial<QueryResult<never>> = {}): QueryResult<never> => ({ rows: [], affectedRows: 0, insertId: 0, changedRows: 0, ...partial });
 

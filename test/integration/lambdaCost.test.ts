@@ -10,7 +10,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOrderHandlers } from '../../examples/orders/functions/orders.js';
-import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../../runtime/toRmqEvent.js';
 import { defineHandler } from '../../runtime/defineHandler.js';
 import { closeProcessConnection, processConnection } from '../../runtime/db/processConnection.js';
 import { setEmfSink } from '../../runtime/emf.js';

@@ -7,7 +7,7 @@ import amqp from 'amqplib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_EVENTS, orderSchema, recordOrder } from '../../examples/orders/functions/orders.js';
-import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../../runtime/toRmqEvent.js';
 import { defineHandler } from '../../runtime/defineHandler.js';
 import { closeProcessConnection } from '../../runtime/db/processConnection.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';

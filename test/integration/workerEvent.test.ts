@@ -3,7 +3,7 @@
  * process gets it through JSON over its IPC pipe, a thread through a structured clone over its MessagePort.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_BROKER_ARN } from '../../local/broker/toRmqEvent.js';
+import { LOCAL_BROKER_ARN } from '../../runtime/toRmqEvent.js';
 import { publishRaw } from '../helpers/amqp.js';
 import { startTestRunner, type TestRunner } from '../helpers/runner.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';

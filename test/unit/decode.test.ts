@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEvent, splitQueueKey } from '../../runtime/decode.js';
 import { DecodeError } from '../../runtime/errors.js';
 import type { RmqEvent } from '../../runtime/event.js';
-import { encodeHeaderValue, formatTimestamp, toRmqEvent } from '../../local/broker/toRmqEvent.js';
+import { encodeHeaderValue, formatTimestamp, toRmqEvent } from '../../runtime/toRmqEvent.js';
 
 const awsExample = JSON.parse(readFileSync(new URL('../fixtures/events/aws-docs-rmq.json', import.meta.url), 'utf8')) as RmqEvent;
 

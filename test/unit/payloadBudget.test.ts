@@ -3,7 +3,7 @@ import type { Message } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { PayloadBudget } from '../../local/broker/payloadBudget.js';
 import { oversizeReason } from '../../local/broker/setAsideOversize.js';
-import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../../runtime/toRmqEvent.js';
 import { PayloadTooLargeError } from '../../runtime/errors.js';
 import { base64Length, checkLambdaBodySize, LAMBDA_MAX_BODY_BYTES, LAMBDA_PAYLOAD_LIMIT_BYTES } from '../../runtime/payloadLimit.js';
 

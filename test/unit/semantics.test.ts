@@ -7,7 +7,7 @@ import { toSqsMessage } from '../../runtime/deadLetter/SqsSink.js';
 import { ConnectionLostError, DecodeError, MissingMessageKeyError, PermanentError, PermanentInputError, SchemaValidationError } from '../../runtime/errors.js';
 import { messageKey } from '../../runtime/inbox.js';
 import { validateBody } from '../../runtime/validate.js';
-import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../../runtime/toRmqEvent.js';
 
 function message(body: string, messageId?: string) {
   const [m] = decodeEvent(toRmqEvent('q.0', '/', [{ content: Buffer.from(body), fields: { redelivered: false } as never, properties: { headers: {}, ...(messageId === undefined ? {} : { messageId }) } as never }]));

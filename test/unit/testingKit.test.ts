@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Message } from 'amqplib';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { toRmqEvent } from '../../local/broker/toRmqEvent.js';
+import { toRmqEvent } from '../../runtime/toRmqEvent.js';
 import { decodeEvent } from '../../runtime/decode.js';
 import { TEST_KIT_DEFAULTS } from '../../testing/index.js';
 import { deliveredMessages, testRmqEvent } from '../../testing/rmqEvent.js';

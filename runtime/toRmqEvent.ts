@@ -1,8 +1,9 @@
 /**
- * Builds the `aws:rmq` event the Lambda trigger would send for a batch of amqplib deliveries, quirks included.
+ * Builds the `aws:rmq` event the Lambda trigger would send for a batch of amqplib deliveries, quirks included: the
+ * local runner's consumers (local/broker/) and the handler test kit (testing/) both build their events here.
  */
 import type { Message } from 'amqplib';
-import type { RmqBasicProperties, RmqEvent, RmqHeaderValue, RmqMessage } from '../../runtime/event.js';
+import type { RmqBasicProperties, RmqEvent, RmqHeaderValue, RmqMessage } from './event.js';
 
 export const LOCAL_BROKER_ARN = 'arn:aws:mq:local:000000000000:broker:warren-local:b-00000000-0000-0000-0000-000000000000';
 
@@ -65,11 +66,11 @@ export function toRmqMessage(message: Pick<Message, 'content' | 'fields' | 'prop
   return { basicProperties, redelivered: message.fields.redelivered, data: message.content.toString('base64') };
 }
 
-/** One batch from one queue, as the trigger's event. */
-export function toRmqEvent(queue: string, vhost: string, messages: readonly Pick<Message, 'content' | 'fields' | 'properties'>[]): RmqEvent {
+/** One batch from one queue, as the trigger's event (from the broker `eventSourceArn` names). */
+export function toRmqEvent(queue: string, vhost: string, messages: readonly Pick<Message, 'content' | 'fields' | 'properties'>[], eventSourceArn = LOCAL_BROKER_ARN): RmqEvent {
   return {
     eventSource: 'aws:rmq',
-    eventSourceArn: LOCAL_BROKER_ARN,
+    eventSourceArn,
     rmqMessagesByQueue: { [`${queue}::${vhost}`]: messages.map(toRmqMessage) },
   };
 }
