@@ -4,7 +4,7 @@
  * (`node_modules/warren/dist/lib/functions/`). A team's project never holds them.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** True when Warren runs as the compiled package (dist/), false from its TypeScript sources. */
@@ -28,6 +28,12 @@ export function findLockFile(projectRoot: string): string {
   }
 }
 
+/** True when `path` is `dir` or below it (a sibling named `..x` is not above it). */
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
 /**
  * The deepest folder holding every one of `paths` (NodejsFunction wants the entry and the lock file under its
  * `projectRoot`: in Warren's repository the stack's own functions sit beside the example app, not in it, and an npm
@@ -37,7 +43,7 @@ export function commonRoot(...paths: readonly string[]): string {
   const [first, ...rest] = paths.map((p) => resolve(p));
   let root = first!;
   for (const p of rest) {
-    while (relative(root, p).startsWith('..') || (relative(root, p) !== '' && relative(root, p).split(sep)[0] === '..')) root = dirname(root);
+    while (!isInside(root, p)) root = dirname(root);
   }
   return root;
 }
