@@ -1,8 +1,6 @@
 /** Running `warren start` (local/cli.ts) as a child process, the way `npm start` does, with a test config file. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeConfig } from './runnerProcess.js';
 
 export interface StartedCli {
   readonly child: ChildProcess;
@@ -14,11 +12,10 @@ export interface StartedCli {
   kill(): Promise<void>;
 }
 
-/** Writes `config` as an ES module config file in the temp directory. */
-export async function writeTestConfig(name: string, config: unknown): Promise<{ path: string; remove(): Promise<void> }> {
-  const path = join(tmpdir(), `${name}.config.mjs`);
-  await writeFile(path, `export default ${JSON.stringify(config)};\n`);
-  return { path, remove: () => rm(path, { force: true }) };
+/** Writes `config` as an ES module config file in the temp directory (`writeConfig`: paths made absolute). */
+export async function writeTestConfig(name: string, config: object): Promise<{ path: string; remove(): Promise<void> }> {
+  const { file, remove } = await writeConfig(name, config);
+  return { path: file, remove };
 }
 
 export function spawnStart(configPath: string, env: Record<string, string>, args: readonly string[] = []): StartedCli {
