@@ -14,7 +14,7 @@ import { AMQP_URL, createTestDatabase, queueDepths, uniqueName, waitFor, type Te
 import amqp from 'amqplib';
 
 const KEYS = Array.from({ length: 32 }, (_, i) => `k${String(i).padStart(2, '0')}`);
-const BACKLOG_ROUNDS = 12; // 384 messages queued before the change
+const BACKLOG_ROUNDS = 24; // 768 messages queued before the change: every shard still holds some when the first runner stops, on a fast machine too
 const ROUND_INTERVAL_MS = 400; // then 32 messages every 400 ms (~80 msg/s) during the change...
 const ROUNDS_AFTER_CHANGE = 15; // ...for 15 rounds after the new runner started (a fixed amount, so a slow machine only takes longer)
 
