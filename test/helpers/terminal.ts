@@ -6,6 +6,7 @@
  *   terminal's line discipline sends the signal.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export type TerminalMode = 'group' | 'pty';
 
@@ -59,4 +60,43 @@ export function descendantsOf(root: number): number[] {
   const walk = (pid: number) => { for (const c of children.get(pid) ?? []) { out.push(c); walk(c); } };
   walk(root);
   return out;
+}
+
+/** One process as the kernel knows it: its pid, its start time (so a reused pid is not taken for it) and its command. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly startTicks: string;
+  readonly command: string;
+}
+
+/** Reads /proc/<pid>/stat: the state and the start time (fields 3 and 22), or undefined when the process is gone. */
+function procStat(pid: number): { state: string; startTicks: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ": field 3 is fields[0]
+    return { state: fields[0]!, startTicks: fields[19]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who `pids` are now, so that `stillRunning` later finds these processes and not others given the same pids. */
+export function identify(pids: readonly number[]): ProcessIdentity[] {
+  const out: ProcessIdentity[] = [];
+  for (const pid of pids) {
+    const stat = procStat(pid);
+    if (!stat) continue;
+    let command = '';
+    try { command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160); } catch { /* gone */ }
+    out.push({ pid, startTicks: stat.startTicks, command });
+  }
+  return out;
+}
+
+/** The processes of `identities` still running: same pid and start time, and not a zombie (exited, not yet reaped). */
+export function stillRunning(identities: readonly ProcessIdentity[]): ProcessIdentity[] {
+  return identities.filter(({ pid, startTicks }) => {
+    const stat = procStat(pid);
+    return stat !== undefined && stat.startTicks === startTicks && stat.state !== 'Z';
+  });
 }

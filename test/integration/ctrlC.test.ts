@@ -8,8 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendOrders } from '../helpers/runner.js';
 import { writeConfig } from '../helpers/runnerProcess.js';
 import { createTestDatabase, deleteTopology, queueDepths, uniqueName, waitFor, type TestDatabase } from '../helpers/services.js';
-import { processAlive } from '../helpers/runnerProcess.js';
-import { npmStart, type NpmStart, type TerminalMode } from '../helpers/terminal.js';
+import { identify, npmStart, stillRunning, type NpmStart, type TerminalMode } from '../helpers/terminal.js';
 
 const SHARDS = 2;
 let db: TestDatabase;
@@ -38,7 +37,7 @@ afterEach(async () => {
 const orderCount = async () => Number((await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM $db.orders'))[0]!.n);
 
 /** Starts `npm start`, waits until it consumes; `load` orders are sent and the Ctrl-C comes idle (all done) or busy. */
-async function runAndCtrlC(mode: TerminalMode, load: 'idle' | 'busy'): Promise<{ output: string; leftPids: number[]; connections: number }> {
+async function runAndCtrlC(mode: TerminalMode, load: 'idle' | 'busy'): Promise<{ output: string; leftPids: string[]; connections: number }> {
   const run = npmStart(mode, config.file, { DATABASE_URL: db.url, WARREN_TEST_DELAY_MS: '0' });
   started.push(run);
   await waitFor('npm start consuming', () => run.output().includes('processing messages'), 90_000);
@@ -47,12 +46,16 @@ async function runAndCtrlC(mode: TerminalMode, load: 'idle' | 'busy'): Promise<{
   await sendOrders(queue, count);
   if (load === 'idle') await waitFor(`${count} orders committed`, async () => (await orderCount()) === before + count, 60_000);
   else await waitFor('the first orders committed', async () => (await orderCount()) > before, 60_000);
-  const pids = run.descendants();
-  expect(pids.length).toBeGreaterThanOrEqual(2 + SHARDS); // npm and node at least, and one worker per shard
+  const processes = identify(run.descendants());
+  expect(processes.length).toBeGreaterThanOrEqual(2 + SHARDS); // npm and node at least, and one worker per shard
   run.ctrlC();
   await run.exited;
-  // Graceful: every process below npm is gone when npm has exited (a worker left running would be reparented).
-  const leftPids = pids.filter(processAlive);
+  // Graceful: every process below npm is gone once npm has exited (a worker left running would be reparented and live
+  // on). A helper that ends on its parent's exit (tsx's esbuild service reads EOF on stdin) may take a moment longer:
+  // it gets 5 s. Processes are matched by pid and start time, and a zombie (exited, not yet reaped) is not running.
+  const left = () => stillRunning(processes);
+  await waitFor('every process below npm to exit', () => left().length === 0, 5_000).catch(() => undefined);
+  const leftPids = left().map(({ pid, command }) => `${pid} ${command}`);
   const connections = (await db.threadIds()).length;
   return { output: run.output(), leftPids, connections };
 }
