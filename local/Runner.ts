@@ -181,7 +181,7 @@ export class Runner {
     return groups;
   }
 
-  /** A handler's own variables, which its invocations see in a pool worker (`runInHandlerScope`). */
+  /** A handler's own variables, which its invocations see in a pool worker (`runSerialInHandlerScope`). */
   private async handlerEnv(handler: ResolvedHandlerConfig): Promise<Record<string, string>> {
     return { [ENV.handler]: handler.name, [ENV.databaseUrl]: this.databaseUrl, ...(await this.deadLetterEnv(handler)) };
   }

@@ -93,14 +93,40 @@ function storage(): AsyncLocalStorage<HandlerScope> {
   return processSingleton('handlerScope', () => new AsyncLocalStorage<HandlerScope>());
 }
 
-/** Runs `fn` (one invocation) with `scope` as the current handler's scope. */
+/** The scope `runSerialInHandlerScope` set, shared like the storage by every copy of this module. */
+function serial(): { current: HandlerScope | undefined } {
+  return processSingleton('handlerScopeSerial', () => ({ current: undefined as HandlerScope | undefined }));
+}
+
+/**
+ * Runs `fn` (one invocation) with `scope` as the current handler's scope, through AsyncLocalStorage: right when
+ * invocations may overlap in one process (the test kit's `kit.run`).
+ */
 export function runInHandlerScope<T>(scope: HandlerScope, fn: () => T): T {
   return storage().run(scope, fn);
 }
 
-/** The scope of the invocation in progress, if a shared-pool worker set one. */
+/**
+ * Runs `fn` (one invocation) with `scope` as the current handler's scope, for a caller that runs ONE invocation at a
+ * time (a pool worker: its batches run one after another). No AsyncLocalStorage: once used, Node 20 runs its promise
+ * hooks on every promise of the process, a tenth of a busy worker's CPU. The scope is the invocation's while it runs;
+ * work a handler leaves running after its invocation returned (a timer) does not see it, as on Lambda, where such work
+ * runs, if ever, in a later invocation. A second call before the first settled is refused.
+ */
+export async function runSerialInHandlerScope<T>(scope: HandlerScope, fn: () => Promise<T>): Promise<T> {
+  const slot = serial();
+  if (slot.current !== undefined) throw new Error(`runSerialInHandlerScope: handler "${slot.current.handler}"'s invocation is still running; run one at a time, or use runInHandlerScope`);
+  slot.current = scope;
+  try {
+    return await fn();
+  } finally {
+    slot.current = undefined;
+  }
+}
+
+/** The scope of the invocation in progress, if a shared-pool worker (or the test kit) set one. */
 export function currentHandlerScope(): HandlerScope | undefined {
-  return storage().getStore();
+  return storage().getStore() ?? serial().current;
 }
 
 /** A variable as the current handler sees it: its scope's value, else the process's. Empty counts as unset. */

@@ -13,7 +13,7 @@ export interface SerializedError {
   readonly code?: string;
 }
 
-/** What a worker needs to run one handler: its module and the variables its invocations see (`runInHandlerScope`). */
+/** What a worker needs to run one handler: its module and the variables its invocations see (`runSerialInHandlerScope`). */
 export interface HandlerEntry {
   /** Absolute path of the handler module (a `.js` file in a built runner). */
   readonly entry: string;

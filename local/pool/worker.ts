@@ -1,7 +1,7 @@
 /**
  * Worker side of the shared pool: one process or thread (`runner.workerModel`, see workerChannel.ts) that runs batches of any handler in its table, one at a time. It imports
  * a handler's module the first time a batch for that handler arrives and keeps it; it runs every invocation inside
- * `runInHandlerScope()` with that handler's variables, so the runtime sees the handler's name, dead-letter queue,
+ * `runSerialInHandlerScope()` with that handler's variables, so the runtime sees the handler's name, dead-letter queue,
  * broker and database (one MySQL connection per distinct database, shared by the handlers on it). Signals are ignored:
  * the runner (pool side) decides when this worker stops. A process talks over its IPC channel, a thread over its
  * `parentPort`; everything else is the same.
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import type { RmqHandler } from '../../runtime/defineHandler.js';
 import type { InvocationContext } from '../../runtime/event.js';
-import { runInHandlerScope } from '../../runtime/env.js';
+import { runSerialInHandlerScope } from '../../runtime/env.js';
 import { closeProcessConnection, processConnections } from '../../runtime/db/processConnection.js';
 import { closeDeadLetterSink } from '../../runtime/deadLetter/fromEnv.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
@@ -144,7 +144,7 @@ function main(): void {
         const run = await handler;
         if (first) send({ type: 'loaded', id: message.id }); // the handler's timeout starts now, as after Lambda's init
         if (message.marks !== undefined) adoptUnmarked(message.marks, message.queue);
-        const summary = await runInHandlerScope({ handler: message.handler, env: spec.env }, () => run(message.event, context));
+        const summary = await runSerialInHandlerScope({ handler: message.handler, env: spec.env }, () => run(message.event, context));
         send({ type: 'result', id: message.id, ok: true, summary: summary ?? EMPTY_SUMMARY, db: dbStats(), open: openConnections(), ms: performance.now() - started, ...unmarked(message.queue) });
       } catch (error) {
         send({ type: 'result', id: message.id, ok: false, error: serializeError(error), db: dbStats(), open: openConnections(), ms: performance.now() - started, ...unmarked(message.queue) });

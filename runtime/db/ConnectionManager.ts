@@ -133,6 +133,10 @@ interface Live {
   alive: boolean;
   lastUsedAt: number;
   served: number;
+  /** When the statement now awaiting its answer was sent (ms since epoch), or undefined. */
+  inFlightSince: number | undefined;
+  /** The one timer that enforces `statementTimeoutMs` on this connection's statements (see `statement()`). */
+  watchdog: NodeJS.Timeout | undefined;
 }
 
 function toResult<Row>(raw: unknown): QueryResult<Row> {
@@ -205,12 +209,12 @@ export class ConnectionManager implements Database {
   private async begin(steps: readonly TransactionStep[]): Promise<{ live: Live; stepped: readonly TransactionStep[] }> {
     let live = await this.acquire();
     try {
-      await live.conn.query('BEGIN');
+      await this.statement(live, 'BEGIN');
     } catch (error) {
       if (!isConnectionError(error)) throw error;
       this.discard(live, 'connection found dead at BEGIN; opening a new one', error);
       live = await this.acquire();
-      await live.conn.query('BEGIN');
+      await this.statement(live, 'BEGIN');
     }
     if (steps.length === 0) return { live, stepped: steps };
     const tx = this.openTransaction(live);
@@ -229,7 +233,7 @@ export class ConnectionManager implements Database {
       this.options.logger.warn('mysql statement of a step before the transaction failed; beginning again without it', errorFields(error));
       await this.rollback(live);
       live = await this.acquire();
-      await live.conn.query('BEGIN');
+      await this.statement(live, 'BEGIN');
       return { live, stepped: [] };
     }
   }
@@ -254,7 +258,7 @@ export class ConnectionManager implements Database {
       throw new ConnectionLostError('The MySQL connection died inside the transaction (the handler caught the error); nothing was committed', { cause: tx.lostWith });
     }
     try {
-      await live.conn.query('COMMIT');
+      await this.statement(live, 'COMMIT');
     } catch (error) {
       if (isConnectionError(error)) {
         this.discard(live, 'connection died during COMMIT', error);
@@ -276,7 +280,7 @@ export class ConnectionManager implements Database {
   public async autocommit<Row = Record<string, unknown>>(sql: string, values: readonly unknown[] = []): Promise<QueryResult<Row>> {
     let live = await this.acquire();
     const run = async (l: Live) => {
-      const [raw] = await l.conn.query({ sql, timeout: this.options.statementTimeoutMs }, values as mysql.ExecuteValues[]);
+      const raw = await this.statement(l, sql, values);
       l.lastUsedAt = Date.now();
       return toResult<Row>(raw);
     };
@@ -297,6 +301,7 @@ export class ConnectionManager implements Database {
     this.live = undefined;
     if (live === undefined || !live.alive) return;
     live.alive = false;
+    clearTimeout(live.watchdog);
     try {
       await Promise.race([live.conn.end(), sleep(2_000).then(() => { throw new TimeoutError('closing the MySQL connection (end())', 2_000); })]);
     } catch {
@@ -304,17 +309,56 @@ export class ConnectionManager implements Database {
     }
   }
 
+  /**
+   * Sends one statement on `live` and waits for its answer, at most `statementTimeoutMs`: past it the link counts as
+   * dead (a half-open link never answers), its socket is destroyed with a fatal PROTOCOL_SEQUENCE_TIMEOUT error, which
+   * mysql2 hands to the statement in flight. One timer per connection enforces this (`watch()`), re-armed only when it
+   * fires, instead of mysql2's per-query `timeout` option: that one sets and clears a timer on every statement, and its
+   * options-object form of `query()` cost a worker more CPU than the timer itself. BEGIN, COMMIT and ROLLBACK are
+   * bounded the same way.
+   */
+  private async statement(live: Live, sql: string, values?: readonly unknown[]): Promise<unknown> {
+    live.inFlightSince = Date.now();
+    if (live.watchdog === undefined) this.watch(live, this.options.statementTimeoutMs);
+    try {
+      const params = values === undefined || values.length === 0 ? undefined : (values as mysql.ExecuteValues[]);
+      const [raw] = this.options.preparedStatements && params !== undefined ? await live.conn.execute(sql, params) : await live.conn.query(sql, params);
+      return raw;
+    } finally {
+      live.inFlightSince = undefined;
+    }
+  }
+
+  /** Arms `live`'s statement timer for `delayMs`; when it fires it fails an overdue statement or re-arms for the one in flight. */
+  private watch(live: Live, delayMs: number): void {
+    const timer = setTimeout(() => {
+      live.watchdog = undefined;
+      const since = live.inFlightSince;
+      if (since === undefined || !live.alive) return; // nothing in flight: the next statement arms it again
+      const left = since + this.options.statementTimeoutMs - Date.now();
+      if (left > 0) {
+        this.watch(live, left);
+        return;
+      }
+      const error = Object.assign(
+        new Error(`MySQL sent no answer to a statement within ${this.options.statementTimeoutMs} ms (statementTimeoutMs); the connection is taken as dead`),
+        { code: 'PROTOCOL_SEQUENCE_TIMEOUT', fatal: true },
+      );
+      const socket = (live.conn as unknown as { connection?: { stream?: { destroy(error?: Error): void } } }).connection?.stream;
+      if (socket === undefined) live.conn.destroy();
+      else socket.destroy(error); // mysql2 hands the error to the statement in flight ('error' on its stream)
+    }, delayMs);
+    timer.unref();
+    live.watchdog = timer;
+  }
+
   private openTransaction(live: Live): { query: QueryFn; end(): void; lostWith: unknown } {
     const state = { open: true, lostWith: undefined as unknown };
-    const usePrepared = this.options.preparedStatements;
     const query: QueryFn = async <Row>(sql: string, values: readonly unknown[] = []) => {
       if (!state.open) throw new TransactionClosedError();
       if (state.lostWith !== undefined) throw new ConnectionLostError('The MySQL connection of this transaction is gone', { cause: state.lostWith });
       try {
-        const params = values as mysql.ExecuteValues[];
-        const statement = { sql, timeout: this.options.statementTimeoutMs };
-        const [raw] = usePrepared ? await live.conn.execute(statement, params) : await live.conn.query(statement, params);
-        return toResult<Row>(raw);
+        return toResult<Row>(await this.statement(live, sql, values));
       } catch (error) {
         if (isConnectionError(error)) {
           state.lostWith = error;
@@ -333,7 +377,7 @@ export class ConnectionManager implements Database {
   private async rollback(live: Live): Promise<void> {
     if (!live.alive) return; // the server rolls back a transaction whose connection is gone
     try {
-      await live.conn.query('ROLLBACK');
+      await this.statement(live, 'ROLLBACK');
       live.lastUsedAt = Date.now();
     } catch (error) {
       this.discard(live, 'ROLLBACK failed; dropping the connection (the server rolls back on disconnect)', error);
@@ -365,7 +409,7 @@ export class ConnectionManager implements Database {
         const extra = (await this.options.connectionOptions?.()) ?? {};
         // trace: false: mysql2 would capture a stack trace on every query (about 3% of a worker's CPU).
         const conn = await mysql.createConnection({ uri: this.options.url, connectTimeout: this.options.connectTimeoutMs, trace: false, ...extra });
-        const live: Live = { conn, threadId: conn.threadId, openedAt: Date.now(), alive: true, lastUsedAt: Date.now(), served: 0 };
+        const live: Live = { conn, threadId: conn.threadId, openedAt: Date.now(), alive: true, lastUsedAt: Date.now(), served: 0, inFlightSince: undefined, watchdog: undefined };
         // The socket is already gone: mark the connection dead but leave mysql2 to fail the command in flight (a
         // destroy() here would drop that command's callback and hang the transaction).
         conn.on('error', (error: unknown) => this.discard(live, 'connection error', error, false));
@@ -393,6 +437,7 @@ export class ConnectionManager implements Database {
   private discard(live: Live, reason: string, error: unknown, destroy = true): void {
     if (!live.alive) return;
     live.alive = false;
+    clearTimeout(live.watchdog);
     if (this.live === live) this.live = undefined;
     this.options.logger.warn(`mysql ${reason}`, { threadId: live.threadId, served: live.served, ...(error === undefined ? {} : errorFields(error)) });
     if (!destroy) return;

@@ -184,6 +184,48 @@ describe('Class: ConnectionManager', () => {
     }
   });
 
+  it('bounds each statement, not the transaction: statements answering within the timeout pass however long the sum', async () => {
+    const m = manager({ statementTimeoutMs: 400 });
+    const started = Date.now();
+    await m.transaction(async (q) => {
+      for (let i = 1; i <= 5; i += 1) {
+        await q('DO SLEEP(0.15)');
+        await q('INSERT INTO t (id) VALUES (?)', [i]);
+      }
+    });
+    expect(Date.now() - started).toBeGreaterThan(700); // five sleeps of 150 ms: longer than one timeout
+    expect({ rows: await countRows('t'), connects: m.stats.connects }).toEqual({ rows: 5, connects: 1 });
+  });
+
+  it('fails a statement that takes longer than the timeout, names the setting in the log, and the next transaction gets a new connection', async () => {
+    const m = manager({ statementTimeoutMs: 300 });
+    await expect(m.transaction(async (q) => {
+      await q('INSERT INTO t (id) VALUES (1)');
+      await q('DO SLEEP(2)');
+    })).rejects.toBeInstanceOf(ConnectionLostError);
+    await m.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
+    await waitFor('the abandoned server thread to roll back', async () => (await countRows('t')) === 1, 5_000);
+    expect(m.stats.connects).toBe(2);
+    expect(lines.some((l) => l.includes('no answer to a statement within 300 ms (statementTimeoutMs)'))).toBe(true);
+  });
+
+  it('fails a COMMIT that gets no answer (the link froze after the last statement) as outcome unknown, and never hangs', async () => {
+    const proxy = await startTcpProxy(3306);
+    try {
+      const m = manager({ url: `mysql://root@127.0.0.1:${proxy.port}/${db.name}`, statementTimeoutMs: 300 });
+      const attempt = m.transaction(async (q) => {
+        await q('INSERT INTO t (id) VALUES (1)');
+        proxy.freezeAll();
+      });
+      const error = await attempt.then(() => undefined, (e: unknown) => e);
+      expect({ lost: error instanceof ConnectionLostError, unknown: (error as ConnectionLostError).commitOutcomeUnknown }).toEqual({ lost: true, unknown: true });
+      await m.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
+      expect(m.stats.connects).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('rejects use of the query function after its transaction ended', async () => {
     const m = manager();
     let leaked: ((sql: string) => Promise<unknown>) | undefined;

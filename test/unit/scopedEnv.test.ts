@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runInHandlerScope, scopedEnv } from '../../runtime/env.js';
+import { envValue, runInHandlerScope, runSerialInHandlerScope, scopedEnv } from '../../runtime/env.js';
 
 const NAMES = ['WARREN_SCOPED_TEST_A', 'WARREN_SCOPED_TEST_B', 'WARREN_SCOPED_TEST_C'] as const;
 
@@ -33,5 +33,26 @@ describe('scopedEnv', () => {
   it('copies a given environment other than process.env', () => {
     const env = runInHandlerScope({ handler: 'h', env: { WARREN_SCOPED_TEST_B: 'handler b' } }, () => scopedEnv({ WARREN_SCOPED_TEST_A: 'given a' }));
     expect(env).toEqual({ WARREN_SCOPED_TEST_A: 'given a', WARREN_SCOPED_TEST_B: 'handler b' });
+  });
+
+  it('keeps a serial scope across the awaits of its invocation, and drops it when the invocation settles', async () => {
+    process.env.WARREN_SCOPED_TEST_A = 'process a';
+    const seen: (string | undefined)[] = [];
+    await runSerialInHandlerScope({ handler: 'h', env: { WARREN_SCOPED_TEST_A: 'handler a' } }, async () => {
+      seen.push(envValue('WARREN_SCOPED_TEST_A'));
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push(envValue('WARREN_SCOPED_TEST_A'));
+    });
+    await expect(runSerialInHandlerScope({ handler: 'h', env: {} }, async () => { throw new Error('handler failed'); })).rejects.toThrow('handler failed');
+    seen.push(envValue('WARREN_SCOPED_TEST_A'));
+    expect(seen).toEqual(['handler a', 'handler a', 'process a']);
+  });
+
+  it('refuses a second serial scope while one invocation is still running, naming its handler', async () => {
+    let release: () => void = () => undefined;
+    const first = runSerialInHandlerScope({ handler: 'orders', env: {} }, () => new Promise<void>((r) => { release = r; }));
+    await expect(runSerialInHandlerScope({ handler: 'other', env: {} }, async () => undefined)).rejects.toThrow('handler "orders"\'s invocation is still running');
+    release();
+    await first;
   });
 });
