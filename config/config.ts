@@ -134,7 +134,7 @@ export interface RunnerConfig {
    * worker has its own module graph, its own MySQL connection per database, and a handler that exits, throws from a
    * timer, loops past its `timeoutSeconds` or exhausts `workerHeapMb` ends that worker only; its batch is requeued and
    * a replacement starts. docs/local-runner.md, "The worker pool", says when each wins.
-   * @default 'process'
+   * @default 'thread'
    */
   readonly workerModel?: 'process' | 'thread';
   /**
@@ -184,7 +184,7 @@ export const RUNNER_DEFAULTS = {
   metricsPort: 9464,
   workers: 4,
   dedicated: {},
-  workerModel: 'process',
+  workerModel: 'thread',
   workerHeapMb: 1024,
 } as const;
 

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
+import { RUNNER_DEFAULTS } from '../../config/config.js';
 import type { ConnectionStats } from '../../runtime/db/ConnectionManager.js';
 import type { RmqEvent } from '../../runtime/event.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -25,9 +26,9 @@ export interface WorkerSpec {
   readonly handlers: HandlerTable;
   /** Process environment (the runner's extra worker variables). */
   readonly env: Readonly<Record<string, string>>;
-  /** @default 'process' */
+  /** @default RUNNER_DEFAULTS.workerModel ('thread') */
   readonly model?: WorkerModel;
-  /** The worker's V8 heap limit in MB: past it the worker ends (and only it). @default 1024 */
+  /** The worker's V8 heap limit in MB: past it the worker ends (and only it). @default RUNNER_DEFAULTS.workerHeapMb (1024) */
   readonly heapMb?: number;
   /** @default 30_000 */
   readonly startTimeoutMs?: number;
@@ -104,7 +105,7 @@ export class WorkerHandle extends EventEmitter {
   public get pid(): number | undefined { return this.child?.pid; }
   /** The worker's thread, when `model` is `thread`. */
   public get threadId(): number | undefined { return this.child?.threadId; }
-  public get model(): WorkerModel { return this.spec.model ?? 'process'; }
+  public get model(): WorkerModel { return this.spec.model ?? RUNNER_DEFAULTS.workerModel; }
   /** The running worker, unique in the runner (`pid 1234`, `thread 3`); a replacement has another. */
   public get key(): string | undefined { return this.child?.key; }
   public get isReady(): boolean { return this.ready && this.pending === undefined && !this.closing; }
@@ -116,7 +117,7 @@ export class WorkerHandle extends EventEmitter {
   public async start(): Promise<void> {
     // Workers defer the outbox's "sent" marks (`SentMarks`): the runner's relay leaves rows younger than 2 s alone.
     const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, [ENV.worker]: this.spec.id };
-    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? 1024, typescript: handlersNeedTypeScript(this.spec.handlers) });
+    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? RUNNER_DEFAULTS.workerHeapMb, typescript: handlersNeedTypeScript(this.spec.handlers) });
     this.child = child;
     this.loaded = new Set();
     for (const stream of [child.stdout, child.stderr]) {
