@@ -125,7 +125,7 @@ export class WorkerHandle extends EventEmitter {
     }
     child.on('message', (message: FromWorker) => this.onMessage(message));
     // A send to a process that just died fails with EPIPE: its 'exit' handler requeues the batch and replaces it.
-    child.on('error', (error: Error) => this.log.warn('worker process error', { worker: this.spec.id, pid: child.pid, error: error.message }));
+    child.on('error', (error: Error) => this.log.warn(`worker ${child.model} error`, { worker: this.spec.id, pid: child.pid, thread: child.threadId, error: error.message }));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill();
@@ -236,7 +236,7 @@ export class WorkerHandle extends EventEmitter {
       // channel already closed
     }
     const timer = setTimeout(() => {
-      this.log.warn('worker did not exit in time; killing it', { worker: this.spec.id, pid: child.pid });
+      this.log.warn('worker did not exit in time; killing it', { worker: this.spec.id, pid: child.pid, thread: child.threadId });
       child.kill();
     }, timeoutMs);
     await exited;
@@ -307,7 +307,7 @@ export class WorkerHandle extends EventEmitter {
     setTimeout(() => {
       if (this.closing) return;
       this.start()
-        .then(() => this.log.info('replacement worker ready', { worker: this.spec.id, pid: this.pid, restarts: this.restarts }))
+        .then(() => this.log.info('replacement worker ready', { worker: this.spec.id, pid: this.pid, thread: this.threadId, restarts: this.restarts }))
         .catch((error: unknown) => {
           this.log.error('replacement worker failed to start; trying again', { worker: this.spec.id, error: (error as Error).message });
           this.scheduleRestart();
