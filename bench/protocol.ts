@@ -76,7 +76,7 @@ export interface ChildReport {
   readonly processed: number;
   /** Peak RSS (VmHWM) of the child: the runner or the hand-written consumer. */
   readonly peakRssMb: number;
-  /** Peak RSS of each worker process (runner contenders only). */
+  /** Peak RSS of each worker process (runner contenders with process workers; worker threads count in the runner's). */
   readonly workerPeakRssMb: readonly number[];
   /** CPU time of the child and of each worker from `started` to `stop` (start-up left out), in ms. */
   readonly cpuMs: number;

@@ -129,12 +129,13 @@ export interface RunnerConfig {
    */
   readonly dedicated?: Readonly<Record<string, number>>;
   /**
-   * How workers run: `process` (a forked Node process each, batches JSON-encoded over its IPC pipe) or `thread` (a
-   * `worker_threads` thread each in the runner's process, batches structured-cloned over a MessagePort). Either way a
-   * worker has its own module graph, its own MySQL connection per database, and a handler that exits, throws from a
-   * timer, loops past its `timeoutSeconds` or exhausts `workerHeapMb` ends that worker only; its batch is requeued and
-   * a replacement starts. docs/local-runner.md, "The worker pool", says when each wins.
-   * @default 'process'
+   * How workers run: `thread` (a `worker_threads` thread each in the runner's process, with its own event loop,
+   * batches structured-cloned over a MessagePort) or `process` (a forked Node process each, batches JSON-encoded over
+   * its IPC pipe; for full process isolation: native addons that are not thread-safe, `process.chdir()`/`umask()`,
+   * signals). Either way a worker has its own module graph, its own MySQL connection per database, and a handler that
+   * exits, throws from a timer, loops past its `timeoutSeconds` or exhausts `workerHeapMb` ends that worker only; its
+   * batch is requeued and a replacement starts. docs/local-runner.md, "The worker pool", says when each wins.
+   * @default 'thread'
    */
   readonly workerModel?: 'process' | 'thread';
   /**
@@ -184,7 +185,7 @@ export const RUNNER_DEFAULTS = {
   metricsPort: 9464,
   workers: 4,
   dedicated: {},
-  workerModel: 'process',
+  workerModel: 'thread',
   workerHeapMb: 1024,
 } as const;
 

@@ -1,8 +1,8 @@
 /**
  * The local runner: the twin of the Lambda triggers. For every handler it declares the shard topology and consumes each
- * shard queue in trigger-shaped batches; a fixed pool of worker processes (`runner.workers`, each with one MySQL
- * connection per distinct database) runs the batches of every handler, plus workers of their own for the handlers in
- * `runner.dedicated`.
+ * shard queue in trigger-shaped batches; a fixed pool of workers (`runner.workers`: threads by default, or processes,
+ * `runner.workerModel`; each with one MySQL connection per distinct database) runs the batches of every handler, plus
+ * workers of their own for the handlers in `runner.dedicated`.
  */
 import { resolve } from 'node:path';
 import { usesOutbox, type ResolvedConfig, type ResolvedHandlerConfig } from '../config/config.js';
@@ -232,7 +232,7 @@ export class Runner {
     return n;
   }
 
-  /** The worker processes (shared pool first, then dedicated ones), for tests and status views. */
+  /** The workers (shared pool first, then dedicated ones), for tests and status views. */
   public get workerHandles(): readonly WorkerHandle[] { return this.pool?.workers ?? []; }
 
   /** Each shard (with the worker running its batch now, if any), for metrics and the status page. */

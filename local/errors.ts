@@ -1,6 +1,6 @@
 import { ConnectionBudgetError, WarrenError } from '../runtime/errors.js';
 
-/** Thrown when a worker process could not start (it crashed or never said ready). */
+/** Thrown when a worker (thread or process) could not start (it crashed or never said ready). */
 export class WorkerStartError extends WarrenError {
   public readonly handler: string;
   public constructor(handler: string, detail: string, options?: ErrorOptions) {
@@ -10,7 +10,7 @@ export class WorkerStartError extends WarrenError {
   }
 }
 
-/** Rejects a batch whose worker process exited before answering; the batch is requeued. */
+/** Rejects a batch whose worker (thread or process) exited before answering; the batch is requeued. */
 export class WorkerExitedError extends WarrenError {
   public readonly exitCode: number | null;
   public readonly signal: string | null;

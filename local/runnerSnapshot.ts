@@ -11,7 +11,7 @@ export interface RunnerSnapshot {
   readonly requeued: number;
   readonly inFlight: number;
   readonly buffered: number;
-  /** Worker processes (shared pool plus dedicated). */
+  /** Workers, threads or processes (shared pool plus dedicated). */
   readonly workers: number;
   readonly workersAlive: number;
   /** Workers running a batch now. */

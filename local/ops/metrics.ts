@@ -58,9 +58,9 @@ const SHARD_GAUGES: readonly (readonly [string, string, (s: ShardView) => number
 
 /** Counters read from each worker slot at scrape time (replaced processes included). */
 const WORKER_COUNTERS: readonly (readonly [string, string, (w: WorkerHandle) => number])[] = [
-  ['warren_db_connects_total', 'MySQL connections opened by the worker, across replaced worker processes.', (w) => w.totalConnects],
+  ['warren_db_connects_total', 'MySQL connections opened by the worker, across replaced workers.', (w) => w.totalConnects],
   ['warren_db_reconnects_total', 'MySQL connections opened beyond one per open connection now (a dead connection replaced, or a replacement worker).', (w) => Math.max(0, w.totalConnects - Math.max(1, w.openConnections))],
-  ['warren_worker_restarts_total', 'Worker processes replaced after dying.', (w) => w.restarts],
+  ['warren_worker_restarts_total', 'Workers (threads or processes) replaced after dying.', (w) => w.restarts],
   ['warren_worker_batches_total', 'Batches the worker finished (any outcome).', (w) => w.batchesServed],
 ];
 
@@ -69,7 +69,7 @@ const WORKER_GAUGES: readonly (readonly [string, string, (w: WorkerHandle, now: 
   ['warren_db_connections_open', 'Open MySQL connections of the worker (one per distinct database it has served).', (w) => w.openConnections],
   ['warren_db_connection_served', 'Transactions the worker\'s current MySQL connection(s) have served.', (w) => w.db.served],
   ['warren_db_connection_age_seconds', 'Age of the worker\'s current MySQL connection (0 when none is open).', (w, now) => (w.db.connectedAt === null ? 0 : (now - w.db.connectedAt) / 1000)],
-  ['warren_worker_up', '1 when the worker process is running.', (w) => (w.alive ? 1 : 0)],
+  ['warren_worker_up', '1 when the worker (thread or process) is running.', (w) => (w.alive ? 1 : 0)],
   ['warren_worker_busy', '1 while the worker runs a batch.', (w) => (w.current === undefined ? 0 : 1)],
 ];
 

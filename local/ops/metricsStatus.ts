@@ -28,7 +28,7 @@ export interface Readiness {
 }
 
 /**
- * Ready when: the runner is not stopping, every RabbitMQ connection is up, and every worker process is running and
+ * Ready when: the runner is not stopping, every RabbitMQ connection is up, and every worker (thread or process) is running and
  * answers a ping within `pingTimeoutMs` with a working DB connection: `SELECT 1` succeeded through its connection
  * manager (`ok`), or a batch is using an open connection right now (`busy`), or the worker has not opened its
  * connection yet because no batch reached it (`lazy`: it opens with the first batch, with the handler's options).

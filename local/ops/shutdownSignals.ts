@@ -3,8 +3,9 @@
  * (npm, sh, node, ...), and npm relays the SIGINT it got to its child as well: one keypress reaches the runner two or
  * more times, milliseconds apart. So every stop signal within `sameKeypressMs` of the first counts as that keypress;
  * a stop signal after that (a person pressing Ctrl-C again) exits at once. SIGHUP (the terminal closed) drains like
- * SIGTERM. Worker processes never see these signals: they run in a session of their own (`forkWorker`) and stop when
- * the runner tells them to over IPC.
+ * SIGTERM. Workers never see these signals: a worker thread (the default) gets none (Node delivers signals to the main
+ * thread only), and a worker process runs in a session of its own (`forkWorker`); both stop when the runner tells
+ * them to.
  */
 import type { Logger } from '../../runtime/logger.js';
 

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
+import { RUNNER_DEFAULTS } from '../../config/config.js';
 import type { ConnectionStats } from '../../runtime/db/ConnectionManager.js';
 import type { RmqEvent } from '../../runtime/event.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -25,9 +26,9 @@ export interface WorkerSpec {
   readonly handlers: HandlerTable;
   /** Process environment (the runner's extra worker variables). */
   readonly env: Readonly<Record<string, string>>;
-  /** @default 'process' */
+  /** @default RUNNER_DEFAULTS.workerModel ('thread') */
   readonly model?: WorkerModel;
-  /** The worker's V8 heap limit in MB: past it the worker ends (and only it). @default 1024 */
+  /** The worker's V8 heap limit in MB: past it the worker ends (and only it). @default RUNNER_DEFAULTS.workerHeapMb (1024) */
   readonly heapMb?: number;
   /** @default 30_000 */
   readonly startTimeoutMs?: number;
@@ -104,7 +105,7 @@ export class WorkerHandle extends EventEmitter {
   public get pid(): number | undefined { return this.child?.pid; }
   /** The worker's thread, when `model` is `thread`. */
   public get threadId(): number | undefined { return this.child?.threadId; }
-  public get model(): WorkerModel { return this.spec.model ?? 'process'; }
+  public get model(): WorkerModel { return this.spec.model ?? RUNNER_DEFAULTS.workerModel; }
   /** The running worker, unique in the runner (`pid 1234`, `thread 3`); a replacement has another. */
   public get key(): string | undefined { return this.child?.key; }
   public get isReady(): boolean { return this.ready && this.pending === undefined && !this.closing; }
@@ -116,7 +117,7 @@ export class WorkerHandle extends EventEmitter {
   public async start(): Promise<void> {
     // Workers defer the outbox's "sent" marks (`SentMarks`): the runner's relay leaves rows younger than 2 s alone.
     const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, [ENV.worker]: this.spec.id };
-    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? 1024, typescript: handlersNeedTypeScript(this.spec.handlers) });
+    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? RUNNER_DEFAULTS.workerHeapMb, typescript: handlersNeedTypeScript(this.spec.handlers) });
     this.child = child;
     this.loaded = new Set();
     for (const stream of [child.stdout, child.stderr]) {
@@ -124,7 +125,7 @@ export class WorkerHandle extends EventEmitter {
     }
     child.on('message', (message: FromWorker) => this.onMessage(message));
     // A send to a process that just died fails with EPIPE: its 'exit' handler requeues the batch and replaces it.
-    child.on('error', (error: Error) => this.log.warn('worker process error', { worker: this.spec.id, pid: child.pid, error: error.message }));
+    child.on('error', (error: Error) => this.log.warn(`worker ${child.model} error`, { worker: this.spec.id, pid: child.pid, thread: child.threadId, error: error.message }));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill();
@@ -235,7 +236,7 @@ export class WorkerHandle extends EventEmitter {
       // channel already closed
     }
     const timer = setTimeout(() => {
-      this.log.warn('worker did not exit in time; killing it', { worker: this.spec.id, pid: child.pid });
+      this.log.warn('worker did not exit in time; killing it', { worker: this.spec.id, pid: child.pid, thread: child.threadId });
       child.kill();
     }, timeoutMs);
     await exited;
@@ -306,7 +307,7 @@ export class WorkerHandle extends EventEmitter {
     setTimeout(() => {
       if (this.closing) return;
       this.start()
-        .then(() => this.log.info('replacement worker ready', { worker: this.spec.id, pid: this.pid, restarts: this.restarts }))
+        .then(() => this.log.info('replacement worker ready', { worker: this.spec.id, pid: this.pid, thread: this.threadId, restarts: this.restarts }))
         .catch((error: unknown) => {
           this.log.error('replacement worker failed to start; trying again', { worker: this.spec.id, error: (error as Error).message });
           this.scheduleRestart();

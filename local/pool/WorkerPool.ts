@@ -23,7 +23,7 @@ export interface WorkerPoolOptions {
   readonly groups: readonly PoolGroup[];
   /** Process environment of every worker. */
   readonly env: Readonly<Record<string, string>>;
-  /** Processes or threads (`runner.workerModel`). @default 'process' */
+  /** Processes or threads (`runner.workerModel`). @default RUNNER_DEFAULTS.workerModel ('thread') */
   readonly model?: WorkerModel;
   /** Each worker's V8 heap limit in MB (`runner.workerHeapMb`). @default 1024 */
   readonly heapMb?: number;

@@ -90,8 +90,8 @@ export function workerOf(runner: Runner, handler: string): WorkerHandle | undefi
 }
 
 /*
- * Worker processes, seen from outside. Tests reach the runner's workers only through these functions, so a change in
- * how the runner maps shards to processes is adapted here once.
+ * Workers (threads or processes, `runner.workerModel`), seen from outside. Tests reach the runner's workers only
+ * through these functions, so a change in how the runner maps shards to workers is adapted here once.
  */
 
 /** Process ids of the runner's live worker processes (none when its workers are threads). */

@@ -18,7 +18,7 @@ export interface NpmStart {
   readonly exited: Promise<void>;
   /** One Ctrl-C. */
   ctrlC(): void;
-  /** Every process below the outermost one now (npm, sh, node, worker processes), found through parent pids. */
+  /** Every process below the outermost one now (npm, sh, node, and worker processes when `runner.workerModel` is `process`), found through parent pids. */
   descendants(): number[];
   /** SIGKILLs whatever is left (test clean-up). */
   kill(): void;
@@ -62,7 +62,7 @@ export function descendantsOf(root: number): number[] {
   return out;
 }
 
-/** One process as the kernel knows it: its pid, its start time (so a reused pid is not taken for it) and its command. */
+/** One process as the kernel knows it: its pid, its start time (so a reused pid is not taken for it) and its whole command line. */
 export interface ProcessIdentity {
   readonly pid: number;
   readonly startTicks: string;
@@ -87,7 +87,7 @@ export function identify(pids: readonly number[]): ProcessIdentity[] {
     const stat = procStat(pid);
     if (!stat) continue;
     let command = '';
-    try { command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160); } catch { /* gone */ }
+    try { command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim(); } catch { /* gone */ }
     out.push({ pid, startTicks: stat.startTicks, command });
   }
   return out;

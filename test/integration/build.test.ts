@@ -45,9 +45,13 @@ async function processTree(pid: number): Promise<{ pid: number; cmdline: string 
 /** A JavaScript handler importing the built runtime: the example's effect (an order row, a running total per sku). */
 const ORDERS_JS = `import { defineHandler } from '../runtime/index.js';
 
+let traced = false;
+
 export const handler = defineHandler({
   onMissingKey: 'hash-body',
   async handle(message, { query }) {
+    // once per worker: the code that called the handler (a worker thread has no command line of its own to look at)
+    if (!traced) { traced = true; console.log('handler called from: ' + new Error().stack.split('\\n').slice(1).map((l) => l.trim()).join(' | ')); }
     const { orderId, sku, quantity } = message.body;
     const inserted = await query('INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES (?, ?, ?)', [orderId, sku, quantity]);
     if (inserted.affectedRows === 0) return;
@@ -56,8 +60,8 @@ export const handler = defineHandler({
 });
 `;
 
-describe('The production build', () => {
-  it('runs a JavaScript config and JavaScript handlers on plain Node, without tsx anywhere in the process tree', async () => {
+describe.each(['thread', 'process'] as const)('The production build, with %s workers', (workerModel) => {
+  it('runs a JavaScript config and JavaScript handlers on plain Node, without tsx anywhere in the process tree or the workers', async () => {
     // Prepare: compile (as `npm run build` does, into a scratch folder), a JavaScript handler and config beside it
     await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT });
     await mkdir(join(outDir, 'app'));
@@ -66,7 +70,7 @@ describe('The production build', () => {
     await writeFile(config, `export default ${JSON.stringify({
       migrations: ['examples/orders/functions/schema.sql'],
       handlers: [{ name: 'orders', entry: relative(ROOT, join(outDir, 'app', 'orders.mjs')), queue, batchSize: 20, batchingWindowSeconds: 0 }],
-      runner: { metricsPort: 0, workers: 2 },
+      runner: { metricsPort: 0, workers: 2, workerModel },
     })};\n`);
     const lines: string[] = [];
 
@@ -82,11 +86,15 @@ describe('The production build', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child!.once('exit', (c) => resolve(c)));
 
-    // Assess: runner and 2 workers, all on the compiled files, no tsx loader anywhere
+    // Assess: runner and 2 workers (processes, or threads of the runner's), all on the compiled files, no tsx loader anywhere
+    const workerFile = join(outDir, 'local', 'pool', 'worker.js');
     expect(await orderInvariant(db)).toMatchObject({ orders: 200, distinct: 200, totalsMatch: true });
-    expect(tree).toHaveLength(3);
+    expect(tree).toHaveLength(workerModel === 'process' ? 3 : 1);
     expect(tree.filter((p) => /tsx/.test(p.cmdline))).toEqual([]);
-    expect(tree.filter((p) => p.cmdline.includes(join(outDir, 'local', 'pool', 'worker.js')))).toHaveLength(2);
+    expect(tree.filter((p) => p.cmdline.includes(workerFile))).toHaveLength(workerModel === 'process' ? 2 : 0);
+    const callers = lines.filter((l) => l.includes('handler called from: '));
+    expect(callers.length).toBeGreaterThanOrEqual(1);
+    expect(callers.filter((l) => !l.includes(workerFile) || /tsx/.test(l))).toEqual([]);
     expect(code).toBe(0);
   });
 });

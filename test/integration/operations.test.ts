@@ -162,7 +162,7 @@ describe('Operations: /healthz and /readyz', () => {
     await waitFor('150 acked', () => running!.runner.snapshot().acked >= 150, 30_000);
   });
 
-  it('is unready, naming the worker, while a worker process is dead, and while the runner stops', async () => {
+  it('is unready, naming the worker, while a worker is dead, and while the runner stops', async () => {
     running = await startTestRunner(db, [{ name: 'orders', entry: 'test/fixtures/orders.ts', concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 }]);
     const port = portOf(running);
     killWorkerOf(running.runner, 'orders');

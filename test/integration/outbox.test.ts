@@ -116,7 +116,7 @@ describe('Transactional outbox (ctx.publish)', () => {
     expect(await count("SELECT COUNT(*) AS n FROM $db.consumed WHERE message_id = 'm-second/0'")).toBe(1);
   });
 
-  it('publishes after a SIGKILL between commit and publish, and an inbox consumer applies each message once (even when sent twice)', async () => {
+  it('publishes after its worker is killed between commit and publish, and an inbox consumer applies each message once (even when sent twice)', async () => {
     const r = await startProducerAndConsumer({ publishThroughProxy: true });
     proxy!.pause(); // the producer can commit, but not publish
     await publishRaw(r.queueOf('producer'), Array.from({ length: 20 }, (_, i) => produce(`k${i}`)));

@@ -88,7 +88,7 @@ describe('One batch in flight per shard', () => {
   it('never runs two batches of one hot shard at once, even with spare workers and uneven batches, and applies its keys in order', async () => {
     await createCounterTables(db);
     running = await startTestRunner(db, [{ name: 'hot', entry: COUNTER_ENTRY, concurrency: 1, batchSize: 10, batchingWindowSeconds: 0 }], { workers: 4 });
-    // Watch every hand-over of a batch to a worker process: how many of the shard's batches run at once.
+    // Watch every hand-over of a batch to a worker: how many of the shard's batches run at once.
     let inFlight = 0;
     let most = 0;
     const ranOn = new Set<string>();

@@ -30,11 +30,11 @@ afterEach(async () => {
   await db.drop();
 });
 
-/** Starts runner A, then runner B (so A holds every shard), with the same generated config. */
-async function startReplicas(): Promise<[RunnerProcess, RunnerProcess]> {
+/** Starts runner A, then runner B (so A holds every shard), with the same generated config (`workerModel`: the default unless given). */
+async function startReplicas(workerModel?: 'process' | 'thread'): Promise<[RunnerProcess, RunnerProcess]> {
   const config = await writeConfig(queue, {
     handlers: [{ name: 'logged', entry: 'test/fixtures/appliedLog.ts', export: 'logged', queue, concurrency: SHARDS, batchSize: 20, batchingWindowSeconds: 0 }],
-    runner: { metricsPort: 0, shutdownTimeoutSeconds: 10 },
+    runner: { metricsPort: 0, shutdownTimeoutSeconds: 10, ...(workerModel === undefined ? {} : { workerModel }) },
   });
   removeConfig = config.remove;
   const env = { DATABASE_URL: db.url, WARREN_TEST_DELAY_MS: '3' };
@@ -85,8 +85,11 @@ async function firstDeliveryAfter(runner: RunnerProcess, since: number): Promise
 }
 
 describe('Replicas: two runners on one broker and database', () => {
-  it('moves every shard to the survivor within seconds when the active runner is SIGKILLed, and applies each message exactly once', async () => {
-    const [a, b] = await startReplicas();
+  // The applied log records each worker's process.pid: a worker thread's is its runner's, a worker process's its own.
+  // With worker processes, those of the SIGKILLed runner must also exit (their IPC channel is gone); with threads they
+  // end with it.
+  it.each(['thread', 'process'] as const)('moves every shard to the survivor within seconds when the active runner is SIGKILLed, and applies each message exactly once, with %s workers', async (workerModel) => {
+    const [a, b] = await startReplicas(workerModel);
     await waitFor('A holds every shard, B stands by', async () => {
       const rows = await listConsumers(`${queue}.`);
       return rows.length === 2 * SHARDS && (await holdsEveryShard(a, [b]));
@@ -99,6 +102,8 @@ describe('Replicas: two runners on one broker and database', () => {
     const ids = await publishLoad();
     await waitFor('A committed some', async () => (await readAppliedLog(db)).counter >= 300, 60_000, 50);
     const workersOfA = (await readAppliedLog(db)).pids;
+    if (workerModel === 'process') expect(workersOfA).not.toContain(a.pid); // A's worker processes
+    else expect(workersOfA).toEqual([a.pid]); // A's worker threads
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
     const resumeMs = await firstDeliveryAfter(b, killedAt);
