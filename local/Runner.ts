@@ -102,7 +102,7 @@ export class Runner {
     // The database user may run DML on Warren's and the application's tables (docs/local-runner.md, "Database users").
     await checkPrivileges(this.databaseUrl, this.options.privilegeCheckTables ?? []);
     if (this.options.checkConnectionBudget !== false) await checkConnectionBudget(this.databaseUrl, needed);
-    const pool = new WorkerPool({ groups, env: { ...this.options.workerEnv }, model: runner.workerModel, heapMb: runner.workerHeapMb, log: this.log, onOutput: output });
+    const pool = new WorkerPool({ groups, env: { ...this.options.workerEnv }, model: runner.workerModel, heapMb: runner.workerHeapMb, youngMb: runner.workerYoungGenerationMb, log: this.log, onOutput: output });
     this.pool = pool;
     for (const handler of this.config.handlers) {
       for (let shard = 0; shard < handler.concurrency; shard += 1) {

@@ -30,6 +30,8 @@ export interface WorkerSpec {
   readonly model?: WorkerModel;
   /** The worker's V8 heap limit in MB: past it the worker ends (and only it). @default RUNNER_DEFAULTS.workerHeapMb (1024) */
   readonly heapMb?: number;
+  /** The worker's V8 young generation in MB (0: V8's own). @default RUNNER_DEFAULTS.workerYoungGenerationMb (192) */
+  readonly youngMb?: number;
   /** @default 30_000 */
   readonly startTimeoutMs?: number;
   /** Where a shard's unmarked outbox rows wait for its next batch (`MarkHandover`). @default the runner's one */
@@ -117,7 +119,7 @@ export class WorkerHandle extends EventEmitter {
   public async start(): Promise<void> {
     // Workers defer the outbox's "sent" marks (`SentMarks`): the runner's relay leaves rows younger than 2 s alone.
     const env = { [ENV.outboxMarkDelayMs]: String(SENT_MARKS_DEFAULTS.localDelayMs), ...this.spec.env, [ENV.worker]: this.spec.id };
-    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? RUNNER_DEFAULTS.workerHeapMb, typescript: handlersNeedTypeScript(this.spec.handlers) });
+    const child = startWorkerChannel(this.model, { env, heapMb: this.spec.heapMb ?? RUNNER_DEFAULTS.workerHeapMb, youngMb: this.spec.youngMb ?? RUNNER_DEFAULTS.workerYoungGenerationMb, typescript: handlersNeedTypeScript(this.spec.handlers) });
     this.child = child;
     this.loaded = new Set();
     for (const stream of [child.stdout, child.stderr]) {

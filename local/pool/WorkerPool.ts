@@ -27,6 +27,8 @@ export interface WorkerPoolOptions {
   readonly model?: WorkerModel;
   /** Each worker's V8 heap limit in MB (`runner.workerHeapMb`). @default 1024 */
   readonly heapMb?: number;
+  /** Each worker's V8 young generation in MB (`runner.workerYoungGenerationMb`; 0: V8's own). @default 192 */
+  readonly youngMb?: number;
   readonly log: Logger;
   readonly onOutput: (line: string, worker: string) => void;
 }
@@ -46,6 +48,7 @@ export class WorkerPool {
         env: options.env,
         ...(options.model === undefined ? {} : { model: options.model }),
         ...(options.heapMb === undefined ? {} : { heapMb: options.heapMb }),
+        ...(options.youngMb === undefined ? {} : { youngMb: options.youngMb }),
       }, options.log, options.onOutput));
       const dispatcher = new Dispatcher(workers);
       for (const worker of workers) {

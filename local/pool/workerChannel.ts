@@ -32,6 +32,11 @@ export interface WorkerChannelOptions {
   readonly env: Readonly<Record<string, string>>;
   /** The worker's V8 old-generation heap limit (`--max-old-space-size` or `resourceLimits.maxOldGenerationSizeMb`). */
   readonly heapMb: number;
+  /**
+   * The worker's V8 young generation in MB, 0 for V8's own (`--max-semi-space-size` of a third of it, V8's young
+   * generation being two semi-spaces and a large-object space of that size; or `resourceLimits.maxYoungGenerationSizeMb`).
+   */
+  readonly youngMb: number;
   /** A handler module it imports is TypeScript: the worker loads tsx (local/typescript.ts `handlersNeedTypeScript`). */
   readonly typescript: boolean;
 }
@@ -94,13 +99,18 @@ function extraExecArgv(): string[] {
 
 /** Starts a worker of `model` running the worker file. */
 export function startWorkerChannel(model: WorkerModel, options: WorkerChannelOptions): WorkerChannel {
-  return model === 'thread' ? new ThreadChannel(options) : new ProcessChannel(forkWorker(options.env, options.typescript, options.heapMb));
+  return model === 'thread' ? new ThreadChannel(options) : new ProcessChannel(forkWorker(options.env, options.typescript, { heapMb: options.heapMb, youngMb: options.youngMb }));
 }
 
 /** Forks a worker process (pool worker or start-up check); `typescript`: a handler module is TypeScript. */
-export function forkWorker(env: Readonly<Record<string, string>>, typescript: boolean, heapMb?: number): ChildProcess {
+export function forkWorker(env: Readonly<Record<string, string>>, typescript: boolean, heap: { readonly heapMb?: number; readonly youngMb?: number } = {}): ChildProcess {
+  const { heapMb, youngMb } = heap;
   return fork(WORKER_FILE, [], {
-    execArgv: [...workerExecArgv(typescript), ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`])],
+    execArgv: [
+      ...workerExecArgv(typescript),
+      ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`]),
+      ...(youngMb === undefined || youngMb === 0 ? [] : [`--max-semi-space-size=${Math.max(1, Math.round(youngMb / 3))}`]),
+    ],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // A session of its own: the terminal's Ctrl-C (SIGINT to the foreground process group) and SIGHUP never reach a
@@ -164,7 +174,7 @@ class ThreadChannel extends EventEmitter implements WorkerChannel {
       execArgv: extraExecArgv(),
       stdout: true,
       stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: options.heapMb },
+      resourceLimits: { maxOldGenerationSizeMb: options.heapMb, ...(options.youngMb === 0 ? {} : { maxYoungGenerationSizeMb: options.youngMb }) },
     });
     this.key = `thread ${this.worker.threadId}`;
     this.worker.on('message', (message: FromWorker) => this.emit('message', message));

@@ -36,6 +36,7 @@ export interface TestRunnerOptions {
   /** @default the config's default */
   workerModel?: 'process' | 'thread';
   workerHeapMb?: number;
+  workerYoungGenerationMb?: number;
 }
 
 export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit<HandlerConfig, 'queue'> & { queue?: string })[], options: TestRunnerOptions = {}): Promise<TestRunner> {
@@ -52,6 +53,7 @@ export async function startTestRunner(db: TestDatabase, handlers: readonly (Omit
       workers: options.workers ?? Math.min(256, shards), ...(options.dedicated === undefined ? {} : { dedicated: options.dedicated }),
       ...(options.workerModel === undefined ? {} : { workerModel: options.workerModel }),
       ...(options.workerHeapMb === undefined ? {} : { workerHeapMb: options.workerHeapMb }),
+      ...(options.workerYoungGenerationMb === undefined ? {} : { workerYoungGenerationMb: options.workerYoungGenerationMb }),
     },
   });
   const lines: string[] = [];

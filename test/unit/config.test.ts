@@ -19,7 +19,7 @@ function errorOf(raw: unknown): ConfigError {
 describe('Function: resolveConfig()', () => {
   it('pins every default', () => {
     expect(HANDLER_DEFAULTS).toEqual({ export: 'handler', vhost: '/', batchSize: 100, batchingWindowSeconds: 0.5, concurrency: 1, timeoutSeconds: 60, deliveryLimit: 50, publishes: [], replies: false, repliesTo: [] });
-    expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30, deadLetter: 'rabbitmq', inboxRetentionDays: 7, metricsPort: 9464, workers: 4, dedicated: {}, workerModel: 'thread', workerHeapMb: 1024 });
+    expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30, deadLetter: 'rabbitmq', inboxRetentionDays: 7, metricsPort: 9464, workers: 4, dedicated: {}, workerModel: 'thread', workerHeapMb: 1024, workerYoungGenerationMb: 192 });
     expect(CONNECTION_DEFAULTS).toEqual({ pingAfterIdleMs: 30_000, connectAttempts: 8, connectBackoffBaseMs: 100, connectBackoffMaxMs: 3_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, preparedStatements: false });
     expect(SHARD_DEFAULTS).toEqual({ retryBackoffBaseMs: 200, retryBackoffMaxMs: 5_000 });
     expect(resolveConfig(minimal)).toEqual({
@@ -64,6 +64,7 @@ describe('Function: resolveConfig()', () => {
     expect(errorOf({ ...minimal, runner: { dedicated: 2 } }).field).toBe('runner.dedicated');
     expect(errorOf({ ...minimal, runner: { workerModel: 'threads' } }).message).toBe('Invalid config at "runner.workerModel": expected "process" or "thread", received "threads"');
     expect(errorOf({ ...minimal, runner: { workerHeapMb: 16 } }).message).toBe('Invalid config at "runner.workerHeapMb": expected a whole number from 32 to 65536, received 16');
+    expect(errorOf({ ...minimal, runner: { workerYoungGenerationMb: 8192 } }).message).toBe('Invalid config at "runner.workerYoungGenerationMb": expected a whole number from 0 to 4096, received 8192');
   });
 
   it('rejects two handlers with the same name or the same queue', () => {
