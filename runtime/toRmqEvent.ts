@@ -11,10 +11,20 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** Formats an AMQP timestamp (seconds) like the trigger does: "Jan 1, 1970, 12:33:41 AM" (UTC). */
 export function formatTimestamp(seconds: number): string {
+  // Messages published within one second share their timestamp: the runner formats it twice per delivery (its size
+  // for the payload budget, then the event), so the last one is kept.
+  if (seconds === lastTimestamp.seconds) return lastTimestamp.text;
   const d = new Date(seconds * 1000);
   const h = d.getUTCHours();
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h % 12 === 0 ? 12 : h % 12}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
+  const text = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h % 12 === 0 ? 12 : h % 12}:${twoDigits(d.getUTCMinutes())}:${twoDigits(d.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
+  lastTimestamp = { seconds, text };
+  return text;
+}
+
+let lastTimestamp: { readonly seconds: number; readonly text: string } = { seconds: Number.NaN, text: '' };
+
+function twoDigits(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
 }
 
 /** Encodes a header value as the trigger does: strings (and byte arrays) become `{ bytes: [...] }`. */

@@ -77,6 +77,11 @@ describe('Function: formatTimestamp()', () => {
     expect(formatTimestamp(Date.UTC(2026, 10, 26, 13, 5, 9) / 1000)).toBe('Nov 26, 2026, 1:05:09 PM');
     expect(formatTimestamp(Date.UTC(2026, 0, 2, 12, 0, 0) / 1000)).toBe('Jan 2, 2026, 12:00:00 PM');
   });
+
+  it('gives the same text for a second asked twice in a row, and the next second its own', () => {
+    const t = Date.UTC(2026, 11, 7, 9, 59, 59) / 1000;
+    expect([formatTimestamp(t), formatTimestamp(t), formatTimestamp(t + 1), formatTimestamp(t)]).toEqual(['Dec 7, 2026, 9:59:59 AM', 'Dec 7, 2026, 9:59:59 AM', 'Dec 7, 2026, 10:00:00 AM', 'Dec 7, 2026, 9:59:59 AM']);
+  });
 });
 
 describe('Function: encodeHeaderValue()', () => {
