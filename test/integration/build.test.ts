@@ -50,8 +50,9 @@ let traced = false;
 export const handler = defineHandler({
   onMissingKey: 'hash-body',
   async handle(message, { query }) {
-    // once per worker: the code that called the handler (a worker thread has no command line of its own to look at)
-    if (!traced) { traced = true; console.log('handler called from: ' + new Error().stack.split('\\n').slice(1).map((l) => l.trim()).join(' | ')); }
+    // once per worker: the code that called the handler, down to the worker file (past V8's default of 10 frames; a
+    // worker thread has no command line of its own to look at)
+    if (!traced) { traced = true; Error.stackTraceLimit = 50; console.log('handler called from: ' + new Error().stack.split('\\n').slice(1).map((l) => l.trim()).join(' | ')); }
     const { orderId, sku, quantity } = message.body;
     const inserted = await query('INSERT IGNORE INTO orders (order_id, sku, quantity) VALUES (?, ?, ?)', [orderId, sku, quantity]);
     if (inserted.affectedRows === 0) return;
