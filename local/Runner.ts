@@ -228,7 +228,7 @@ export class Runner {
   public get acked(): number {
     let n = 0;
     for (const s of this.shards) n += s.counters.acked;
-    for (const d of this.drains.values()) for (const s of d.consumers) n += s.counters.acked;
+    for (const d of this.drains.values()) n += d.acked;
     return n;
   }
 
