@@ -196,7 +196,7 @@ export class Runner {
   public snapshot(): RunnerSnapshot {
     // One pass over the shards (the bench reads a snapshot every few ms, and its CPU counts as the runner's).
     const total = { received: 0, acked: 0, committed: 0, deduplicated: 0, deadLettered: 0, failedBatches: 0, requeued: 0, inFlight: 0, buffered: 0 };
-    for (const s of this.allShards) {
+    for (const s of this.eachShard()) {
       const c = s.counters;
       total.received += c.received;
       total.acked += c.acked;
@@ -223,12 +223,11 @@ export class Runner {
 
   /**
    * Messages acked so far, every shard's (configured and surplus): `snapshot().acked` without the rest of the snapshot,
-   * in one allocation-free pass, for a caller that polls it every few ms (the bench's clock).
+   * for a caller that polls it every few ms (the bench's clock).
    */
   public get acked(): number {
     let n = 0;
-    for (const s of this.shards) n += s.counters.acked;
-    for (const d of this.drains.values()) n += d.acked;
+    for (const s of this.eachShard()) n += s.counters.acked;
     return n;
   }
 
@@ -237,12 +236,16 @@ export class Runner {
 
   /** Each shard (with the worker running its batch now, if any), for metrics and the status page. */
   public get shardViews(): readonly ShardView[] {
-    return this.allShards.map((consumer) => ({ handler: consumer.handler.name, queue: consumer.queue, consumer, worker: consumer.worker }));
+    return Array.from(this.eachShard(), (consumer) => ({ handler: consumer.handler.name, queue: consumer.queue, consumer, worker: consumer.worker }));
   }
 
-  /** The configured shards' consumers, then those of surplus shards being drained (or drained already). */
-  private get allShards(): readonly ShardConsumer[] {
-    return [...this.shards, ...[...this.drains.values()].flatMap((d) => d.consumers)];
+  /**
+   * The configured shards' consumers, then those of surplus shards being drained (or drained already), one by one:
+   * no array is built, since the counters walk them every few ms under the bench.
+   */
+  private *eachShard(): IterableIterator<ShardConsumer> {
+    yield* this.shards;
+    for (const d of this.drains.values()) yield* d.eachConsumer();
   }
 
   /** Surplus shards still being consumed, per handler (empty when no `concurrency` was lowered). */

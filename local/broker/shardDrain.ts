@@ -42,15 +42,10 @@ export class SurplusShardDrain {
     private readonly options: SurplusShardDrainOptions = {},
   ) {}
 
-  /** Every consumer this drain ran (for counters and status views), retired ones included. */
-  public get consumers(): readonly ShardConsumer[] { return [...this.retired, ...this.active.values()]; }
-
-  /** Messages acked by every consumer of this drain (`consumers`' counters summed, without building the array). */
-  public get acked(): number {
-    let n = 0;
-    for (const c of this.retired) n += c.counters.acked;
-    for (const c of this.active.values()) n += c.counters.acked;
-    return n;
+  /** Every consumer this drain ran (for counters and status views), retired ones included, one by one. */
+  public *eachConsumer(): IterableIterator<ShardConsumer> {
+    yield* this.retired;
+    yield* this.active.values();
   }
 
   /** Surplus shards being consumed now. */
