@@ -11,7 +11,7 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import type { RmqHandler } from '../../runtime/defineHandler.js';
 import type { InvocationContext } from '../../runtime/event.js';
 import { runSerialInHandlerScope } from '../../runtime/env.js';
-import { closeProcessConnection, processConnections } from '../../runtime/db/processConnection.js';
+import { closeProcessConnection, processConnections, setProcessConnectionDefaults } from '../../runtime/db/processConnection.js';
 import { closeDeadLetterSink } from '../../runtime/deadLetter/fromEnv.js';
 import { closeProcessPublisher } from '../../runtime/outbox/Publisher.js';
 import { adoptUnmarked, flushAllSentMarks, unmarkedOf } from '../../runtime/outbox/SentMarks.js';
@@ -108,6 +108,9 @@ async function close(): Promise<void> {
 }
 
 function main(): void {
+  // A worker keeps its connection for life and runs one transaction at a time on it: no BEGIN round trip per message
+  // (ConnectionManager's implicitTransactions; Lambda keeps BEGIN, which does not pin an RDS Proxy session).
+  setProcessConnectionDefaults({ implicitTransactions: true });
   if (isMainThread) {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
     process.on('disconnect', () => process.exit(0)); // the runner is gone: nobody can ack our work

@@ -24,6 +24,18 @@ export function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = scopedEnv()): 
   return url === undefined ? {} : { url };
 }
 
+function processDefaults(): { options: ConnectionManagerOptions } {
+  return processSingleton('processConnectionDefaults', () => ({ options: {} }));
+}
+
+/**
+ * Options every connection manager this process (or thread) creates from now on starts from; a handler's own options
+ * and the environment's win over them. The local runner's workers set `implicitTransactions` here.
+ */
+export function setProcessConnectionDefaults(options: ConnectionManagerOptions): void {
+  processDefaults().options = { ...options };
+}
+
 /**
  * The process's connection manager for the current handler's database, created on first call for that database
  * (later options for it are ignored). Options given here win over those from the environment.
@@ -35,7 +47,7 @@ export function processConnection(options: ConnectionManagerOptions = {}): Conne
   const all = managers();
   let manager = all.get(key);
   if (manager === undefined) {
-    manager = new ConnectionManager({ ...fromEnv, ...given, url: key });
+    manager = new ConnectionManager({ ...processDefaults().options, ...fromEnv, ...given, url: key });
     all.set(key, manager);
   }
   return manager;

@@ -20,7 +20,7 @@ describe('Function: resolveConfig()', () => {
   it('pins every default', () => {
     expect(HANDLER_DEFAULTS).toEqual({ export: 'handler', vhost: '/', batchSize: 100, batchingWindowSeconds: 0.5, concurrency: 1, timeoutSeconds: 60, deliveryLimit: 50, publishes: [], replies: false, repliesTo: [] });
     expect(RUNNER_DEFAULTS).toEqual({ shutdownTimeoutSeconds: 30, deadLetter: 'rabbitmq', inboxRetentionDays: 7, metricsPort: 9464, workers: 4, dedicated: {}, workerModel: 'thread', workerHeapMb: 1024, workerYoungGenerationMb: 192 });
-    expect(CONNECTION_DEFAULTS).toEqual({ pingAfterIdleMs: 30_000, connectAttempts: 8, connectBackoffBaseMs: 100, connectBackoffMaxMs: 3_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, preparedStatements: false });
+    expect(CONNECTION_DEFAULTS).toEqual({ pingAfterIdleMs: 30_000, connectAttempts: 8, connectBackoffBaseMs: 100, connectBackoffMaxMs: 3_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, preparedStatements: false, implicitTransactions: false });
     expect(SHARD_DEFAULTS).toEqual({ retryBackoffBaseMs: 200, retryBackoffMaxMs: 5_000 });
     expect(resolveConfig(minimal)).toEqual({
       handlers: [{ name: 'orders', entry: 'functions/orders.ts', queue: 'orders', ...HANDLER_DEFAULTS }],
