@@ -1,7 +1,8 @@
 /**
  * `runner.workerHeapMb` and `runner.workerYoungGenerationMb` reach each worker, under both worker models: a thread's
  * `resourceLimits`, a process's V8 flags (the young generation is two semi-spaces and a large-object space, so a
- * process gets a semi-space of a third of it).
+ * process gets a semi-space of a third of it). And each worker's MySQL session runs without autocommit
+ * (`implicitTransactions`): a handler's statements are inside a transaction although no BEGIN was sent.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publishRaw } from '../helpers/amqp.js';
@@ -18,12 +19,17 @@ afterEach(async () => {
   await db.drop();
 });
 
-async function settingsSeen(options: { workerModel: 'process' | 'thread'; workerHeapMb?: number; workerYoungGenerationMb?: number }): Promise<unknown> {
-  running = await startTestRunner(db, [{ name: 'heap', entry: 'test/fixtures/heapSettings.ts', concurrency: 1, batchSize: 1, batchingWindowSeconds: 0 }], { workers: 1, ...options });
-  await publishRaw(running.queueOf('heap'), [{ body: '{}', messageId: 'm1' }]);
-  const line = await waitFor('the worker to print its heap settings', () => running!.lines.find((l) => l.includes('heap-settings ')), 30_000);
-  return JSON.parse(line.slice(line.indexOf('heap-settings ') + 'heap-settings '.length)) as unknown;
+type RunnerOptions = { workerModel: 'process' | 'thread'; workerHeapMb?: number; workerYoungGenerationMb?: number };
+
+/** Runs `entry` on one worker for one message and returns the JSON it printed after `prefix`. */
+async function printed(entry: string, prefix: string, options: RunnerOptions): Promise<unknown> {
+  running = await startTestRunner(db, [{ name: 'settings', entry, concurrency: 1, batchSize: 1, batchingWindowSeconds: 0 }], { workers: 1, ...options });
+  await publishRaw(running.queueOf('settings'), [{ body: '{}', messageId: 'm1' }]);
+  const line = await waitFor(`the worker to print ${prefix.trim()}`, () => running!.lines.find((l) => l.includes(prefix)), 30_000);
+  return JSON.parse(line.slice(line.indexOf(prefix) + prefix.length)) as unknown;
 }
+
+const settingsSeen = (options: RunnerOptions): Promise<unknown> => printed('test/fixtures/heapSettings.ts', 'heap-settings ', options);
 
 describe('worker heap settings', () => {
   it('gives a thread worker the default 1024 MB old and 192 MB young generation as resourceLimits', async () => {
@@ -36,5 +42,11 @@ describe('worker heap settings', () => {
 
   it('leaves V8 its own young generation with workerYoungGenerationMb 0, and takes a configured heap', async () => {
     expect(await settingsSeen({ workerModel: 'process', workerHeapMb: 256, workerYoungGenerationMb: 0 })).toEqual({ process: ['--max-old-space-size=256'] });
+  });
+});
+
+describe('worker database session', () => {
+  it.each(['thread', 'process'] as const)('runs a %s worker\'s handler inside a transaction on a session without autocommit (no BEGIN sent)', async (workerModel) => {
+    expect(await printed('test/fixtures/sessionSettings.ts', 'session-settings ', { workerModel })).toEqual({ autocommit: 0, inTransaction: 1 });
   });
 });
