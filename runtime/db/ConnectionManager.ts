@@ -504,9 +504,9 @@ export class ConnectionManager implements Database {
         }
         if (this.options.implicitTransactions) {
           try {
-            await conn.query('SET autocommit = 0');
+            await this.statement(live, 'SET autocommit = 0'); // bounded by statementTimeoutMs, as every statement
           } catch (error) {
-            conn.destroy();
+            this.discard(live, 'SET autocommit = 0 failed on a new connection', error);
             throw error;
           }
         }
