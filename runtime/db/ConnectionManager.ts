@@ -160,6 +160,20 @@ interface Session {
   begun: boolean;
 }
 
+/** The state of a transaction's statements (see `openTransaction()`). */
+interface TxState {
+  /** False once the transaction (or its steps' part) ended: its query function then throws `TransactionClosedError`. */
+  open: boolean;
+  /** The connection error a statement died of, if one did. */
+  lostWith: unknown;
+  readonly session: Session;
+}
+
+/** A transaction's statements as `openTransaction()` hands them out. */
+interface Tx extends TxState {
+  readonly query: QueryFn;
+}
+
 /** The statement timer's error (`watch()`): the statement may still hold locks server-side, so it is not run again. */
 function isStatementTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';
@@ -248,11 +262,11 @@ export class ConnectionManager implements Database {
         begunSteps.push(step);
         await step.before(tx.query);
       }
-      tx.end();
+      tx.open = false;
       return { session, stepped: steps };
     } catch (error) {
       // Nothing of the caller's has run yet: roll the steps' part back and begin again without them.
-      tx.end();
+      tx.open = false;
       for (const step of begunSteps) step.after(false);
       this.options.logger.warn('mysql statement of a step before the transaction failed; beginning again without it', errorFields(error));
       if (session.begun) await this.rollback(session.live);
@@ -284,14 +298,14 @@ export class ConnectionManager implements Database {
     try {
       result = await fn(tx.query);
     } catch (error) {
-      tx.end();
+      tx.open = false;
       if (session.begun) await this.rollback(session.live);
       if (tx.lostWith !== undefined) {
         throw new ConnectionLostError('The MySQL connection died inside the transaction; it was rolled back and nothing was re-run', { cause: tx.lostWith });
       }
       throw error;
     }
-    tx.end();
+    tx.open = false;
     const live = session.live;
     if (tx.lostWith !== undefined) {
       // The handler swallowed a connection error: never commit a transaction that lost statements.
@@ -414,48 +428,52 @@ export class ConnectionManager implements Database {
     live.watchdog = timer;
   }
 
-  private openTransaction(session: Session): { query: QueryFn; end(): void; lostWith: unknown } {
-    const state = { open: true, lostWith: undefined as unknown };
-    const send = async (sql: string, values: readonly unknown[]): Promise<unknown> => {
-      try {
-        const raw = await this.statement(session.live, sql, values);
-        session.begun = true;
-        return raw;
-      } catch (error) {
-        if (!isConnectionError(error)) session.begun = true; // answered: the server's transaction is open
-        throw error;
-      }
-    };
-    const query: QueryFn = async <Row>(sql: string, values: readonly unknown[] = []) => {
-      if (!state.open) throw new TransactionClosedError();
-      if (state.lostWith !== undefined) throw new ConnectionLostError('The MySQL connection of this transaction is gone', { cause: state.lostWith });
-      try {
-        return toResult<Row>(await send(sql, values));
-      } catch (first) {
-        let error = first;
-        if (isConnectionError(error) && !session.begun && !isStatementTimeout(error)) {
-          // No BEGIN was sent and no statement of this transaction got an answer: the server rolls back what the dead
-          // connection may have started, so the statement runs once more on a fresh connection, as BEGIN would.
-          this.discard(session.live, 'connection found dead at the first statement of a transaction; opening a new one', error);
-          session.live = await this.acquire();
-          try {
-            return toResult<Row>(await send(sql, values));
-          } catch (again) {
-            error = again;
-          }
+  /**
+   * The statements of one transaction (or of its steps): `tx.query` runs them on `session`'s connection until `tx.open`
+   * is set to false. A bound method rather than closures: this runs for every transaction.
+   */
+  private openTransaction(session: Session): Tx {
+    const state: TxState = { open: true, lostWith: undefined, session };
+    return Object.assign(state, { query: this.txQuery.bind(this, state) as QueryFn });
+  }
+
+  private async txQuery<Row>(tx: TxState, sql: string, values: readonly unknown[] = []): Promise<QueryResult<Row>> {
+    if (!tx.open) throw new TransactionClosedError();
+    if (tx.lostWith !== undefined) throw new ConnectionLostError('The MySQL connection of this transaction is gone', { cause: tx.lostWith });
+    const session = tx.session;
+    try {
+      return toResult<Row>(await this.txStatement(session, sql, values));
+    } catch (first) {
+      let error = first;
+      if (isConnectionError(error) && !session.begun && !isStatementTimeout(error)) {
+        // No BEGIN was sent and no statement of this transaction got an answer: the server rolls back what the dead
+        // connection may have started, so the statement runs once more on a fresh connection, as BEGIN would.
+        this.discard(session.live, 'connection found dead at the first statement of a transaction; opening a new one', error);
+        session.live = await this.acquire();
+        try {
+          return toResult<Row>(await this.txStatement(session, sql, values));
+        } catch (again) {
+          error = again;
         }
-        if (isConnectionError(error)) {
-          state.lostWith = error;
-          this.discard(session.live, 'connection died inside a transaction', error);
-        }
-        throw error;
       }
-    };
-    return {
-      query,
-      end: () => { state.open = false; },
-      get lostWith() { return state.lostWith; },
-    };
+      if (isConnectionError(error)) {
+        tx.lostWith = error;
+        this.discard(session.live, 'connection died inside a transaction', error);
+      }
+      throw error;
+    }
+  }
+
+  /** One statement of a transaction; any answer, a result or an SQL error, means the server's transaction is open. */
+  private async txStatement(session: Session, sql: string, values: readonly unknown[]): Promise<unknown> {
+    try {
+      const raw = await this.statement(session.live, sql, values);
+      session.begun = true;
+      return raw;
+    } catch (error) {
+      if (!isConnectionError(error)) session.begun = true;
+      throw error;
+    }
   }
 
   private async rollback(live: Live): Promise<void> {
