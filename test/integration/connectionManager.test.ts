@@ -4,7 +4,7 @@ import { ConnectionManager } from '../../runtime/db/ConnectionManager.js';
 import { ConnectionLostError, DatabaseUnavailableError, TransactionClosedError } from '../../runtime/errors.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/services.js';
-import { startTcpProxy } from '../helpers/tcpProxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 
 let db: TestDatabase;
 const lines: string[] = [];
@@ -20,6 +20,14 @@ function manager(options: ConstructorParameters<typeof ConnectionManager>[0] = {
 async function countRows(table: string): Promise<number> {
   const rows = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM $db.${table}`);
   return Number(rows[0]?.n);
+}
+
+/** KILLs `m`'s connection server-side while `proxy` keeps the client side open: the client learns of it only when it writes. */
+async function killUnnoticed(m: ConnectionManager, proxy: TcpProxy): Promise<void> {
+  const first = Number(m.stats.threadId);
+  proxy.holdServerCloses();
+  await db.query(`KILL ${first}`);
+  await waitFor('the server thread gone', async () => !(await db.threadIds()).includes(first), 10_000, 20);
 }
 
 beforeAll(async () => {
@@ -78,10 +86,7 @@ describe('Class: ConnectionManager', () => {
     try {
       const m = manager({ url: `mysql://root@127.0.0.1:${proxy.port}/${db.name}` });
       await m.transaction((q) => q('INSERT INTO t (id) VALUES (1)'));
-      const first = Number(m.stats.threadId);
-      proxy.holdServerCloses();
-      await db.query(`KILL ${first}`);
-      await waitFor('the server thread gone', async () => !(await db.threadIds()).includes(first), 10_000, 20);
+      await killUnnoticed(m, proxy);
       await m.transaction((q) => q('INSERT INTO t (id) VALUES (2)'));
       expect(await countRows('t')).toBe(2);
       expect(m.stats.connects).toBe(2);
@@ -329,10 +334,7 @@ describe('Class: ConnectionManager with implicitTransactions', () => {
     try {
       const m = implicit({ url: `mysql://root@127.0.0.1:${proxy.port}/${db.name}` });
       await m.transaction((q) => q('INSERT INTO t (id) VALUES (1)'));
-      const first = Number(m.stats.threadId);
-      proxy.holdServerCloses();
-      await db.query(`KILL ${first}`);
-      await waitFor('the server thread gone', async () => !(await db.threadIds()).includes(first), 10_000, 20);
+      await killUnnoticed(m, proxy);
       await m.transaction(async (q) => {
         await q('INSERT INTO t (id) VALUES (2)');
         await q('INSERT INTO t (id) VALUES (3)');
