@@ -174,9 +174,12 @@ interface Tx extends TxState {
   readonly query: QueryFn;
 }
 
-/** The statement timer's error (`watch()`): the statement may still hold locks server-side, so it is not run again. */
+/** The code of the error the statement timer (`watch()`) fails a statement with (fatal: the connection counts as dead). */
+const STATEMENT_TIMEOUT_CODE = 'PROTOCOL_SEQUENCE_TIMEOUT';
+
+/** The statement timer's error: the statement may still hold locks server-side, so it is not run again. */
 function isStatementTimeout(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';
+  return (error as { code?: unknown } | null)?.code === STATEMENT_TIMEOUT_CODE;
 }
 
 function toResult<Row>(raw: unknown): QueryResult<Row> {
@@ -418,7 +421,7 @@ export class ConnectionManager implements Database {
       }
       const error = Object.assign(
         new Error(`MySQL sent no answer to a statement within ${this.options.statementTimeoutMs} ms (statementTimeoutMs); the connection is taken as dead`),
-        { code: 'PROTOCOL_SEQUENCE_TIMEOUT', fatal: true },
+        { code: STATEMENT_TIMEOUT_CODE, fatal: true },
       );
       const socket = (live.conn as unknown as { connection?: { stream?: { destroy(error?: Error): void } } }).connection?.stream;
       if (socket === undefined) live.conn.destroy();

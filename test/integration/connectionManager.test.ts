@@ -22,6 +22,9 @@ async function countRows(table: string): Promise<number> {
   return Number(rows[0]?.n);
 }
 
+/** How many times the client sent `what` on one connection, from a proxy's record of it. */
+const times = (text: string | undefined, what: string): number => (text ?? '').split(what).length - 1;
+
 /** KILLs `m`'s connection server-side while `proxy` keeps the client side open: the client learns of it only when it writes. */
 async function killUnnoticed(m: ConnectionManager, proxy: TcpProxy): Promise<void> {
   const first = Number(m.stats.threadId);
@@ -92,7 +95,6 @@ describe('Class: ConnectionManager', () => {
       expect(m.stats.connects).toBe(2);
       // what the client sent on each connection: BEGIN went to the dead one, then BEGIN and the INSERT to the new one
       const [dead, fresh, ...more] = proxy.clientStreams();
-      const times = (text: string | undefined, what: string) => (text ?? '').split(what).length - 1;
       expect(more).toEqual([]);
       expect([times(dead, 'BEGIN'), times(dead, 'INSERT INTO t (id) VALUES (1)'), times(dead, 'INSERT INTO t (id) VALUES (2)')]).toEqual([2, 1, 0]);
       expect([times(fresh, 'BEGIN'), times(fresh, 'INSERT INTO t (id) VALUES (2)'), times(fresh, 'COMMIT')]).toEqual([1, 1, 1]);
@@ -290,7 +292,6 @@ describe('Class: ConnectionManager', () => {
 describe('Class: ConnectionManager with implicitTransactions', () => {
   const implicit = (options: ConstructorParameters<typeof ConnectionManager>[0] = {}) => manager({ implicitTransactions: true, ...options });
   const ids = async (): Promise<number[]> => (await db.query<RowDataPacket[]>('SELECT id FROM $db.t ORDER BY id')).map((r) => Number(r.id));
-  const times = (text: string | undefined, what: string): number => (text ?? '').split(what).length - 1;
 
   it('sends no BEGIN, yet keeps a transaction invisible until its COMMIT and rolls it back whole when it throws', async () => {
     const proxy = await startTcpProxy(3306);
