@@ -34,6 +34,9 @@ export interface ShardCounters {
   repliesDropped: number;
 }
 
+/** Messages acked by a group of shards together (a runner's): kept as they are acked, so reading it walks no shard. */
+export interface AckTally { acked: number }
+
 export const SHARD_DEFAULTS = {
   retryBackoffBaseMs: 200,
   retryBackoffMaxMs: 5_000,
@@ -74,6 +77,8 @@ export class ShardConsumer {
     private readonly log: Logger,
     /** The handler's dead-letter sink, for messages Lambda would drop (set aside here, never run). */
     private readonly deadLetterSink: () => DeadLetterSink | undefined = () => undefined,
+    /** Shared with the runner's other shards: its `acked` is theirs and this one's. */
+    private readonly tally: AckTally = { acked: 0 },
   ) {
     this.budget = new PayloadBudget(queue, handler.vhost);
   }
@@ -214,6 +219,7 @@ export class ShardConsumer {
           if (last !== undefined) channel.ack(last, true);
           this.unacked -= batch.length;
           this.counters.acked += batch.length;
+          this.tally.acked += batch.length;
           this.counters.committed += outcome.summary.committed;
           this.counters.deduplicated += outcome.summary.deduplicated;
           this.counters.deadLettered += outcome.summary.deadLettered;
@@ -254,6 +260,7 @@ export class ShardConsumer {
         channel.ack(msg); // the oldest unacked message on this channel (one batch in flight)
         this.unacked -= 1;
         this.counters.acked += 1;
+        this.tally.acked += 1;
         this.counters.deadLettered += 1;
         this.failStreak = 0;
       },
