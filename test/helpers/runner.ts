@@ -96,11 +96,6 @@ export function workerOf(runner: Runner, handler: string): WorkerHandle | undefi
  * through these functions, so a change in how the runner maps shards to workers is adapted here once.
  */
 
-/** Process ids of the runner's live worker processes (none when its workers are threads). */
-export function workerPids(runner: Runner): number[] {
-  return runner.workerHandles.filter((w) => w.alive && w.pid !== undefined).map((w) => w.pid!);
-}
-
 /** Keys of the runner's live workers (`pid 1234`, `thread 3`). */
 export function workerKeys(runner: Runner): string[] {
   return runner.workerHandles.filter((w) => w.alive && w.key !== undefined).map((w) => w.key!);
